@@ -1,0 +1,42 @@
+// Bias gradient and residual adds: memory-bound loops, parallel over the flat range.
+#include <omp.h>
+
+#include <vector>
+
+#include "kernels.h"
+
+namespace bgpt {
+
+void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate) {
+  // Each thread sums its block of rows into a private double row; the rows are then added in thread order.
+  const int nt = (M * N > kParMin && M > 1) ? omp_get_max_threads() : 1;
+  std::vector<double> part(static_cast<size_t>(nt) * N, 0.0);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+    double* s = part.data() + static_cast<size_t>(tid) * N;
+    const idx r0 = M * tid / team, r1 = M * (tid + 1) / team;
+    for (idx i = r0; i < r1; i++) {
+      const float* y = dY + i * N;
+#pragma omp simd
+      for (idx j = 0; j < N; j++) s[j] += y[j];
+    }
+  }
+  for (idx j = 0; j < N; j++) {
+    double s = 0;
+    for (int t = 0; t < nt; t++) s += part[static_cast<size_t>(t) * N + j];
+    db[j] = accumulate ? static_cast<float>(db[j] + s) : static_cast<float>(s);
+  }
+}
+
+void add(float* out, const float* a, const float* b, idx n) {
+#pragma omp parallel for simd schedule(static) if (n > 4 * kParMin)
+  for (idx i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void add_in_place(float* y, const float* x, idx n) {
+#pragma omp parallel for simd schedule(static) if (n > 4 * kParMin)
+  for (idx i = 0; i < n; i++) y[i] += x[i];
+}
+
+}  // namespace bgpt

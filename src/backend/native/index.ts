@@ -1,0 +1,94 @@
+/**
+ * Loader of the native backend: the Node-API addon build/Release/bgpt_native.node (C++ over oneDNN and
+ * OpenMP, built by `npm install` / `npm run build:native`), wrapped as a `Kernels`.
+ *
+ * loadNative() never throws: when the addon is missing, stale or cannot load (no libdnnl at run time …)
+ * it returns `{ error }` and the caller falls back to the TypeScript backend.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kernels } from '../types.js';
+
+/** What the addon reports about itself: oneDNN version, OpenMP team size, CPU features it detected. */
+export type NativeInfo = { onednn: string; threads: number; cpu: string[] };
+
+/** The addon's exports: every kernel (same signatures as Kernels) plus info and the thread setting. */
+type NativeAddon = Omit<Kernels, 'name'> & {
+  info(): NativeInfo;
+  /** Sets the OpenMP team size (for oneDNN too); returns the size now in effect. */
+  setThreads(n: number): number;
+};
+
+export type NativeLoad =
+  | { kernels: Kernels; info: NativeInfo; setThreads: (n: number) => number }
+  | { error: string };
+
+const KERNELS = [
+  'matmul', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
+  'geluBackward', 'attentionForward', 'attentionBackward', 'patchEmbedForward', 'patchEmbedBackward',
+  'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
+] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
+
+/** The addon's path: this file lives three levels below the package root, in src/ (tsx) or dist/ (tsc). */
+export function nativeAddonPath(): string {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  return path.join(root, 'build', 'Release', 'bgpt_native.node');
+}
+
+let cached: NativeLoad | undefined;
+
+export function loadNative(): NativeLoad {
+  if (cached) return cached;
+  cached = load();
+  return cached;
+}
+
+function load(): NativeLoad {
+  const file = nativeAddonPath();
+  if (!existsSync(file)) {
+    return { error: `native addon not built (${file} missing; run \`npm run build:native\`)` };
+  }
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(file) as NativeAddon;
+  } catch (e) {
+    return { error: `native addon failed to load: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const missing = [...KERNELS, 'info', 'setThreads'].filter(
+    (k) => typeof (addon as unknown as Record<string, unknown>)[k] !== 'function',
+  );
+  if (missing.length > 0) {
+    return { error: `native addon is stale (no ${missing.join(', ')}); run \`npm run build:native\`` };
+  }
+  let info: NativeInfo;
+  try {
+    info = addon.info();
+  } catch (e) {
+    return { error: `native addon info() failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  // The addon's functions ignore `this`, so they are used directly: no wrapper on the hot path.
+  const kernels: Kernels = {
+    name: 'native',
+    matmul: addon.matmul,
+    biasGrad: addon.biasGrad,
+    add: addon.add,
+    addInPlace: addon.addInPlace,
+    layerNormForward: addon.layerNormForward,
+    layerNormBackward: addon.layerNormBackward,
+    geluForward: addon.geluForward,
+    geluBackward: addon.geluBackward,
+    attentionForward: addon.attentionForward,
+    attentionBackward: addon.attentionBackward,
+    patchEmbedForward: addon.patchEmbedForward,
+    patchEmbedBackward: addon.patchEmbedBackward,
+    embedForward: addon.embedForward,
+    embedBackward: addon.embedBackward,
+    crossEntropy: addon.crossEntropy,
+    softmax: addon.softmax,
+    adamw: addon.adamw,
+    threads: addon.threads,
+  };
+  return { kernels, info, setThreads: (n: number) => addon.setThreads(n) };
+}

@@ -1,0 +1,54 @@
+// The native kernels on raw pointers. Semantics, layouts and aliasing rules are those of
+// src/backend/types.ts; binding.cc checks the arguments before calling these.
+#pragma once
+
+#include "common.h"
+
+namespace bgpt {
+
+// matmul.cc — returns a oneDNN status (0 = success).
+int matmul(float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N, bool transA,
+           bool transB, bool accumulate);
+
+// elementwise.cc
+void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate);
+void add(float* out, const float* a, const float* b, idx n);
+void add_in_place(float* y, const float* x, idx n);
+
+// gelu.cc
+void gelu_forward(float* out, const float* x, idx n);
+void gelu_backward(float* dx, const float* x, const float* dout, idx n);
+
+// layernorm.cc
+void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
+                       idx rows, idx H, float eps);
+void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* mean,
+                        const float* rstd, const float* w, idx rows, idx H);
+
+// attention.cc
+void attention_forward(float* out, float* att, const float* qkv, const float* mask, idx B, idx T, idx H,
+                       idx nHead);
+void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, idx B, idx T, idx H,
+                        idx nHead);
+
+// embedding.cc
+constexpr idx kByteVocab = 257;  // 256 byte values + the special patch token
+void patch_embed_forward(float* out, const float* W, const float* bias, const std::int32_t* tokens, idx rows,
+                         idx S, idx H);
+void patch_embed_backward(float* dW, float* dbias, const float* dout, const std::int32_t* tokens, idx rows, idx S,
+                          idx H);
+void embed_forward(float* out, const float* wte, const float* wpe, const std::int32_t* tokens, idx rows, idx T,
+                   idx H);
+void embed_backward(float* dwte, float* dwpe, const float* dout, const std::int32_t* tokens, idx rows, idx T,
+                    idx H);
+
+// loss.cc
+double cross_entropy(float* dlogits, const float* logits, const std::int32_t* targets, idx rows, idx V,
+                     float scale);
+void softmax(float* out, const float* x, idx rows, idx V);
+
+// adamw.cc
+void adamw(float* p, const float* g, float* m, float* v, idx n, double lr, double beta1, double beta2, double eps,
+           double weightDecay, double step);
+
+}  // namespace bgpt

@@ -1,0 +1,308 @@
+/**
+ * The reference backend: every kernel of ../types.ts in plain TypeScript, written to be read and checked,
+ * not to be fast. Tests compare the native backend against it, and it runs wherever the addon is not built.
+ */
+import type { Kernels } from '../types.js';
+
+const NEG = -10000; // GPT-2's masked_bias and attention-mask fill value (transformers 4.18)
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+function matmul(
+  C: Float32Array, A: Float32Array, B: Float32Array, bias: Float32Array | null,
+  M: number, K: number, N: number, transA: boolean, transB: boolean, accumulate: boolean,
+): void {
+  // float64 accumulation keeps the reference itself out of the error budget
+  const row = new Float64Array(N);
+  for (let i = 0; i < M; i++) {
+    if (transB && !transA) {
+      // C[i,j] = A[i,:]·B[j,:], both rows contiguous
+      const a = i * K;
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        const b = j * K;
+        for (let k = 0; k < K; k++) s += A[a + k] * B[b + k];
+        row[j] = s;
+      }
+    } else {
+      row.fill(0);
+      for (let k = 0; k < K; k++) {
+        const a = transA ? A[k * M + i] : A[i * K + k];
+        if (a === 0) continue;
+        if (transB) for (let j = 0; j < N; j++) row[j] += a * B[j * K + k];
+        else {
+          const off = k * N;
+          for (let j = 0; j < N; j++) row[j] += a * B[off + j];
+        }
+      }
+    }
+    const c = i * N;
+    for (let j = 0; j < N; j++) {
+      const v = row[j] + (bias ? bias[j] : 0);
+      C[c + j] = accumulate ? C[c + j] + v : v;
+    }
+  }
+}
+
+function biasGrad(db: Float32Array, dY: Float32Array, M: number, N: number, accumulate: boolean): void {
+  const s = new Float64Array(N);
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) s[j] += dY[i * N + j];
+  for (let j = 0; j < N; j++) db[j] = accumulate ? db[j] + s[j] : s[j];
+}
+
+function layerNormForward(
+  out: Float32Array, mean: Float32Array, rstd: Float32Array,
+  x: Float32Array, w: Float32Array, b: Float32Array, rows: number, H: number, eps: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * H;
+    let m = 0;
+    for (let i = 0; i < H; i++) m += x[o + i];
+    m /= H;
+    let v = 0;
+    for (let i = 0; i < H; i++) v += (x[o + i] - m) ** 2;
+    v /= H; // biased variance, as torch
+    const s = 1 / Math.sqrt(v + eps);
+    for (let i = 0; i < H; i++) out[o + i] = (x[o + i] - m) * s * w[i] + b[i];
+    mean[r] = m;
+    rstd[r] = s;
+  }
+}
+
+function layerNormBackward(
+  dx: Float32Array, dw: Float32Array, db: Float32Array, dout: Float32Array,
+  x: Float32Array, mean: Float32Array, rstd: Float32Array, w: Float32Array, rows: number, H: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * H, m = mean[r], s = rstd[r];
+    // dx = s·(g − mean(g) − xhat·mean(g·xhat)) with g = dout·w
+    let gMean = 0, gxMean = 0;
+    for (let i = 0; i < H; i++) {
+      const xhat = (x[o + i] - m) * s, g = dout[o + i] * w[i];
+      gMean += g;
+      gxMean += g * xhat;
+    }
+    gMean /= H;
+    gxMean /= H;
+    for (let i = 0; i < H; i++) {
+      const xhat = (x[o + i] - m) * s, g = dout[o + i] * w[i];
+      dx[o + i] += s * (g - gMean - xhat * gxMean);
+      dw[i] += dout[o + i] * xhat;
+      db[i] += dout[o + i];
+    }
+  }
+}
+
+function geluForward(out: Float32Array, x: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    out[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v)));
+  }
+}
+
+function geluBackward(dx: Float32Array, x: Float32Array, dout: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    const t = Math.tanh(GELU_C * (v + 0.044715 * v * v * v));
+    const dt = (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * v * v);
+    dx[i] = dout[i] * (0.5 * (1 + t) + 0.5 * v * dt);
+  }
+}
+
+function attentionForward(
+  out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null,
+  B: number, T: number, H: number, nHead: number,
+): void {
+  const d = H / nHead, scale = 1 / Math.sqrt(d), H3 = 3 * H;
+  const p = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nHead; h++) {
+      for (let t = 0; t < T; t++) {
+        const q = (b * T + t) * H3 + h * d;
+        let max = -Infinity;
+        for (let u = 0; u < T; u++) {
+          let s = NEG; // a future key's score is replaced, not added to
+          if (u <= t) {
+            const k = (b * T + u) * H3 + H + h * d;
+            let dot = 0;
+            for (let i = 0; i < d; i++) dot += qkv[q + i] * qkv[k + i];
+            s = dot * scale;
+          }
+          if (mask) s += (1 - mask[b * T + u]) * NEG;
+          p[u] = s;
+          if (s > max) max = s;
+        }
+        let sum = 0;
+        for (let u = 0; u < T; u++) sum += (p[u] = Math.exp(p[u] - max));
+        const a = ((b * nHead + h) * T + t) * T;
+        for (let u = 0; u < T; u++) att[a + u] = p[u] / sum;
+        const o = (b * T + t) * H + h * d;
+        for (let i = 0; i < d; i++) {
+          let acc = 0;
+          for (let u = 0; u < T; u++) acc += att[a + u] * qkv[(b * T + u) * H3 + 2 * H + h * d + i];
+          out[o + i] = acc;
+        }
+      }
+    }
+  }
+}
+
+function attentionBackward(
+  dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
+  B: number, T: number, H: number, nHead: number,
+): void {
+  const d = H / nHead, scale = 1 / Math.sqrt(d), H3 = 3 * H;
+  dqkv.fill(0, 0, B * T * H3);
+  const datt = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nHead; h++) {
+      for (let t = 0; t < T; t++) {
+        const a = ((b * nHead + h) * T + t) * T;
+        const o = (b * T + t) * H + h * d;
+        // out = Σ_u att·v  →  datt[u] = dout·v[u];  dv[u] += att[u]·dout
+        let dot = 0;
+        for (let u = 0; u < T; u++) {
+          const v = (b * T + u) * H3 + 2 * H + h * d;
+          let s = 0;
+          for (let i = 0; i < d; i++) {
+            s += dout[o + i] * qkv[v + i];
+            dqkv[v + i] += att[a + u] * dout[o + i];
+          }
+          datt[u] = s;
+          dot += s * att[a + u];
+        }
+        // softmax backward; replaced (future) scores carry no gradient to q or k
+        const q = (b * T + t) * H3 + h * d;
+        for (let u = 0; u <= t; u++) {
+          const ds = att[a + u] * (datt[u] - dot) * scale;
+          const k = (b * T + u) * H3 + H + h * d;
+          for (let i = 0; i < d; i++) {
+            dqkv[q + i] += ds * qkv[k + i];
+            dqkv[k + i] += ds * qkv[q + i];
+          }
+        }
+      }
+    }
+  }
+}
+
+const V = 257;
+
+function patchEmbedForward(
+  out: Float32Array, W: Float32Array, bias: Float32Array, tokens: Int32Array, rows: number, S: number, H: number,
+): void {
+  const cols = S * V;
+  for (let r = 0; r < rows; r++) {
+    for (let h = 0; h < H; h++) {
+      let acc = bias[h];
+      for (let s = 0; s < S; s++) acc += W[h * cols + s * V + tokens[r * S + s]];
+      out[r * H + h] = acc;
+    }
+  }
+}
+
+function patchEmbedBackward(
+  dW: Float32Array, dbias: Float32Array, dout: Float32Array, tokens: Int32Array, rows: number, S: number, H: number,
+): void {
+  const cols = S * V;
+  for (let r = 0; r < rows; r++) {
+    for (let h = 0; h < H; h++) {
+      const g = dout[r * H + h];
+      dbias[h] += g;
+      for (let s = 0; s < S; s++) dW[h * cols + s * V + tokens[r * S + s]] += g;
+    }
+  }
+}
+
+function embedForward(
+  out: Float32Array, wte: Float32Array, wpe: Float32Array, tokens: Int32Array, rows: number, T: number, H: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const tok = tokens[r], p = (r % T) * H, o = r * H;
+    for (let i = 0; i < H; i++) out[o + i] = (tok < 0 ? 0 : wte[tok * H + i]) + wpe[p + i];
+  }
+}
+
+function embedBackward(
+  dwte: Float32Array, dwpe: Float32Array, dout: Float32Array, tokens: Int32Array, rows: number, T: number, H: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const tok = tokens[r], p = (r % T) * H, o = r * H;
+    for (let i = 0; i < H; i++) {
+      if (tok >= 0) dwte[tok * H + i] += dout[o + i];
+      dwpe[p + i] += dout[o + i];
+    }
+  }
+}
+
+function crossEntropy(
+  dlogits: Float32Array | null, logits: Float32Array, targets: Int32Array, rows: number, Vn: number, scale: number,
+): number {
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * Vn, y = targets[r];
+    if (y < 0) {
+      if (dlogits) dlogits.fill(0, o, o + Vn);
+      continue;
+    }
+    let max = -Infinity;
+    for (let j = 0; j < Vn; j++) if (logits[o + j] > max) max = logits[o + j];
+    let sum = 0;
+    for (let j = 0; j < Vn; j++) sum += Math.exp(logits[o + j] - max);
+    total += Math.log(sum) + max - logits[o + y];
+    if (dlogits) {
+      for (let j = 0; j < Vn; j++) dlogits[o + j] = (Math.exp(logits[o + j] - max) / sum - (j === y ? 1 : 0)) * scale;
+    }
+  }
+  return total;
+}
+
+function softmax(out: Float32Array, x: Float32Array, rows: number, Vn: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * Vn;
+    let max = -Infinity;
+    for (let j = 0; j < Vn; j++) if (x[o + j] > max) max = x[o + j];
+    let sum = 0;
+    for (let j = 0; j < Vn; j++) sum += Math.exp(x[o + j] - max);
+    for (let j = 0; j < Vn; j++) out[o + j] = Math.exp(x[o + j] - max) / sum;
+  }
+}
+
+function adamw(
+  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number,
+  lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+): void {
+  const bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
+  const stepSize = lr / bc1, bc2Sqrt = Math.sqrt(bc2);
+  for (let i = 0; i < n; i++) {
+    p[i] *= 1 - lr * weightDecay;
+    m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+    p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
+  }
+}
+
+export const tsKernels: Kernels = {
+  name: 'ts',
+  matmul,
+  biasGrad,
+  add(out, a, b, n) {
+    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+  },
+  addInPlace(y, x, n) {
+    for (let i = 0; i < n; i++) y[i] += x[i];
+  },
+  layerNormForward,
+  layerNormBackward,
+  geluForward,
+  geluBackward,
+  attentionForward,
+  attentionBackward,
+  patchEmbedForward,
+  patchEmbedBackward,
+  embedForward,
+  embedBackward,
+  crossEntropy,
+  softmax,
+  adamw,
+  threads: () => 1,
+};

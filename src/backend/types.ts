@@ -1,0 +1,123 @@
+/**
+ * The kernel interface: every hot loop of bGPT, forward and backward.
+ *
+ * Both backends implement exactly this. Arrays are plain typed arrays (often `subarray` views of the flat
+ * parameter / gradient / activation buffers); a kernel never allocates its outputs, it writes into the
+ * arrays it is given. Row-major everywhere. Shapes are passed explicitly so that a kernel can be checked
+ * without knowing anything about the model.
+ *
+ * Conventions
+ * - `accumulate` = add into the output instead of overwriting (gradients of shared tensors).
+ * - Attention works on the fused qkv buffer laid out [B, T, 3·H] (q, k, v in that order, heads contiguous
+ *   inside each), exactly as GPT-2's `c_attn` produces it.
+ * - Masks are Float32Array of 0/1 per key position, [B, T]; `null` means every key is valid.
+ */
+export interface Kernels {
+  readonly name: 'ts' | 'native';
+
+  /**
+   * C[M,N] = op(A)·op(B) (+ bias[N] broadcast over rows) (+ C when accumulate).
+   * op(A) is [M,K]: A stored [M,K], or [K,M] when transA. op(B) is [K,N]: B stored [K,N], or [N,K] when transB.
+   */
+  matmul(
+    C: Float32Array, A: Float32Array, B: Float32Array, bias: Float32Array | null,
+    M: number, K: number, N: number, transA: boolean, transB: boolean, accumulate: boolean,
+  ): void;
+
+  /** db[N] (+)= sum over the M rows of dY[M,N]. */
+  biasGrad(db: Float32Array, dY: Float32Array, M: number, N: number, accumulate: boolean): void;
+
+  /** out = a + b, elementwise over n (out may alias a or b). */
+  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
+
+  /** y += x, elementwise over n. */
+  addInPlace(y: Float32Array, x: Float32Array, n: number): void;
+
+  /**
+   * LayerNorm over the last dim H of x[rows,H]; saves mean and rstd (1/sqrt(var+eps)) per row for backward.
+   */
+  layerNormForward(
+    out: Float32Array, mean: Float32Array, rstd: Float32Array,
+    x: Float32Array, w: Float32Array, b: Float32Array, rows: number, H: number, eps: number,
+  ): void;
+
+  /** dx += ∂/∂x; dw += ∂/∂w; db += ∂/∂b (all accumulate). */
+  layerNormBackward(
+    dx: Float32Array, dw: Float32Array, db: Float32Array, dout: Float32Array,
+    x: Float32Array, mean: Float32Array, rstd: Float32Array, w: Float32Array, rows: number, H: number,
+  ): void;
+
+  /** gelu_new (tanh approximation), elementwise. */
+  geluForward(out: Float32Array, x: Float32Array, n: number): void;
+
+  /** dx = gelu'(x)·dout (overwrites dx; dx may alias dout). */
+  geluBackward(dx: Float32Array, x: Float32Array, dout: Float32Array, n: number): void;
+
+  /**
+   * GPT-2 (transformers 4.18) causal self-attention core, without the c_attn / c_proj products.
+   * qkv [B,T,3H] → out [B,T,H]; saves the softmax probabilities att [B,nHead,T,T] for backward.
+   * Scores = q·k/√d; a future key's score is *replaced* by −10000; then −10000·(1−mask[key]) is added.
+   */
+  attentionForward(
+    out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null,
+    B: number, T: number, H: number, nHead: number,
+  ): void;
+
+  /** dqkv = ∂/∂qkv (overwrites). Uses att saved by the forward. */
+  attentionBackward(
+    dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
+    B: number, T: number, H: number, nHead: number,
+  ): void;
+
+  /**
+   * Patch embedding as a gather-sum (never a dense one-hot product):
+   * out[r,:] = bias + Σ_s W[:, s·V + tokens[r·S+s]] where W is the nn.Linear weight stored [H, S·V], V = 257.
+   */
+  patchEmbedForward(
+    out: Float32Array, W: Float32Array, bias: Float32Array, tokens: Int32Array, rows: number, S: number, H: number,
+  ): void;
+
+  /** dW[:, s·V+tok] += dout[r,:]; dbias += Σ_r dout[r,:] (accumulate). */
+  patchEmbedBackward(
+    dW: Float32Array, dbias: Float32Array, dout: Float32Array, tokens: Int32Array, rows: number, S: number, H: number,
+  ): void;
+
+  /**
+   * Token + position embedding: out[r,:] = (tokens[r] < 0 ? 0 : wte[tokens[r],:]) + wpe[r mod T,:].
+   * A negative token means "no token embedding at this position" (the byte decoder puts the patch feature
+   * there and adds it separately).
+   */
+  embedForward(
+    out: Float32Array, wte: Float32Array, wpe: Float32Array, tokens: Int32Array, rows: number, T: number, H: number,
+  ): void;
+
+  /** dwte[tokens[r],:] += dout[r,:] (skipping negative tokens); dwpe[r mod T,:] += dout[r,:]. */
+  embedBackward(
+    dwte: Float32Array, dwpe: Float32Array, dout: Float32Array, tokens: Int32Array, rows: number, T: number, H: number,
+  ): void;
+
+  /**
+   * Softmax cross-entropy over rows of logits[rows,V] against targets (a negative target = ignored row).
+   * Returns the summed loss (float64 accumulation). When dlogits is given, writes
+   * dlogits = (softmax − onehot)·scale for every row (zero for ignored rows); it may alias logits.
+   */
+  crossEntropy(
+    dlogits: Float32Array | null, logits: Float32Array, targets: Int32Array, rows: number, V: number, scale: number,
+  ): number;
+
+  /** Row-wise softmax of x[rows,V] into out (may alias x). */
+  softmax(out: Float32Array, x: Float32Array, rows: number, V: number): void;
+
+  /**
+   * torch.optim.AdamW step on the flat arrays (step is 1-based, after increment):
+   * p −= lr·wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
+   * p −= lr/(1−β1^t) · m / (√v/√(1−β2^t) + eps).
+   */
+  adamw(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  ): void;
+
+  /** Threads the backend uses (1 for ts). */
+  threads(): number;
+}

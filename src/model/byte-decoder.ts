@@ -1,0 +1,88 @@
+/**
+ * The byte-level decoder: GPT-2 with a tied LM head over the S+1 positions [patch feature, t₀ … t_{S−1}]
+ * (the feature takes the place of the leading <eop> embedding); position i predicts tᵢ.
+ */
+import type { Kernels } from '../backend/types.js';
+import { GPT2 } from '../nn/gpt2.js';
+import { Buffers, type Params } from '../nn/params.js';
+import { VOCAB, type BgptConfig } from './config.js';
+import { BYTE_PREFIX } from './params.js';
+
+export interface ByteLoss {
+  /** Mean cross-entropy over the M·S predicted tokens. */
+  loss: number;
+  /** Summed cross-entropy per pair (only when asked). */
+  perPair?: Float64Array;
+  /** logits [M, S+1, 257] (only when asked; a copy). */
+  logits?: Float32Array;
+}
+
+export class ByteLevelDecoder {
+  readonly gpt: GPT2;
+  private bufs = new Buffers();
+  private last: { M: number; inTok: Int32Array; h: Float32Array; dlogits: Float32Array } | null = null;
+
+  constructor(readonly k: Kernels, private p: Params, readonly cfg: BgptConfig) {
+    this.gpt = new GPT2(k, p, BYTE_PREFIX, cfg.hidden, cfg.heads, cfg.byteLayers);
+  }
+
+  /**
+   * features [M, H] (one per pair), targets [M·S] tokens. With `grad`, ∂loss/∂logits is computed here
+   * (fused with the loss) and `backward()` may follow.
+   */
+  forward(features: Float32Array, targets: Int32Array, M: number, opts: { grad?: boolean; perPair?: boolean; logits?: boolean } = {}): ByteLoss {
+    const { patchSize: S, hidden: H } = this.cfg, k = this.k, T = S + 1, R = M * T, b = this.bufs;
+    const wte = this.p.w(`${BYTE_PREFIX}wte.weight`);
+    // input ids: −1 marks the feature slot; labels: t₀..t_{S−1} at positions 0..S−1, none at S
+    const inTok = b.ints('inTok', R);
+    const labels = b.ints('labels', R);
+    for (let m = 0; m < M; m++) {
+      inTok[m * T] = -1;
+      for (let s = 0; s < S; s++) {
+        const t = targets[m * S + s];
+        inTok[m * T + 1 + s] = t;
+        labels[m * T + s] = t;
+      }
+      labels[m * T + S] = -1;
+    }
+    const x = this.gpt.input(R);
+    k.embedForward(x, wte, this.p.w(`${BYTE_PREFIX}wpe.weight`), inTok, R, T, H);
+    for (let m = 0; m < M; m++) {
+      const o = m * T * H, f = m * H;
+      for (let i = 0; i < H; i++) x[o + i] += features[f + i];
+    }
+    const h = this.gpt.forward(M, T, null, !!opts.grad);
+    const logits = b.get('logits', R * VOCAB);
+    k.matmul(logits, h, wte, null, R, H, VOCAB, false, true, false); // tied lm_head: h · wteᵀ
+    const out: ByteLoss = { loss: 0 };
+    if (opts.logits) out.logits = logits.slice();
+    const count = M * S;
+    if (opts.perPair) {
+      out.perPair = new Float64Array(M);
+      for (let m = 0; m < M; m++) {
+        out.perPair[m] = k.crossEntropy(null, logits.subarray(m * T * VOCAB, (m + 1) * T * VOCAB), labels.subarray(m * T, (m + 1) * T), T, VOCAB, 1);
+      }
+    }
+    // ∂loss/∂logits overwrites the logits in place
+    const sum = k.crossEntropy(opts.grad ? logits : null, logits, labels, R, VOCAB, 1 / count);
+    out.loss = sum / count;
+    this.last = opts.grad ? { M, inTok, h, dlogits: logits } : null;
+    return out;
+  }
+
+  /** Backward of the last forward with grad; returns ∂loss/∂features [M, H] (valid until the next call). */
+  backward(): Float32Array {
+    if (!this.last) throw new Error('ByteLevelDecoder.backward needs a forward with grad');
+    const { M, inTok, h, dlogits } = this.last, { patchSize: S, hidden: H } = this.cfg, k = this.k, T = S + 1, R = M * T;
+    const wte = this.p.w(`${BYTE_PREFIX}wte.weight`), dwte = this.p.g(`${BYTE_PREFIX}wte.weight`);
+    const dh = this.bufs.get('dh', R * H);
+    k.matmul(dh, dlogits, wte, null, R, VOCAB, H, false, false, false);
+    k.matmul(dwte, dlogits, h, null, VOCAB, R, H, true, false, true);
+    const dx = this.gpt.backward(dh);
+    k.embedBackward(dwte, this.p.g(`${BYTE_PREFIX}wpe.weight`), dx, inTok, R, T, H);
+    const dF = this.bufs.get('dF', M * H);
+    for (let m = 0; m < M; m++) dF.set(dx.subarray(m * T * H, m * T * H + H), m * H);
+    this.last = null;
+    return dF;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Parameter layout: every tensor of the model is a named slice (its original state-dict key) of one flat
+ * Float32Array. Gradients and AdamW moments use the same layout, so one AdamW call updates everything and a
+ * checkpoint is the flat buffer plus this table.
+ */
+import type { BgptConfig } from './config.js';
+import { VOCAB } from './config.js';
+import type { Rng } from '../util/rng.js';
+
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+export type Task = { kind: 'generative' } | { kind: 'classification'; labels: number };
+
+export class ParamLayout {
+  readonly specs: TensorSpec[] = [];
+  readonly byName = new Map<string, TensorSpec>();
+  size = 0;
+
+  add(name: string, shape: number[]): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    // 16-float alignment keeps every tensor on a 64-byte boundary for the native kernels
+    const offset = this.size;
+    const spec = { name, shape, offset, size };
+    this.specs.push(spec);
+    this.byName.set(name, spec);
+    this.size = offset + Math.ceil(size / 16) * 16;
+  }
+
+  get(name: string): TensorSpec {
+    const s = this.byName.get(name);
+    if (!s) throw new Error(`no parameter named ${name}`);
+    return s;
+  }
+
+  /** The slice of a flat buffer that holds tensor `name`. */
+  view(buf: Float32Array, name: string): Float32Array {
+    const s = this.get(name);
+    return buf.subarray(s.offset, s.offset + s.size);
+  }
+
+  /** Number of scalars (not counting alignment padding). */
+  count(): number {
+    return this.specs.reduce((a, s) => a + s.size, 0);
+  }
+}
+
+/** GPT-2 transformer keys (transformers 4.18 names) under `prefix` (e.g. "patch_level_decoder.base."). */
+function addGpt2(l: ParamLayout, prefix: string, vocab: number, positions: number, H: number, layers: number): void {
+  l.add(`${prefix}wte.weight`, [vocab, H]);
+  l.add(`${prefix}wpe.weight`, [positions, H]);
+  for (let i = 0; i < layers; i++) {
+    const p = `${prefix}h.${i}.`;
+    l.add(`${p}ln_1.weight`, [H]);
+    l.add(`${p}ln_1.bias`, [H]);
+    l.add(`${p}attn.c_attn.weight`, [H, 3 * H]);
+    l.add(`${p}attn.c_attn.bias`, [3 * H]);
+    l.add(`${p}attn.c_proj.weight`, [H, H]);
+    l.add(`${p}attn.c_proj.bias`, [H]);
+    l.add(`${p}ln_2.weight`, [H]);
+    l.add(`${p}ln_2.bias`, [H]);
+    l.add(`${p}mlp.c_fc.weight`, [H, 4 * H]);
+    l.add(`${p}mlp.c_fc.bias`, [4 * H]);
+    l.add(`${p}mlp.c_proj.weight`, [4 * H, H]);
+    l.add(`${p}mlp.c_proj.bias`, [H]);
+  }
+  l.add(`${prefix}ln_f.weight`, [H]);
+  l.add(`${prefix}ln_f.bias`, [H]);
+}
+
+export const PATCH_PREFIX = 'patch_level_decoder.base.';
+export const BYTE_PREFIX = 'byte_level_decoder.base.transformer.';
+/** The byte decoder's LM head is tied to its wte: it is not a separate tensor here. */
+export const TIED_LM_HEAD = 'byte_level_decoder.base.lm_head.weight';
+
+export function buildLayout(c: BgptConfig, task: Task): ParamLayout {
+  const l = new ParamLayout();
+  const H = c.hidden;
+  l.add('patch_level_decoder.patch_embedding.weight', [H, c.patchSize * VOCAB]);
+  l.add('patch_level_decoder.patch_embedding.bias', [H]);
+  addGpt2(l, PATCH_PREFIX, 1, c.patchLength, H, c.patchLayers);
+  if (task.kind === 'generative') {
+    addGpt2(l, BYTE_PREFIX, VOCAB, c.patchSize + 1, H, c.byteLayers);
+  } else {
+    l.add('classifier.weight', [task.labels, H]);
+    l.add('classifier.bias', [task.labels]);
+  }
+  return l;
+}
+
+/**
+ * GPT-2 initialisation (transformers' _init_weights): weights normal(0, 0.02), `c_proj` weights
+ * normal(0, 0.02/√(2·layers)) of their own decoder, LayerNorm weight 1 and bias 0, every bias 0.
+ */
+export function initParams(layout: ParamLayout, buf: Float32Array, c: BgptConfig, rng: Rng): void {
+  buf.fill(0);
+  for (const s of layout.specs) {
+    const v = buf.subarray(s.offset, s.offset + s.size);
+    const leaf = s.name.split('.').slice(-2).join('.');
+    if (s.name.endsWith('.bias')) continue;
+    if (/\.ln_(1|2|f)\.weight$/.test(s.name)) {
+      v.fill(1);
+      continue;
+    }
+    let std = 0.02;
+    if (leaf === 'c_proj.weight') {
+      const layers = s.name.startsWith('patch_level_decoder') ? c.patchLayers : c.byteLayers;
+      std = 0.02 / Math.sqrt(2 * layers);
+    }
+    for (let i = 0; i < v.length; i++) v[i] = rng.normal() * std;
+  }
+}

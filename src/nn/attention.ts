@@ -1,0 +1,38 @@
+/** GPT-2 self-attention: c_attn (fused q,k,v) → causal masked softmax attention → c_proj. */
+import type { Kernels } from '../backend/types.js';
+import { Conv1D } from './linear.js';
+import type { Params } from './params.js';
+
+export interface AttentionActs {
+  qkv: Float32Array; // [R, 3H]
+  att: Float32Array; // [B, nHead, T, T] softmax probabilities
+  y: Float32Array; // [R, H] heads merged, before c_proj
+}
+
+export class Attention {
+  readonly cAttn: Conv1D;
+  readonly cProj: Conv1D;
+
+  constructor(p: Params, prefix: string, readonly H: number, readonly nHead: number) {
+    this.cAttn = new Conv1D(p, `${prefix}c_attn`, H, 3 * H);
+    this.cProj = new Conv1D(p, `${prefix}c_proj`, H, H);
+  }
+
+  forward(k: Kernels, out: Float32Array, x: Float32Array, a: AttentionActs, B: number, T: number, mask: Float32Array | null): void {
+    const R = B * T;
+    this.cAttn.forward(k, a.qkv, x, R);
+    k.attentionForward(a.y, a.att, a.qkv, mask, B, T, this.H, this.nHead);
+    this.cProj.forward(k, out, a.y, R);
+  }
+
+  /** dx = ∂loss/∂x (overwritten); dy and dqkv are scratch of sizes [R,H] and [R,3H]. */
+  backward(
+    k: Kernels, dx: Float32Array, dout: Float32Array, x: Float32Array, a: AttentionActs,
+    dy: Float32Array, dqkv: Float32Array, B: number, T: number,
+  ): void {
+    const R = B * T;
+    this.cProj.backward(k, dy, dout, a.y, R);
+    k.attentionBackward(dqkv, dy, a.qkv, a.att, B, T, this.H, this.nHead);
+    this.cAttn.backward(k, dx, dqkv, x, R);
+  }
+}

@@ -1,0 +1,59 @@
+/** A GPT-2 block (transformers 4.18): x += attn(ln_1(x)); x += mlp(ln_2(x)). */
+import type { Kernels } from '../backend/types.js';
+import { Attention, type AttentionActs } from './attention.js';
+import { LayerNorm } from './layernorm.js';
+import { Mlp, type MlpActs } from './mlp.js';
+import type { Params } from './params.js';
+
+/** What one block keeps from its forward for its backward. */
+export interface BlockActs extends AttentionActs, MlpActs {
+  a1: Float32Array; // ln_1(x)
+  mean1: Float32Array;
+  rstd1: Float32Array;
+  x1: Float32Array; // x + attn(...)
+  a2: Float32Array; // ln_2(x1)
+  mean2: Float32Array;
+  rstd2: Float32Array;
+}
+
+/** Scratch shared by all blocks during backward. */
+export interface BlockScratch {
+  dA: Float32Array; // [R, H]
+  dy: Float32Array; // [R, H]
+  dqkv: Float32Array; // [R, 3H]
+  dg: Float32Array; // [R, 4H]
+}
+
+export class Block {
+  readonly ln1: LayerNorm;
+  readonly attn: Attention;
+  readonly ln2: LayerNorm;
+  readonly mlp: Mlp;
+
+  constructor(p: Params, prefix: string, readonly H: number, nHead: number) {
+    this.ln1 = new LayerNorm(p, `${prefix}ln_1`, H);
+    this.attn = new Attention(p, `${prefix}attn.`, H, nHead);
+    this.ln2 = new LayerNorm(p, `${prefix}ln_2`, H);
+    this.mlp = new Mlp(p, `${prefix}mlp.`, H);
+  }
+
+  /** out = block(x); `tmp` is scratch [R, H]. */
+  forward(k: Kernels, out: Float32Array, x: Float32Array, a: BlockActs, tmp: Float32Array, B: number, T: number, mask: Float32Array | null): void {
+    const R = B * T, n = R * this.H;
+    this.ln1.forward(k, a.a1, a.mean1, a.rstd1, x, R);
+    this.attn.forward(k, tmp, a.a1, a, B, T, mask);
+    k.add(a.x1, x, tmp, n);
+    this.ln2.forward(k, a.a2, a.mean2, a.rstd2, a.x1, R);
+    this.mlp.forward(k, tmp, a.a2, a, R);
+    k.add(out, a.x1, tmp, n);
+  }
+
+  /** dres holds ∂loss/∂out on entry and ∂loss/∂x on return (the residual stream's gradient, in place). */
+  backward(k: Kernels, dres: Float32Array, x: Float32Array, a: BlockActs, s: BlockScratch, B: number, T: number): void {
+    const R = B * T;
+    this.mlp.backward(k, s.dA, dres, a.a2, a, s.dg, R);
+    this.ln2.backward(k, dres, s.dA, a.x1, a.mean2, a.rstd2, R);
+    this.attn.backward(k, s.dA, dres, a.a1, a, s.dy, s.dqkv, B, T);
+    this.ln1.backward(k, dres, s.dA, x, a.mean1, a.rstd1, R);
+  }
+}

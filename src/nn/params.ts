@@ -1,0 +1,55 @@
+/** A model's parameters as the layers see them: the flat value buffer, the optional gradient buffer. */
+import type { ParamLayout } from '../model/params.js';
+
+export class Params {
+  constructor(
+    readonly layout: ParamLayout,
+    readonly data: Float32Array,
+    /** null for inference-only models. */
+    public grad: Float32Array | null,
+  ) {}
+
+  w(name: string): Float32Array {
+    return this.layout.view(this.data, name);
+  }
+
+  /** The gradient slice of `name` (throws when the model has no gradients). */
+  g(name: string): Float32Array {
+    if (!this.grad) throw new Error('this model was built without gradients');
+    return this.layout.view(this.grad, name);
+  }
+}
+
+/**
+ * Activation storage reused across steps: each named buffer grows to the largest shape seen and is handed out
+ * as an exact-size view, so the hot loop allocates nothing once shapes are stable.
+ */
+export class Buffers {
+  private bufs = new Map<string, Float32Array>();
+  private intBufs = new Map<string, Int32Array>();
+
+  get(name: string, size: number): Float32Array {
+    let b = this.bufs.get(name);
+    if (!b || b.length < size) {
+      b = new Float32Array(Math.max(size, Math.ceil((b?.length ?? 0) * 1.25)));
+      this.bufs.set(name, b);
+    }
+    return b.subarray(0, size);
+  }
+
+  /** Same, for integer buffers (token ids). */
+  ints(name: string, size: number): Int32Array {
+    let b = this.intBufs.get(name);
+    if (!b || b.length < size) {
+      b = new Int32Array(Math.max(size, Math.ceil((b?.length ?? 0) * 1.25)));
+      this.intBufs.set(name, b);
+    }
+    return b.subarray(0, size);
+  }
+
+  /** Drops every buffer (frees the memory of a large batch). */
+  clear(): void {
+    this.bufs.clear();
+    this.intBufs.clear();
+  }
+}

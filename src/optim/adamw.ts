@@ -1,0 +1,44 @@
+/** torch.optim.AdamW over the flat parameter buffer (one kernel call for the whole model). */
+import type { Kernels } from '../backend/types.js';
+
+export interface AdamWOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export const ADAMW_DEFAULTS: AdamWOptions = { lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+
+export class AdamW {
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Steps taken so far (torch's `state['step']`). */
+  step = 0;
+  readonly opts: AdamWOptions;
+
+  constructor(readonly k: Kernels, readonly size: number, opts: Partial<AdamWOptions> = {}) {
+    this.opts = { ...ADAMW_DEFAULTS, ...opts };
+    this.m = new Float32Array(size);
+    this.v = new Float32Array(size);
+  }
+
+  /**
+   * One update of `params` with `grads`; `lr` overrides the base rate (for a schedule). `skip` lists
+   * [offset, size] ranges left untouched: torch skips parameters that never get a gradient (the patch-level
+   * decoder's unused `wte`), so they must not be weight-decayed either.
+   */
+  update(params: Float32Array, grads: Float32Array, lr = this.opts.lr, skip: [number, number][] = []): void {
+    const o = this.opts;
+    this.step++;
+    let start = 0;
+    for (const [off, size] of [...skip, [this.size, 0] as [number, number]].sort((a, b) => a[0] - b[0])) {
+      if (off > start) {
+        const seg = (a: Float32Array) => a.subarray(start, off);
+        this.k.adamw(seg(params), seg(grads), seg(this.m), seg(this.v), off - start, lr, o.beta1, o.beta2, o.eps, o.weightDecay, this.step);
+      }
+      start = Math.max(start, off + size);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Throughput at the shapes of ../shared/reference/bench.py (configs a, b, c; same batch sizes; random bytes
+ * filling the whole context): a training step (forward, backward, AdamW), a forward, and generation.
+ */
+import type { Kernels } from '../backend/types.js';
+import { BgptModel, type Batch } from '../model/bgpt.js';
+import { defaultHeads, type BgptConfig } from '../model/config.js';
+import { AdamW } from '../optim/adamw.js';
+import { Rng } from '../util/rng.js';
+import { generatePatchNoCache } from './generate-nocache.js';
+
+export const BENCH_CONFIGS: Record<string, { cfg: BgptConfig; batch: number }> = {
+  a: { cfg: cfgOf(128, 2, 1, 16, 64), batch: 8 },
+  b: { cfg: cfgOf(256, 4, 2, 16, 256), batch: 4 },
+  c: { cfg: cfgOf(768, 12, 3, 16, 512), batch: 1 },
+};
+
+function cfgOf(hidden: number, patchLayers: number, byteLayers: number, patchSize: number, patchLength: number): BgptConfig {
+  return { hidden, patchLayers, byteLayers, patchSize, patchLength, heads: defaultHeads(hidden) };
+}
+
+export type BenchWhat = 'train' | 'fwd' | 'gen';
+
+export interface BenchRecord {
+  config: string;
+  what: BenchWhat;
+  backend: string;
+  threads: number;
+  bytes_per_s: number;
+  median_s: number;
+  /** [min, max] of the timed steps. */
+  spread_s: [number, number];
+  steps: number;
+  step_s: number[];
+  bytes_per_step: number;
+  params: number;
+  [extra: string]: unknown;
+}
+
+function randomBatch(c: BgptConfig, B: number, rng: Rng): Batch {
+  const N = c.patchLength, tokens = new Int32Array(B * N * c.patchSize);
+  for (let i = 0; i < tokens.length; i++) tokens[i] = rng.int(256);
+  return { tokens, masks: new Uint8Array(B * N).fill(1), B, N };
+}
+
+function timeSteps(fn: () => void, steps: number, warmup: number): number[] {
+  for (let i = 0; i < warmup; i++) fn();
+  const t: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    fn();
+    t.push((performance.now() - t0) / 1000);
+  }
+  return t;
+}
+
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y), n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+
+export function runBench(k: Kernels, config: string, what: BenchWhat, opts: { steps?: number; warmup?: number; genBytes?: number } = {}): BenchRecord {
+  const spec = BENCH_CONFIGS[config];
+  if (!spec) throw new Error(`unknown bench config "${config}" (a, b or c)`);
+  const { cfg, batch } = spec;
+  const rng = new Rng(0);
+  const model = new BgptModel(k, cfg, { rng, grad: what === 'train' });
+  const steps = opts.steps ?? 5, warmup = opts.warmup ?? 2;
+  const extra: Record<string, unknown> = {};
+  let bytesPerStep: number, times: number[];
+  if (what === 'gen') {
+    const n = opts.genBytes ?? 256;
+    bytesPerStep = n;
+    times = timeSteps(() => generateRandomBytes(model, n, rng), Math.min(steps, 3), 1);
+    extra.kv_cache = false;
+  } else {
+    const b = randomBatch(cfg, batch, rng);
+    bytesPerStep = b.tokens.length;
+    if (what === 'train') {
+      const opt = new AdamW(k, model.layout.size, { lr: 1e-4 });
+      const losses: number[] = [];
+      times = timeSteps(() => {
+        model.zeroGrad();
+        losses.push(model.forward(b, { grad: true }).loss);
+        model.backward();
+        opt.update(model.params.data, model.params.grad!);
+      }, steps, warmup);
+      extra.loss_first = losses[0];
+      extra.loss_last = losses[losses.length - 1];
+    } else {
+      times = timeSteps(() => model.forward(b), steps, warmup);
+    }
+  }
+  const med = median(times);
+  return {
+    config, what, backend: k.name, threads: k.threads(), bytes_per_s: bytesPerStep / med, median_s: med,
+    spread_s: [Math.min(...times), Math.max(...times)], steps: times.length, step_s: times.map((t) => +t.toFixed(4)),
+    bytes_per_step: bytesPerStep, params: model.layout.count(), batch: what === 'gen' ? 1 : batch, ...extra,
+  };
+}
+
+/** Generation as bench.py times it: from a "txt" header patch, <eop> disabled, until n bytes exist. */
+function generateRandomBytes(model: BgptModel, n: number, rng: Rng): void {
+  const { patchSize: S, patchLength: L } = model.cfg;
+  const seq: number[] = [...Buffer.from('txt')];
+  while (seq.length < S) seq.push(256);
+  let produced = 0;
+  while (produced < n && seq.length < L * S) {
+    const patch = generatePatchNoCache(model, Int32Array.from(seq), (probs) => {
+      probs[256] = 0;
+      let sum = 0;
+      for (let i = 0; i < 256; i++) sum += probs[i];
+      let u = rng.next() * sum;
+      for (let i = 0; i < 256; i++) if ((u -= probs[i]) <= 0) return i;
+      return 255;
+    });
+    seq.push(...patch);
+    produced += patch.length;
+  }
+}
