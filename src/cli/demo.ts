@@ -11,13 +11,18 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'folder for the corpus and the trained model', 'bgpt-demo')
     .option('--seconds <s>', 'training time budget', '60')
     .option('--seed <n>', 'random seed', '1')
-    .action((opts: { out: string; seconds: string; seed: string }) => {
+    .option('--sample <k>', 'patch sampling: predict k patches per step (0 = all; default all, 24 on the ts backend)')
+    .action((opts: { out: string; seconds: string; seed: string; sample?: string }) => {
       const seconds = Number(opts.seconds), seed = Number(opts.seed);
+      const k = getKernels();
+      // the TypeScript backend is ~100x slower: sampling patches keeps the demo's minute useful there
+      const sample = opts.sample !== undefined ? Number(opts.sample) : k.name === 'ts' ? 24 : 0;
+      if (!Number.isInteger(sample) || sample < 0) throw new Error('--sample must be a whole number ≥ 0');
       if (!(seconds > 0)) throw new Error('--seconds must be a positive number');
       if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
       const progress = progressLine('training');
-      const r = runDemo(getKernels(), {
-        out: opts.out, seconds, seed, trainFiles: 600, evalFiles: 40,
+      const r = runDemo(k, {
+        out: opts.out, seconds, seed, trainFiles: 600, evalFiles: 40, sample,
         log: (l) => {
           progress.done();
           console.log(l);

@@ -19,6 +19,8 @@ export interface DemoOptions {
   seconds: number;
   seed: number;
   trainFiles: number;
+  /** Patch sampling: predict only this many patches per step (0 = all). */
+  sample: number;
   evalFiles: number;
   log: (line: string) => void;
   progress: (text: string) => void;
@@ -71,7 +73,7 @@ export function runDemo(k: Kernels, o: DemoOptions): DemoResult {
   o.log(`corpus: ${trainPaths.length} training and ${evalPaths.length} held-out log files in ${o.out}`);
 
   const model = new BgptModel(k, cfg, { rng, grad: true });
-  o.log(`model: ${model.layout.count().toLocaleString('en-US')} parameters (hidden ${cfg.hidden}, ${cfg.patchLayers}+${cfg.byteLayers} layers, patch ${S}), ${k.name} backend, ${k.threads()} thread(s)`);
+  o.log(`model: ${model.layout.count().toLocaleString('en-US')} parameters (hidden ${cfg.hidden}, ${cfg.patchLayers}+${cfg.byteLayers} layers, patch ${S}), ${k.name} backend, ${k.threads()} thread(s)${o.sample ? `, ${o.sample} patches sampled per step` : ''}`);
   const opt = new AdamW(k, model.layout.size, { lr: 2e-3 });
   const batchSize = 8, warmup = 30, t0 = performance.now();
   let step = 0, firstLoss = NaN, lastLoss = NaN, ema = NaN, bytes = 0, lastLog = 0;
@@ -82,7 +84,7 @@ export function runDemo(k: Kernels, o: DemoOptions): DemoResult {
     const seqs = order.slice(start, start + batchSize).map((i) => train[i]);
     const batch = collate(seqs, S);
     model.zeroGrad();
-    const { loss } = model.forward(batch, { grad: true });
+    const { loss } = model.forward(batch, { grad: true, sample: o.sample, rng });
     if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step} (loss ${loss})`);
     model.backward();
     opt.update(model.params.data, model.params.grad!, 2e-3 * Math.min(1, (step + 1) / warmup));
