@@ -2,8 +2,10 @@
 /** The `bgpt` command line. Every failure ends as one line on stderr and a non-zero exit. */
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
+import { registerClassify } from './classify.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
+import { registerConvert, registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { VERSION } from '../version.js';
 
@@ -17,6 +19,9 @@ program
 
 registerDemo(program);
 registerEval(program);
+registerGenerate(program);
+registerConvert(program);
+registerClassify(program);
 registerInfo(program);
 registerBench(program);
 

@@ -5,6 +5,7 @@
 import type { Kernels } from '../backend/types.js';
 import { Block, type BlockActs, type BlockScratch } from './block.js';
 import { LayerNorm } from './layernorm.js';
+import { KVCache, attendCached } from './kv-cache.js';
 import { Buffers, type Params } from './params.js';
 
 export class GPT2 {
@@ -75,6 +76,41 @@ export class GPT2 {
     };
     for (let i = n - 1; i >= 0; i--) this.blocks[i].backward(k, dres, this.res(i, R, true), this.acts(i, B, T, true), s, B, T);
     return dres;
+  }
+
+  /** A cache for `extend`, holding up to `capacity` positions. */
+  newCache(capacity: number): KVCache {
+    return new KVCache(this.blocks.length, capacity, this.H);
+  }
+
+  /**
+   * Runs R new positions (input embeddings in `input(R)`) on top of those in `cache`, appending their keys
+   * and values; returns ln_f's output for the R rows. Inference only (nothing is kept for backward).
+   */
+  extend(R: number, cache: KVCache): Float32Array {
+    const k = this.k, H = this.H, past = cache.length, b = this.bufs;
+    const x = this.input(R);
+    const a1 = b.get('e.a1', R * H), m = b.get('e.m', R), r = b.get('e.r', R), qkv = b.get('e.qkv', R * 3 * H);
+    const y = b.get('e.y', R * H), t = b.get('e.t', R * H), fc = b.get('e.fc', R * 4 * H);
+    const x1 = b.get('e.x1', R * H), g = b.get('e.g', R * 4 * H);
+    for (let i = 0; i < this.blocks.length; i++) {
+      const blk = this.blocks[i];
+      blk.ln1.forward(k, a1, m, r, x, R);
+      blk.attn.cAttn.forward(k, qkv, a1, R);
+      cache.append(i, qkv, R, past);
+      attendCached(y, qkv, cache.keys[i], cache.values[i], R, past, H, blk.attn.nHead);
+      blk.attn.cProj.forward(k, t, y, R);
+      k.add(x1, x, t, R * H);
+      blk.ln2.forward(k, a1, m, r, x1, R);
+      blk.mlp.cFc.forward(k, fc, a1, R);
+      k.geluForward(g, fc, R * 4 * H);
+      blk.mlp.cProj.forward(k, t, g, R);
+      k.add(x, x1, t, R * H); // the next block's input, in place
+    }
+    cache.length = past + R;
+    const out = b.get('e.out', R * H);
+    this.lnF.forward(k, out, m, r, x, R);
+    return out;
   }
 
   /** Frees the activation memory (it is reallocated on the next forward). */

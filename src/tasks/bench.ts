@@ -7,7 +7,9 @@ import { BgptModel, type Batch } from '../model/bgpt.js';
 import { defaultHeads, type BgptConfig } from '../model/config.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../util/rng.js';
-import { generatePatchNoCache } from './generate-nocache.js';
+import { headerPatch } from '../data/patches.js';
+import { SAMPLING_DEFAULTS } from '../model/sampling.js';
+import { continueTokens } from './generate.js';
 
 export const BENCH_CONFIGS: Record<string, { cfg: BgptConfig; batch: number }> = {
   a: { cfg: cfgOf(128, 2, 1, 16, 64), batch: 8 },
@@ -72,7 +74,7 @@ export function runBench(k: Kernels, config: string, what: BenchWhat, opts: { st
     const n = opts.genBytes ?? 256;
     bytesPerStep = n;
     times = timeSteps(() => generateRandomBytes(model, n, rng), Math.min(steps, 3), 1);
-    extra.kv_cache = false;
+    extra.kv_cache = true;
   } else {
     const b = randomBatch(cfg, batch, rng);
     bytesPerStep = b.tokens.length;
@@ -101,20 +103,5 @@ export function runBench(k: Kernels, config: string, what: BenchWhat, opts: { st
 
 /** Generation as bench.py times it: from a "txt" header patch, <eop> disabled, until n bytes exist. */
 function generateRandomBytes(model: BgptModel, n: number, rng: Rng): void {
-  const { patchSize: S, patchLength: L } = model.cfg;
-  const seq: number[] = [...Buffer.from('txt')];
-  while (seq.length < S) seq.push(256);
-  let produced = 0;
-  while (produced < n && seq.length < L * S) {
-    const patch = generatePatchNoCache(model, Int32Array.from(seq), (probs) => {
-      probs[256] = 0;
-      let sum = 0;
-      for (let i = 0; i < 256; i++) sum += probs[i];
-      let u = rng.next() * sum;
-      for (let i = 0; i < 256; i++) if ((u -= probs[i]) <= 0) return i;
-      return 255;
-    });
-    seq.push(...patch);
-    produced += patch.length;
-  }
+  continueTokens(model, headerPatch('txt', model.cfg.patchSize), [], { ...SAMPLING_DEFAULTS, rng, maxBytes: n, noEnd: true });
 }

@@ -1,0 +1,28 @@
+/** `bgpt classify`: label probabilities of files under a classification model. */
+import type { Command } from 'commander';
+import { listFiles } from '../data/files.js';
+import { classifyFiles } from '../tasks/generate.js';
+import { readInput } from '../tasks/eval.js';
+import { labelNames, loadModel, num } from './options.js';
+
+export function registerClassify(program: Command): void {
+  program
+    .command('classify')
+    .description('classify files: the most probable labels with their probabilities')
+    .requiredOption('-m, --model <weights>', 'classification model')
+    .option('--top <k>', 'labels to show per file', '3')
+    .option('--json', 'print one JSON object {files:[{path, top:[{label, prob}]}]}')
+    .argument('<paths...>', 'files or folders')
+    .action((paths: string[], opts: { model: string; top: string; json?: boolean }) => {
+      const top = num('--top', opts.top, { int: true, min: 1 });
+      const files = listFiles(paths).map((path) => ({ path, bytes: readInput(path) }));
+      const m = loadModel(opts.model);
+      if (m.task !== 'classification') throw new Error(`${opts.model}: a generative model; classify needs a classification one`);
+      const r = classifyFiles(m.model, files, labelNames(m), top);
+      if (opts.json) {
+        console.log(JSON.stringify({ files: r }));
+        return;
+      }
+      for (const f of r) console.log(`${f.path}\t${f.top.map((t) => `${t.label} ${(t.prob * 100).toFixed(1)}%`).join('\t')}`);
+    });
+}

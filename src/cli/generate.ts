@@ -1,0 +1,101 @@
+/** `bgpt generate` and `bgpt convert`: new files from a generative model, written atomically. */
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+import { extensionOf } from '../data/patches.js';
+import { continueFile, convertFile, generateFile, type Generated } from '../tasks/generate.js';
+import { readInput } from '../tasks/eval.js';
+import { Rng } from '../util/rng.js';
+import { addSamplingOptions, generativeModel, num, samplingOf, type SamplingFlags } from './options.js';
+import { progressLine } from './progress.js';
+
+function rateReporter(label: string) {
+  const progress = progressLine(label);
+  let t0 = performance.now();
+  return {
+    start() {
+      t0 = performance.now();
+    },
+    onByte: (n: number) => progress.update(`${n} bytes, ${Math.round(n / ((performance.now() - t0) / 1000 || 1e-9))} bytes/s`),
+    done: () => progress.done(),
+  };
+}
+
+function summary(path: string, g: Generated, seconds: number): Record<string, unknown> {
+  return { path, bytes: g.bytes.length, stop: g.stop, seconds: +seconds.toFixed(3), bytes_per_s: Math.round(g.bytes.length / Math.max(seconds, 1e-9)) };
+}
+
+export function registerGenerate(program: Command): void {
+  addSamplingOptions(
+    program
+      .command('generate')
+      .description('generate new files of one type (or continue a prompt file)')
+      .requiredOption('-m, --model <weights>', 'generative model (.safetensors, .pth or checkpoint)')
+      .option('--ext <ext>', 'extension of the files to generate (default: the prompt file\'s)')
+      .option('-n, --count <n>', 'how many files', '1')
+      .option('--max-bytes <b>', 'stop each file after this many new bytes')
+      .option('--prompt <file>', 'continue this file instead of starting from nothing')
+      .option('--prompt-bytes <k>', 'use only the first k bytes of the prompt file')
+      .option('--out <dir>', 'output folder', 'generated')
+      .option('--json', 'print one JSON object per file'),
+  ).action((opts: SamplingFlags & { model: string; ext?: string; count: string; maxBytes?: string; prompt?: string; promptBytes?: string; out: string; json?: boolean }) => {
+    const s = samplingOf(opts);
+    const count = num('--count', opts.count, { int: true, min: 1 });
+    const maxBytes = opts.maxBytes === undefined ? undefined : num('--max-bytes', opts.maxBytes, { int: true, min: 1 });
+    const promptBytes = opts.promptBytes === undefined ? undefined : num('--prompt-bytes', opts.promptBytes, { int: true, min: 0 });
+    if (promptBytes !== undefined && !opts.prompt) throw new Error('--prompt-bytes needs --prompt');
+    const prompt = opts.prompt ? readInput(opts.prompt) : null;
+    const ext = opts.ext ?? (opts.prompt ? extensionOf(opts.prompt) : undefined);
+    if (ext === undefined) throw new Error('--ext is required (the type of file to generate)');
+    const model = generativeModel(opts.model);
+    mkdirSync(opts.out, { recursive: true });
+    const rng = new Rng(s.seed), rate = rateReporter('generating');
+    for (let i = 0; i < count; i++) {
+      rate.start();
+      const t0 = performance.now();
+      const o = { ...s, rng, maxBytes, onByte: rate.onByte };
+      const g = prompt ? continueFile(model, prompt, ext, promptBytes, o) : generateFile(model, ext, o);
+      // a continuation is written whole: the prompt bytes it continued, then the new bytes
+      const head = prompt ? prompt.subarray(0, Math.min(promptBytes ?? prompt.length, prompt.length)) : new Uint8Array(0);
+      const path = join(opts.out, `${i}${ext ? `.${ext}` : ''}`);
+      writeFileAtomic(path, Buffer.concat([head, g.bytes]));
+      rate.done();
+      const r = summary(path, g, (performance.now() - t0) / 1000);
+      console.log(opts.json ? JSON.stringify(r) : `${path}: ${g.bytes.length} bytes (${g.stop === 'end' ? 'ended by the model' : g.stop === 'length' ? 'reached the patch length' : 'reached --max-bytes'}), ${r.bytes_per_s} bytes/s`);
+    }
+  });
+}
+
+export function registerConvert(program: Command): void {
+  addSamplingOptions(
+    program
+      .command('convert')
+      .description('convert files with a conversion model (e.g. abc → mid)')
+      .requiredOption('-m, --model <weights>', 'conversion model')
+      .requiredOption('--to <ext>', 'target extension')
+      .option('--out <dir>', 'output folder', 'converted')
+      .option('--max-bytes <b>', 'stop each output after this many bytes')
+      .option('--json', 'print one JSON object per file')
+      .argument('<files...>', 'input files (their extension is the source format)'),
+  ).action((files: string[], opts: SamplingFlags & { model: string; to: string; out: string; maxBytes?: string; json?: boolean }) => {
+    const s = samplingOf(opts);
+    const maxBytes = opts.maxBytes === undefined ? undefined : num('--max-bytes', opts.maxBytes, { int: true, min: 1 });
+    const inputs = files.map((f) => ({ path: f, bytes: readInput(f) }));
+    const model = generativeModel(opts.model);
+    mkdirSync(opts.out, { recursive: true });
+    const rng = new Rng(s.seed), rate = rateReporter('converting');
+    for (const { path, bytes } of inputs) {
+      rate.start();
+      const t0 = performance.now();
+      const ext = extensionOf(path);
+      const g = convertFile(model, bytes, ext, opts.to, { ...s, rng, maxBytes, onByte: rate.onByte });
+      const name = basename(path);
+      const out = join(opts.out, `${ext ? name.slice(0, -(ext.length + 1)) : name}.${opts.to}`);
+      writeFileAtomic(out, g.bytes);
+      rate.done();
+      const r = { input: path, ...summary(out, g, (performance.now() - t0) / 1000) };
+      console.log(opts.json ? JSON.stringify(r) : `${path} → ${out}: ${g.bytes.length} bytes`);
+    }
+  });
+}
