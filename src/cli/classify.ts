@@ -9,7 +9,7 @@ export function registerClassify(program: Command): void {
   program
     .command('classify')
     .description('classify files: the most probable labels with their probabilities')
-    .requiredOption('-m, --model <weights>', 'classification model')
+    .requiredOption('-m, --model <weights>', 'classification model: .safetensors, original .pth or bgpt checkpoint')
     .option('--top <k>', 'labels to show per file', '3')
     .option('--json', 'print one JSON object {files:[{path, top:[{label, prob}]}]}')
     .argument('<paths...>', 'files or folders')

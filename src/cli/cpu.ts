@@ -3,7 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { assemble } from '../sim/asm.js';
 import { ACC, initialRecord } from '../sim/cpu.js';
-import { evaluateStates, type EvaluateResult, type Tally } from '../sim/evaluate.js';
+import { evaluateStates, type EvaluateResult, type Predictor, type Tally } from '../sim/evaluate.js';
+import type { BgptModel } from '../model/bgpt.js';
+import { continueFile } from '../tasks/generate.js';
+import { generativeModel } from './options.js';
 import { generateDataset } from '../sim/generate.js';
 import { checkConfig, DEFAULT_CONFIG, registerName, registerNumber, type CpuConfig } from '../sim/isa.js';
 import { randomInitialState } from '../sim/program.js';
@@ -178,13 +181,29 @@ export function registerCpu(program: Command): void {
     .description('re-simulate every states file from its memory and first state and report byte accuracy (SPEC §7)')
     .argument('<paths...>', 'states files or folders (searched recursively, hidden files skipped)')
     .option('--worst <n>', 'list the n files with the lowest accuracy', '10')
+    .option('--model <weights>', 'score a model instead: it predicts each file\'s states from its memory and first state (greedy)')
     .option('--json', 'print one JSON object {files, matched, total, accuracy, byOpcode, byLength, worst, …}')
-    .action(async (paths: string[], o: MachineOpts & { worst: string; json?: boolean }) => {
+    .action(async (paths: string[], o: MachineOpts & { worst: string; json?: boolean; model?: string }) => {
       const cfg = machine(o);
       const progress = progressLine('evaluating');
-      const r = await evaluateStates(paths, { ...cfg, worst: int('worst', o.worst, 0), onProgress: (n) => progress.update(`${n} files`) });
+      const predict = o.model ? modelPredictor(generativeModel(o.model)) : undefined;
+      const r = await evaluateStates(paths, { ...cfg, predict, worst: int('worst', o.worst, 0), onProgress: (n) => progress.update(`${n} files`) });
       progress.done();
       if (o.json) console.log(JSON.stringify(r));
       else printEvaluation(r);
     });
+}
+
+/**
+ * A model as a CPU simulator: the prompt is a states file's memory and first record (with the "bin" header
+ * patch), the prediction is the greedy continuation up to the end patch.
+ */
+function modelPredictor(model: BgptModel): Predictor {
+  const rng = new Rng(0);
+  return (memory, first) => {
+    const prompt = new Uint8Array(memory.length + first.length);
+    prompt.set(memory);
+    prompt.set(first, memory.length);
+    return continueFile(model, prompt, 'bin', undefined, { topK: 1, topP: 1, temperature: 1, rng }).bytes;
+  };
 }

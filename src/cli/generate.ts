@@ -31,7 +31,7 @@ export function registerGenerate(program: Command): void {
     program
       .command('generate')
       .description('generate new files of one type (or continue a prompt file)')
-      .requiredOption('-m, --model <weights>', 'generative model (.safetensors, .pth or checkpoint)')
+      .requiredOption('-m, --model <weights>', 'generative model: .safetensors, original .pth or bgpt checkpoint')
       .option('--ext <ext>', 'extension of the files to generate (default: the prompt file\'s)')
       .option('-n, --count <n>', 'how many files', '1')
       .option('--max-bytes <b>', 'stop each file after this many new bytes')
@@ -72,7 +72,7 @@ export function registerConvert(program: Command): void {
     program
       .command('convert')
       .description('convert files with a conversion model (e.g. abc → mid)')
-      .requiredOption('-m, --model <weights>', 'conversion model')
+      .requiredOption('-m, --model <weights>', 'conversion model: .safetensors, original .pth or bgpt checkpoint')
       .requiredOption('--to <ext>', 'target extension')
       .option('--out <dir>', 'output folder', 'converted')
       .option('--max-bytes <b>', 'stop each output after this many bytes')

@@ -3,11 +3,22 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerClassify } from './classify.js';
+import { registerCpu } from './cpu.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
 import { registerConvert, registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
+import { registerInspect } from './inspect.js';
+import { registerPlot } from './plot.js';
+import { registerTrain } from './train.js';
 import { VERSION } from '../version.js';
+
+// `bgpt … | head` closes stdout early: that is the reader's choice, not an error
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 const program = new Command();
 program
@@ -18,11 +29,16 @@ program
   .exitOverride();
 
 registerDemo(program);
+registerTrain(program);
 registerEval(program);
 registerGenerate(program);
 registerConvert(program);
 registerClassify(program);
+registerExport(program);
+registerInspect(program);
 registerInfo(program);
+registerCpu(program);
+registerPlot(program);
 registerBench(program);
 
 try {

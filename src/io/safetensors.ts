@@ -1,13 +1,17 @@
 /**
  * safetensors: an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
  * then the raw little-endian tensor bytes. Everything in the header is checked before any data is read:
- * offsets inside the data region, sizes that match shape × dtype, no overlaps.
+ * a header that fits in the file, known dtypes, sizes that match shape × dtype, and tensors that tile the
+ * data region exactly (inside it, no overlaps, no holes), as the format requires.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { DTYPE_BYTES, convertToFloat32, encodeFloat32, isDType, type DType } from './dtypes.js';
+import { outFor, type TensorSource } from './source.js';
+
+export { halfToFloat } from './dtypes.js';
 
 export type StDtype = 'F32' | 'F16' | 'BF16';
-const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 export interface StEntry {
@@ -25,19 +29,32 @@ export interface StHeader {
   dataStart: number;
 }
 
+function readFully(fd: number, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, buf.length - done, position + done);
+    if (n <= 0) throw new Error(`file ends at byte ${position + done} (truncated?)`);
+    done += n;
+  }
+}
+
+function readHeaderFd(fd: number): StHeader {
+  const size = fstatSync(fd).size;
+  if (size < 8) throw new Error('not a safetensors file (too short)');
+  const lenBuf = Buffer.alloc(8);
+  readFully(fd, lenBuf, 0);
+  const hlen = lenBuf.readBigUInt64LE(0);
+  if (hlen > BigInt(Math.min(MAX_HEADER, size - 8))) throw new Error(`not a safetensors file (header length ${hlen} does not fit in ${size} bytes)`);
+  const hbuf = Buffer.alloc(Number(hlen));
+  readFully(fd, hbuf, 8);
+  return parseHeader(hbuf, 8 + hbuf.length, size);
+}
+
 /** Parses and validates the header of a safetensors file (reads only the header). */
 export function readSafetensorsHeader(path: string): StHeader {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (size < 8) throw new Error('not a safetensors file (too short)');
-    const lenBuf = Buffer.alloc(8);
-    readSync(fd, lenBuf, 0, 8, 0);
-    const hlen = lenBuf.readBigUInt64LE(0);
-    if (hlen > BigInt(Math.min(MAX_HEADER, size - 8))) throw new Error(`not a safetensors file (header length ${hlen} does not fit in ${size} bytes)`);
-    const hbuf = Buffer.alloc(Number(hlen));
-    readSync(fd, hbuf, 0, hbuf.length, 8);
-    return parseHeader(hbuf, 8 + hbuf.length, size);
+    return readHeaderFd(fd);
   } finally {
     closeSync(fd);
   }
@@ -45,6 +62,7 @@ export function readSafetensorsHeader(path: string): StHeader {
 
 function parseHeader(hbuf: Buffer, dataStart: number, fileSize: number): StHeader {
   let json: unknown;
+  if (hbuf[0] !== 0x7b) throw new Error('not a safetensors file (header does not start with "{")');
   try {
     json = JSON.parse(hbuf.toString('utf8'));
   } catch {
@@ -56,47 +74,78 @@ function parseHeader(hbuf: Buffer, dataStart: number, fileSize: number): StHeade
   const dataLen = fileSize - dataStart;
   for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof v !== 'object' || v === null || Object.values(v).some((x) => typeof x !== 'string')) throw new Error('safetensors __metadata__ must map strings to strings');
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) throw new Error('safetensors __metadata__ must map strings to strings');
       metadata = v as Record<string, string>;
       continue;
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw new Error(`tensor ${name}: missing or unknown dtype`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`tensor ${name}: bad shape`);
+    if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !isDType(e.dtype)) throw new Error(`tensor ${name}: missing or unknown dtype`);
+    if (!Array.isArray(e.shape) || e.shape.length > 64 || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`tensor ${name}: bad shape`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) throw new Error(`tensor ${name}: bad data_offsets`);
     const [begin, end] = off as [number, number];
     if (end > dataLen) throw new Error(`tensor ${name}: data_offsets [${begin}, ${end}] run past the end of the file (${dataLen} data bytes)`);
-    const want = (e.shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype];
+    let want = DTYPE_BYTES[e.dtype];
+    for (const d of e.shape as number[]) want *= d;
     if (end - begin !== want) throw new Error(`tensor ${name}: ${end - begin} bytes for shape [${e.shape}] ${e.dtype} (needs ${want})`);
     entries.set(name, { dtype: e.dtype, shape: e.shape as number[], begin, end });
   }
-  const sorted = [...entries.entries()].sort((a, b) => a[1].begin - b[1].begin);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i][1].begin < sorted[i - 1][1].end) throw new Error(`tensors ${sorted[i - 1][0]} and ${sorted[i][0]} overlap`);
+  const sorted = [...entries.entries()].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+  let covered = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const [name, e] = sorted[i];
+    if (e.begin < covered) throw new Error(`tensors ${sorted[i - 1][0]} and ${name} overlap`);
+    if (e.begin > covered) throw new Error(`bytes ${covered}..${e.begin} of the data region belong to no tensor`);
+    covered = e.end;
   }
+  if (covered !== dataLen) throw new Error(`the data region has ${dataLen} bytes but the tensors cover ${covered}`);
   return { entries, metadata, dataStart };
 }
 
 /** Converts raw little-endian F32 / F16 / BF16 bytes to float32. */
 export function toFloat32(bytes: Uint8Array, dtype: string): Float32Array {
-  const n = bytes.length / (DTYPE_BYTES[dtype] ?? 1);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(n);
-  if (dtype === 'F32') for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
-  else if (dtype === 'BF16') {
-    const u = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) u[i] = dv.getUint16(i * 2, true) << 16;
-  } else if (dtype === 'F16') for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, true));
-  else throw new Error(`unsupported dtype ${dtype} (expected F32, F16 or BF16)`);
-  return out;
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`unsupported dtype ${dtype} (expected F32, F16 or BF16)`);
+  return convertToFloat32(bytes, dtype, new Float32Array(bytes.length / DTYPE_BYTES[dtype]));
 }
 
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
+/** A safetensors file opened for reading tensor by tensor. */
+export class SafetensorsSource implements TensorSource {
+  readonly format = 'safetensors' as const;
+  readonly header: StHeader;
+  readonly tensors = new Map<string, { dtype: DType; shape: number[] }>();
+  private fd: number;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'r');
+    try {
+      this.header = readHeaderFd(this.fd);
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
+    }
+    const sorted = [...this.header.entries].sort((a, b) => a[1].begin - b[1].begin);
+    for (const [name, e] of sorted) this.tensors.set(name, { dtype: e.dtype as DType, shape: e.shape });
+  }
+
+  get metadata(): Record<string, string> {
+    return this.header.metadata;
+  }
+
+  read(name: string, out?: Float32Array): Float32Array {
+    const e = this.header.entries.get(name);
+    if (!e) throw new Error(`no tensor named ${name}`);
+    const dtype = e.dtype as DType;
+    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16' && dtype !== 'F64') throw new Error(`tensor ${name} is ${dtype}, not a floating-point type`);
+    const dst = outFor(name, e.shape, out);
+    const raw = Buffer.alloc(e.end - e.begin);
+    readFully(this.fd, raw, this.header.dataStart + e.begin);
+    return convertToFloat32(raw, dtype, dst);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
 }
 
 /**
@@ -104,34 +153,47 @@ export function halfToFloat(h: number): number {
  * size of the result.
  */
 export function readSafetensors(path: string, names?: string[]): { header: StHeader; tensors: Map<string, { shape: number[]; data: Float32Array }> } {
-  const header = readSafetensorsHeader(path);
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  const fd = openSync(path, 'r');
+  const src = new SafetensorsSource(path);
   try {
-    for (const name of names ?? header.entries.keys()) {
-      const e = header.entries.get(name);
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const name of names ?? src.header.entries.keys()) {
+      const e = src.header.entries.get(name);
       if (!e) throw new Error(`no tensor named ${name}`);
-      const raw = Buffer.alloc(e.end - e.begin);
-      readSync(fd, raw, 0, raw.length, header.dataStart + e.begin);
-      tensors.set(name, { shape: e.shape, data: toFloat32(raw, e.dtype) });
+      tensors.set(name, { shape: e.shape, data: src.read(name) });
     }
+    return { header: src.header, tensors };
   } finally {
-    closeSync(fd);
+    src.close();
   }
-  return { header, tensors };
+}
+
+export interface StTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+  /** Stored type (default F32; F16 / BF16 round to nearest even). */
+  dtype?: StDtype;
 }
 
 /**
  * Writes float32 tensors as safetensors, atomically: to a temporary file in the same folder, fsync'd, then
  * renamed over the target, so a crash never leaves a half-written file in its place.
  */
-export function writeSafetensors(path: string, tensors: { name: string; shape: number[]; data: Float32Array }[], metadata: Record<string, string> = {}): void {
+export function writeSafetensors(path: string, tensors: StTensor[], metadata: Record<string, string> = {}): void {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let off = 0;
+  const seen = new Set<string>();
   for (const t of tensors) {
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + t.data.length * 4] };
-    off += t.data.length * 4;
+    if (seen.has(t.name) || t.name === '__metadata__') throw new Error(`duplicate or reserved tensor name ${t.name}`);
+    seen.add(t.name);
+    const dtype = t.dtype ?? 'F32';
+    let n = 1;
+    for (const d of t.shape) n *= d;
+    if (n !== t.data.length) throw new Error(`tensor ${t.name}: shape [${t.shape}] needs ${n} values, got ${t.data.length}`);
+    const bytes = t.data.length * DTYPE_BYTES[dtype];
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [off, off + bytes] };
+    off += bytes;
   }
   let h = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (h.length % 8)) % 8;
@@ -139,16 +201,18 @@ export function writeSafetensors(path: string, tensors: { name: string; shape: n
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(h.length));
   writeAtomic(path, (fd) => {
-    writeSync(fd, len);
-    writeSync(fd, h);
-    for (const t of tensors) {
-      const b = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength); // little-endian hosts
-      writeSync(fd, b);
-    }
+    writeAll(fd, len);
+    writeAll(fd, h);
+    for (const t of tensors) writeAll(fd, encodeFloat32(t.data, t.dtype ?? 'F32')); // little-endian hosts
   });
 }
 
-/** Runs `write` on a temporary sibling file, fsyncs it and renames it over `path`. */
+export function writeAll(fd: number, b: Uint8Array): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
+
+/** Runs `write` on a temporary sibling file, fsyncs it, renames it over `path` and fsyncs the folder. */
 export function writeAtomic(path: string, write: (fd: number) => void): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w');
@@ -162,4 +226,14 @@ export function writeAtomic(path: string, write: (fd: number) => void): void {
   }
   closeSync(fd);
   renameSync(tmp, path);
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // some filesystems do not let a folder be opened or synced; the file itself is already durable
+  }
 }

@@ -1,26 +1,34 @@
 /**
- * Weights → model: the configuration is inferred from tensor shapes (SPEC §2) and every tensor of the layout
- * must be present with exactly its shape. The original checkpoints' non-parameter buffers (attn.bias,
- * attn.masked_bias) and the tied lm_head are accepted and ignored; any other tensor is an error.
+ * Weights → model. Three kinds of file load alike, told apart by content: torch `.pth` archives (the
+ * original bGPT checkpoints), plain safetensors and our own checkpoints (safetensors with bgpt metadata).
+ * The configuration comes from our metadata or is inferred from tensor shapes (SPEC §2); every tensor of the
+ * layout must be present with exactly its shape, and is read straight into the model's flat buffer. The
+ * original checkpoints' non-parameter buffers (attn.bias, attn.masked_bias) and the tied lm_head are
+ * accepted and ignored, as are our checkpoints' optimizer moments; any other tensor is an error.
  */
 import type { Kernels } from '../backend/types.js';
 import { BgptModel } from '../model/bgpt.js';
 import { BgptClassifier } from '../model/classifier.js';
 import { VOCAB, defaultHeads, type BgptConfig } from '../model/config.js';
 import { BYTE_PREFIX, PATCH_PREFIX, TIED_LM_HEAD, buildLayout, type ParamLayout, type Task } from '../model/params.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, layoutTask, parseConfig, parseOptimizer, parseTask, parseTraining, type CheckpointTask, type OptimizerMeta, type TrainingState } from './meta.js';
+import { openTensorSource } from './open.js';
+import { PthSource, type PthInfo } from './pth/read-pth.js';
+import { SafetensorsSource, writeSafetensors } from './safetensors.js';
+import type { TensorSource } from './source.js';
 
 export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
+type Shapes = Map<string, { shape: number[] }>;
 
 const IGNORED = /\.attn\.(bias|masked_bias)$/;
 
-function shapeOf(t: Tensors, name: string): number[] {
+function shapeOf(t: Shapes, name: string): number[] {
   const e = t.get(name);
   if (!e) throw new Error(`missing tensor ${name}`);
   return e.shape;
 }
 
-function layerCount(t: Tensors, prefix: string): number {
+function layerCount(t: Shapes, prefix: string): number {
   let n = 0;
   const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}h\\.(\\d+)\\.`);
   for (const k of t.keys()) {
@@ -30,14 +38,17 @@ function layerCount(t: Tensors, prefix: string): number {
   return n;
 }
 
-/** The configuration and task the tensors describe. */
-export function inferConfig(t: Tensors): { config: BgptConfig; task: Task } {
-  const [H] = shapeOf(t, 'patch_level_decoder.patch_embedding.bias');
+/** The configuration and task the tensors describe (only their shapes are used). */
+export function inferConfig(t: Shapes): { config: BgptConfig; task: Task } {
+  const b = shapeOf(t, 'patch_level_decoder.patch_embedding.bias');
   const w = shapeOf(t, 'patch_level_decoder.patch_embedding.weight');
-  if (w.length !== 2 || w[0] !== H || w[1] % VOCAB !== 0) throw new Error(`patch_embedding.weight has shape [${w}], expected [${H}, S·${VOCAB}]`);
-  const [L] = shapeOf(t, `${PATCH_PREFIX}wpe.weight`);
+  if (b.length !== 1 || b[0] < 1) throw new Error(`patch_embedding.bias has shape [${b}], expected [H]`);
+  const H = b[0];
+  if (w.length !== 2 || w[0] !== H || w[1] === 0 || w[1] % VOCAB !== 0) throw new Error(`patch_embedding.weight has shape [${w}], expected [${H}, S·${VOCAB}]`);
+  const wpe = shapeOf(t, `${PATCH_PREFIX}wpe.weight`);
+  if (wpe.length !== 2) throw new Error(`${PATCH_PREFIX}wpe.weight has shape [${wpe}], expected [L, ${H}]`);
   const config: BgptConfig = {
-    patchSize: w[1] / VOCAB, patchLength: L, hidden: H,
+    patchSize: w[1] / VOCAB, patchLength: wpe[0], hidden: H,
     patchLayers: layerCount(t, PATCH_PREFIX), byteLayers: layerCount(t, BYTE_PREFIX), heads: defaultHeads(H),
   };
   if (t.has('classifier.weight')) {
@@ -48,41 +59,165 @@ export function inferConfig(t: Tensors): { config: BgptConfig; task: Task } {
   return { config, task: { kind: 'generative' } };
 }
 
+function checkShape(name: string, got: number[], want: number[]): void {
+  if (got.length !== want.length || got.some((d, i) => d !== want[i])) throw new Error(`tensor ${name} has shape [${got}], the model needs [${want}]`);
+}
+
+function checkExtra(layout: ParamLayout, names: Iterable<string>, also?: (name: string) => boolean): void {
+  for (const name of names) {
+    if (!layout.byName.has(name) && name !== TIED_LM_HEAD && !IGNORED.test(name) && !also?.(name)) throw new Error(`unexpected tensor ${name}`);
+  }
+}
+
 /** Copies the tensors into a flat buffer in `layout` order, checking names and shapes. */
 export function packParams(layout: ParamLayout, t: Tensors): Float32Array {
   const flat = new Float32Array(layout.size);
   for (const s of layout.specs) {
     const e = t.get(s.name);
     if (!e) throw new Error(`missing tensor ${s.name}`);
-    if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) {
-      throw new Error(`tensor ${s.name} has shape [${e.shape}], the model needs [${s.shape}]`);
-    }
+    checkShape(s.name, e.shape, s.shape);
     flat.set(e.data, s.offset);
   }
-  for (const name of t.keys()) {
-    if (!layout.byName.has(name) && name !== TIED_LM_HEAD && !IGNORED.test(name)) throw new Error(`unexpected tensor ${name}`);
-  }
+  checkExtra(layout, t.keys());
   return flat;
 }
 
+/**
+ * Reads the layout's tensors from an open file straight into one flat buffer (memory: the model only).
+ * `also` names further tensors the file may hold that are not the model's (e.g. optimizer moments).
+ */
+export function packFromSource(layout: ParamLayout, src: TensorSource, also?: (name: string) => boolean): Float32Array {
+  for (const s of layout.specs) {
+    const e = src.tensors.get(s.name);
+    if (!e) throw new Error(`missing tensor ${s.name}`);
+    checkShape(s.name, e.shape, s.shape);
+  }
+  checkExtra(layout, src.tensors.keys(), also);
+  if (src instanceof PthSource) src.checkBacked(layout.specs.map((s) => s.name));
+  const flat = new Float32Array(layout.size);
+  for (const s of layout.specs) src.read(s.name, flat.subarray(s.offset, s.offset + s.size));
+  return flat;
+}
+
+/** Where a model came from and what its file says besides the weights. */
+export interface ModelMeta {
+  format: 'pth' | 'safetensors' | 'checkpoint';
+  task: CheckpointTask;
+  /** Training state: ours in full, or what a torch checkpoint records (epoch, best epoch, best loss / acc). */
+  training?: Partial<TrainingState>;
+  /** Optimizer step and hyper-parameters when the file holds AdamW moments (our checkpoints). */
+  optimizer?: OptimizerMeta;
+  /** The torch checkpoint holds an optimizer state (not read). */
+  hasTorchOptimizer?: boolean;
+  /** safetensors `__metadata__`, as stored. */
+  metadata?: Record<string, string>;
+}
+
 export type LoadedModel =
-  | { task: 'generative'; config: BgptConfig; model: BgptModel }
-  | { task: 'classification'; config: BgptConfig; model: BgptClassifier };
+  | { task: 'generative'; config: BgptConfig; model: BgptModel; labels?: undefined; meta?: ModelMeta }
+  | { task: 'classification'; config: BgptConfig; model: BgptClassifier; labels?: string[]; meta?: ModelMeta };
+
+function build(k: Kernels, config: BgptConfig, task: Task, params: Float32Array, grad?: boolean): { task: 'generative'; model: BgptModel } | { task: 'classification'; model: BgptClassifier } {
+  if (task.kind === 'classification') return { task: 'classification', model: new BgptClassifier(k, config, task.labels, { params, grad }) };
+  return { task: 'generative', model: new BgptModel(k, config, { params, grad }) };
+}
 
 /** A model built from named tensors. */
 export function modelFromTensors(k: Kernels, t: Tensors, opts: { grad?: boolean } = {}): LoadedModel {
   const { config, task } = inferConfig(t);
   const params = packParams(buildLayout(config, task), t);
-  if (task.kind === 'classification') {
-    return { task: 'classification', config, model: new BgptClassifier(k, config, task.labels, { params, grad: opts.grad }) };
-  }
-  return { task: 'generative', config, model: new BgptModel(k, config, { params, grad: opts.grad }) };
+  return { config, ...build(k, config, task, params, opts.grad) } as LoadedModel;
 }
 
-/** Loads a weights file; every error names the file. */
-export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean } = {}): LoadedModel {
+/** The weights of a file of any supported kind, as a flat buffer with its config, task and metadata. */
+export interface ModelWeights {
+  config: BgptConfig;
+  task: CheckpointTask;
+  layout: ParamLayout;
+  params: Float32Array;
+  meta: ModelMeta;
+}
+
+function defaultLabels(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => String(i));
+}
+
+/** Label names a plain safetensors export noted in its metadata (bgpt.task), when they fit. */
+function labelsFromMetadata(src: TensorSource, n: number): string[] | undefined {
+  if (!(src instanceof SafetensorsSource) || src.metadata[META.task] === undefined) return undefined;
   try {
-    return modelFromTensors(k, readSafetensors(path).tensors, opts);
+    const t = parseTask(src.metadata[META.task]);
+    return t.kind === 'classification' && t.labels.length === n ? t.labels : undefined;
+  } catch {
+    return undefined; // informational only in a plain file
+  }
+}
+
+/** Is this an open safetensors file one of our checkpoints? */
+export function isCheckpoint(src: TensorSource): src is SafetensorsSource {
+  return src instanceof SafetensorsSource && src.metadata[META.checkpoint] !== undefined;
+}
+
+/** Reads the weights of an open file (the caller closes it). */
+export function readWeights(src: TensorSource): ModelWeights {
+  if (isCheckpoint(src)) {
+    const md = src.metadata;
+    if (md[META.checkpoint] !== CHECKPOINT_VERSION) throw new Error(`checkpoint format ${md[META.checkpoint]} is not supported (this bgpt reads ${CHECKPOINT_VERSION})`);
+    if (md[META.config] === undefined || md[META.task] === undefined) throw new Error(`checkpoint metadata lacks ${META.config} or ${META.task}`);
+    const config = parseConfig(md[META.config]), task = parseTask(md[META.task]);
+    const layout = buildLayout(config, layoutTask(task));
+    const optimizer = md[META.optimizer] !== undefined ? parseOptimizer(md[META.optimizer]) : undefined;
+    const isMoment = (n: string) => !!optimizer && (n.startsWith(MOMENT_PREFIX.m) || n.startsWith(MOMENT_PREFIX.v));
+    const params = packFromSource(layout, src, isMoment);
+    const training = md[META.training] !== undefined ? parseTraining(md[META.training]) : undefined;
+    return { config, task, layout, params, meta: { format: 'checkpoint', task, training, optimizer, metadata: md } };
+  }
+  const { config, task: t } = inferConfig(src.tensors);
+  const layout = buildLayout(config, t);
+  const params = packFromSource(layout, src);
+  let info: PthInfo | undefined;
+  if (src instanceof PthSource) info = src.info;
+  let task: CheckpointTask = { kind: 'generative' };
+  if (t.kind === 'classification') {
+    const labels = info?.labels ?? labelsFromMetadata(src, t.labels) ?? defaultLabels(t.labels);
+    if (labels.length !== t.labels) throw new Error(`the checkpoint lists ${labels.length} labels but its classifier has ${t.labels} outputs`);
+    task = { kind: 'classification', labels };
+  }
+  const meta: ModelMeta = { format: src.format, task };
+  if (src instanceof SafetensorsSource) meta.metadata = src.metadata;
+  if (info) {
+    const training: Partial<TrainingState> = {};
+    if (info.epoch !== undefined) training.epoch = info.epoch;
+    if (info.bestEpoch !== undefined) training.bestEpoch = info.bestEpoch;
+    if (info.minEvalLoss !== undefined) training.bestEvalLoss = info.minEvalLoss;
+    if (info.maxEvalAcc !== undefined) training.bestEvalAcc = info.maxEvalAcc;
+    if (Object.keys(training).length) meta.training = training;
+    meta.hasTorchOptimizer = info.hasOptimizer;
+  }
+  return { config, task, layout, params, meta };
+}
+
+/** Reads the weights of a file of any supported kind; every error names the file. */
+export function readModelWeights(path: string): ModelWeights {
+  try {
+    const src = openTensorSource(path);
+    try {
+      return readWeights(src);
+    } finally {
+      src.close();
+    }
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Loads a model from a .pth, plain safetensors or our checkpoint; every error names the file. */
+export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean } = {}): LoadedModel {
+  const w = readModelWeights(path);
+  try {
+    const built = build(k, w.config, layoutTask(w.task), w.params, opts.grad);
+    const labels = w.task.kind === 'classification' ? w.task.labels : undefined;
+    return { config: w.config, ...built, labels, meta: w.meta } as LoadedModel;
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }

@@ -29,6 +29,16 @@ export interface ForwardOptions {
   perSequence?: boolean;
   /** Also return the logits [pairs, S+1, 257]. */
   logits?: boolean;
+  /**
+   * Factor of ∂loss/∂logits (default 1/(pairs·S), the mean). 1 makes the gradient that of the summed loss,
+   * so micro-batches accumulate into exactly the gradient of one big batch.
+   */
+  gradScale?: number;
+  /**
+   * With perSequence: count only pairs whose target patch index is ≥ targetFrom[b] (a conversion's target
+   * part).
+   */
+  targetFrom?: ArrayLike<number>;
 }
 
 export interface ForwardResult extends ByteLoss {
@@ -40,7 +50,7 @@ export interface ForwardResult extends ByteLoss {
 export interface ModelOptions {
   /** Allocate a gradient buffer (training). */
   grad?: boolean;
-  /** Initial parameters in the layout's order (copied); otherwise GPT-2 initialisation with `rng`. */
+  /** Parameters in the layout's order (the buffer is used as is); otherwise GPT-2 initialisation with `rng`. */
   params?: Float32Array;
   rng?: Rng;
 }
@@ -77,11 +87,10 @@ export class BgptModel {
   constructor(readonly k: Kernels, readonly cfg: BgptConfig, opts: ModelOptions = {}) {
     validateConfig(cfg);
     this.layout = buildLayout(cfg, { kind: 'generative' });
-    const data = new Float32Array(this.layout.size);
-    if (opts.params) {
-      if (opts.params.length !== this.layout.size) throw new Error(`parameter buffer has ${opts.params.length} values, layout needs ${this.layout.size}`);
-      data.set(opts.params);
-    } else if (opts.rng) initParams(this.layout, data, cfg, opts.rng);
+    // given parameters are adopted, not copied: a 110M-parameter model is 440 MB
+    const data = opts.params ?? new Float32Array(this.layout.size);
+    if (data.length !== this.layout.size) throw new Error(`parameter buffer has ${data.length} values, layout needs ${this.layout.size}`);
+    if (!opts.params && opts.rng) initParams(this.layout, data, cfg, opts.rng);
     this.params = new Params(this.layout, data, opts.grad ? new Float32Array(this.layout.size) : null);
     this.patchDecoder = new PatchLevelDecoder(k, this.params, cfg);
     this.byteDecoder = new ByteLevelDecoder(k, this.params, cfg);
@@ -109,11 +118,15 @@ export class BgptModel {
       feats.set(F.subarray(src[m] * H, src[m] * H + H), m * H);
       targets.set(tokens.subarray(tgt[m] * S, tgt[m] * S + S), m * S);
     }
-    const r: ForwardResult = { ...this.byteDecoder.forward(feats, targets, M, { grad: opts.grad, perPair: opts.perSequence, logits: opts.logits }), pairs: M };
+    const r: ForwardResult = {
+      ...this.byteDecoder.forward(feats, targets, M, { grad: opts.grad, perPair: opts.perSequence, logits: opts.logits, gradScale: opts.gradScale }),
+      pairs: M,
+    };
     if (opts.perSequence && r.perPair) {
       const sum = new Float64Array(B), toks = new Int32Array(B);
       for (let m = 0; m < M; m++) {
         const b = Math.floor(tgt[m] / N);
+        if (opts.targetFrom && tgt[m] % N < opts.targetFrom[b]) continue;
         sum[b] += r.perPair[m];
         toks[b] += S;
       }

@@ -30,7 +30,7 @@ export class ByteLevelDecoder {
    * features [M, H] (one per pair), targets [M·S] tokens. With `grad`, ∂loss/∂logits is computed here
    * (fused with the loss) and `backward()` may follow.
    */
-  forward(features: Float32Array, targets: Int32Array, M: number, opts: { grad?: boolean; perPair?: boolean; logits?: boolean } = {}): ByteLoss {
+  forward(features: Float32Array, targets: Int32Array, M: number, opts: { grad?: boolean; perPair?: boolean; logits?: boolean; gradScale?: number } = {}): ByteLoss {
     const { patchSize: S, hidden: H } = this.cfg, k = this.k, T = S + 1, R = M * T, b = this.bufs;
     const wte = this.p.w(`${BYTE_PREFIX}wte.weight`);
     // input ids: −1 marks the feature slot; labels: t₀..t_{S−1} at positions 0..S−1, none at S
@@ -64,7 +64,7 @@ export class ByteLevelDecoder {
       }
     }
     // ∂loss/∂logits overwrites the logits in place
-    const sum = k.crossEntropy(opts.grad ? logits : null, logits, labels, R, VOCAB, 1 / count);
+    const sum = k.crossEntropy(opts.grad ? logits : null, logits, labels, R, VOCAB, opts.gradScale ?? 1 / count);
     out.loss = sum / count;
     this.last = opts.grad ? { M, inTok, h, dlogits: logits } : null;
     return out;

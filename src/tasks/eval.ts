@@ -1,7 +1,9 @@
 /** Scoring files with a generative model: loss in nats per predicted token (SPEC §3, head truncation). */
 import { readFileSync } from 'node:fs';
 import { collate, extensionOf, filePatches, truncate } from '../data/patches.js';
+import { FileReader, examplePatches } from '../data/dataset.js';
 import type { BgptModel } from '../model/bgpt.js';
+import type { BgptClassifier } from '../model/classifier.js';
 
 export interface FileScore {
   path: string;
@@ -65,4 +67,64 @@ export function evaluateFiles(
   }
   const loss = totalLoss / totalTokens;
   return { files: scores, loss, bpb: loss / Math.LN2 };
+}
+
+export interface PairScore extends FileScore {
+  /** The input file; `path` is the target whose bytes were scored. */
+  input: string;
+}
+
+/**
+ * Conversion scoring: the loss on the target part only (the patches after the target's header patch, which
+ * at inference are what the model generates), per pair and in total.
+ */
+export function evaluatePairs(model: BgptModel, pairs: { input: string; target: string }[], onProgress?: (done: number, total: number) => void): { files: PairScore[]; loss: number; bpb: number } {
+  const { patchSize: S, patchLength: L } = model.cfg;
+  const reader = new FileReader((m) => {
+    throw new Error(m.replace(/^bgpt: skipping /, ''));
+  });
+  const files: PairScore[] = [];
+  let sum = 0, tokens = 0;
+  pairs.forEach((p, i) => {
+    const e = examplePatches({ kind: 'pair', ...p }, reader, S, L, 'head')!;
+    const N = e.patches.length / S;
+    if (e.targetStart + 1 >= N) throw new Error(`${p.input}: fills the model's ${L} patches; nothing of ${p.target} is left to score`);
+    const r = model.forward({ tokens: e.patches, masks: new Uint8Array(N).fill(1), B: 1, N }, { perSequence: true, targetFrom: [e.targetStart + 1] });
+    const s = r.perSequence!.sum[0], t = r.perSequence!.tokens[0];
+    files.push({ path: p.target, input: p.input, loss: s / t, bpb: s / t / Math.LN2, bytes: readInput(p.target).length, tokens: t });
+    sum += s;
+    tokens += t;
+    onProgress?.(i + 1, pairs.length);
+  });
+  return { files, loss: sum / tokens, bpb: sum / tokens / Math.LN2 };
+}
+
+export interface ClassScore {
+  path: string;
+  label: string;
+  predicted: string;
+  /** Probability of the predicted label. */
+  prob: number;
+  /** Cross-entropy of the true label. */
+  loss: number;
+}
+
+/** Classification scoring: per-file prediction, mean cross-entropy and accuracy. */
+export function evaluateClassifier(model: BgptClassifier, files: { path: string; label: number }[], labels: string[], onProgress?: (done: number, total: number) => void): { files: ClassScore[]; loss: number; accuracy: number } {
+  const { patchSize: S, patchLength: L } = model.cfg, K = model.labels;
+  const probs = new Float32Array(K), out: ClassScore[] = [];
+  let loss = 0, correct = 0;
+  files.forEach((f, i) => {
+    const p = truncate(filePatches(readInput(f.path), extensionOf(f.path), S), S, L, 'head');
+    const N = p.length / S;
+    const r = model.forward({ tokens: p, masks: new Uint8Array(N).fill(1), B: 1, N }, Int32Array.of(f.label));
+    model.k.softmax(probs, r.logits, 1, K);
+    let best = 0;
+    for (let j = 1; j < K; j++) if (probs[j] > probs[best]) best = j;
+    if (best === f.label) correct++;
+    loss += r.loss!;
+    out.push({ path: f.path, label: labels[f.label], predicted: labels[best], prob: probs[best], loss: r.loss! });
+    onProgress?.(i + 1, files.length);
+  });
+  return { files: out, loss: loss / files.length, accuracy: correct / files.length };
 }

@@ -1,0 +1,74 @@
+/**
+ * The trainer's resumable state, kept in our checkpoint format (io/checkpoint.ts): weights, AdamW moments
+ * and step, and in `training` the epoch, the position in it, the optimizer step, the best evaluation and the
+ * Rng state — everything a resumed run needs to continue exactly as an uninterrupted one.
+ */
+import type { Kernels } from '../backend/types.js';
+import { conversionName } from '../data/dataset.js';
+import { checkpointOf, loadCheckpoint, saveCheckpoint, type CheckpointTask } from '../io/checkpoint.js';
+import { BgptModel } from '../model/bgpt.js';
+import { BgptClassifier } from '../model/classifier.js';
+import type { AdamW } from '../optim/adamw.js';
+import type { TrainOptions } from './train.js';
+
+export interface TrainState {
+  /** Optimizer steps taken. */
+  step: number;
+  /** Current epoch (0-based) and micro-batches of it already done. */
+  epoch: number;
+  batch: number;
+  bestEvalLoss: number | null;
+  bestEvalAccuracy: number | null;
+  /** Rng.getState() of the trainer's generator. */
+  rng: number[];
+}
+
+export function taskOf(o: Pick<TrainOptions, 'task' | 'convert'>, labels: string[]): CheckpointTask {
+  if (o.task === 'cls') return { kind: 'classification', labels };
+  return o.convert ? { kind: 'conversion', mode: conversionName(o.convert) } : { kind: 'generative' };
+}
+
+export function saveTraining(path: string, t: { model: BgptModel | BgptClassifier; adam: AdamW; state: TrainState; labels: string[]; options: TrainOptions }): void {
+  const s = t.state;
+  saveCheckpoint(path, checkpointOf(t.model, {
+    task: taskOf(t.options, t.labels),
+    optimizer: t.adam,
+    training: {
+      epoch: s.epoch,
+      bestEpoch: 0,
+      bestEvalLoss: s.bestEvalLoss ?? Infinity,
+      ...(s.bestEvalAccuracy !== null ? { bestEvalAcc: s.bestEvalAccuracy } : {}),
+      rng: { train: s.rng },
+      extra: { step: s.step, batch: s.batch, seed: t.options.seed, batchSize: t.options.batchSize, accumulation: t.options.accumulation },
+    },
+  }));
+}
+
+export interface ResumedTraining {
+  model: BgptModel | BgptClassifier;
+  adam: { m: Float32Array; v: Float32Array; step: number };
+  state: TrainState;
+  labels: string[];
+  extra: Record<string, unknown>;
+}
+
+export function loadTraining(path: string, k: Kernels): ResumedTraining {
+  const ck = loadCheckpoint(path);
+  const tr = ck.training, opt = ck.optimizer;
+  if (!tr || !opt || !tr.extra || !tr.rng?.train) throw new Error(`${path}: not a resumable training checkpoint (no optimizer or training state)`);
+  const labels = ck.task.kind === 'classification' ? ck.task.labels : [];
+  const model = ck.task.kind === 'classification'
+    ? new BgptClassifier(k, ck.config, labels.length, { params: ck.params, grad: true })
+    : new BgptModel(k, ck.config, { params: ck.params, grad: true });
+  const extra = tr.extra;
+  return {
+    model, labels, extra,
+    adam: { m: opt.m, v: opt.v, step: opt.step },
+    state: {
+      step: Number(extra.step), epoch: tr.epoch, batch: Number(extra.batch),
+      bestEvalLoss: Number.isFinite(tr.bestEvalLoss) ? tr.bestEvalLoss : null,
+      bestEvalAccuracy: tr.bestEvalAcc ?? null,
+      rng: tr.rng.train,
+    },
+  };
+}

@@ -1,0 +1,278 @@
+/**
+ * The trainer (SPEC §6): AdamW with a cosine schedule and linear warm-up, gradient accumulation, patch
+ * sampling, epochs with evaluation, best and last checkpoints written atomically, exact resume, NaN stop,
+ * Ctrl-C that saves. Every random choice comes from one seeded Rng whose state is checkpointed.
+ */
+import type { Kernels } from '../backend/types.js';
+import {
+  FileReader, conversionExamples, generativeExamples, labelledExamples, makeBatch, splitHeldOut,
+  type ConversionMode, type Example,
+} from '../data/dataset.js';
+import { BgptModel } from '../model/bgpt.js';
+import { BgptClassifier } from '../model/classifier.js';
+import type { BgptConfig } from '../model/config.js';
+import { AdamW } from '../optim/adamw.js';
+import { cosineWithWarmup, warmupSteps } from '../optim/schedule.js';
+import { Rng } from '../util/rng.js';
+import { loadModelFile } from '../io/weights.js';
+import { loadTraining, saveTraining, type TrainState } from './train-state.js';
+
+export interface TrainOptions {
+  task: 'gen' | 'cls';
+  convert?: ConversionMode;
+  labelsFromFolders?: boolean;
+  train: string[];
+  eval: string[];
+  /** Held-out fraction when no eval folders are given (SPEC: 1 %). */
+  evalSplit: number;
+  model: BgptConfig;
+  batchSize: number;
+  accumulation: number;
+  epochs: number;
+  lr: number;
+  warmup: number;
+  weightDecay: number;
+  patchSampling: number;
+  evalEvery: number;
+  seed: number;
+  /** Checkpoint path (the best model); the last state goes beside it (see lastPath). */
+  out: string;
+  init?: string;
+  resume?: boolean;
+  /** Stop after this many optimizer steps (for tests and time-boxed runs; 0 = no limit). */
+  maxSteps?: number;
+}
+
+export interface StepLog {
+  type: 'step';
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  bytes_per_s: number;
+  elapsed_s: number;
+  accuracy?: number;
+}
+
+export interface EvalLog {
+  type: 'eval';
+  step: number;
+  epoch: number;
+  loss: number;
+  bpb?: number;
+  accuracy?: number;
+  best: boolean;
+}
+
+export interface TrainHooks {
+  log(rec: StepLog | EvalLog | { type: 'info'; [k: string]: unknown }): void;
+  progress?(p: { step: number; total: number; loss: number; bytesPerS: number; etaS: number; epoch: number }): void;
+  warn?(msg: string): void;
+  /** Polled between steps: true asks the trainer to save and stop. */
+  interrupted?(): boolean;
+}
+
+export interface TrainResult {
+  steps: number;
+  stopped: 'done' | 'interrupted' | 'max-steps';
+  bestEvalLoss: number | null;
+  lastEval: EvalLog | null;
+  labels: string[];
+}
+
+/** Where the last (resumable) state goes: `model.safetensors` → `model.last.safetensors`. */
+export function lastPath(out: string): string {
+  const i = out.lastIndexOf('.safetensors');
+  return i > 0 && i === out.length - 12 ? `${out.slice(0, i)}.last.safetensors` : `${out}.last`;
+}
+
+type AnyModel = BgptModel | BgptClassifier;
+
+export function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): TrainResult {
+  const warn = hooks.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const reader = new FileReader(warn);
+  const resumed = o.resume ? loadTraining(lastPath(o.out), k) : null;
+  const rng = new Rng(o.seed);
+
+  // examples and the held-out split (the split uses its own seeded stream so resume rebuilds it exactly)
+  let labels: string[] = resumed?.labels ?? [];
+  let all: Example[];
+  if (o.task === 'cls') {
+    const r = labelledExamples(o.train, !!o.labelsFromFolders, labels, !!resumed);
+    all = r.examples;
+    labels = r.labels;
+  } else all = o.convert ? conversionExamples(o.train, o.convert) : generativeExamples(o.train);
+  let trainSet = all, held: Example[];
+  if (o.eval.length) {
+    held = o.task === 'cls' ? labelledExamples(o.eval, !!o.labelsFromFolders, labels, true).examples : o.convert ? conversionExamples(o.eval, o.convert) : generativeExamples(o.eval);
+  } else {
+    const s = splitHeldOut(all, o.evalSplit, new Rng(o.seed ^ 0x5eed));
+    trainSet = s.train;
+    held = s.held;
+  }
+  const perEpoch = Math.floor(trainSet.length / o.batchSize);
+  if (perEpoch < o.accumulation) throw new Error(`${trainSet.length} training files make ${perEpoch} batches of ${o.batchSize}: fewer than --accumulation ${o.accumulation}`);
+  const stepsPerEpoch = Math.floor(perEpoch / o.accumulation);
+  const total = stepsPerEpoch * o.epochs, warm = warmupSteps(total, o.warmup);
+
+  // the model: resumed, initialised from a checkpoint, or new
+  if (resumed) checkResumable(resumed.extra, o, lastPath(o.out));
+  const model: AnyModel = resumed ? resumed.model : buildModel(k, o, labels, rng);
+  const opt = new AdamW(k, model.layout.size, { lr: o.lr, weightDecay: o.weightDecay });
+  let state: TrainState = { step: 0, epoch: 0, batch: 0, bestEvalLoss: null, bestEvalAccuracy: null, rng: rng.getState() };
+  if (resumed) {
+    opt.m.set(resumed.adam.m);
+    opt.v.set(resumed.adam.v);
+    opt.step = resumed.adam.step;
+    state = resumed.state;
+    rng.setState(state.rng);
+  }
+  const skip = unusedRanges(model);
+  const S = o.model.patchSize, L = o.model.patchLength;
+  hooks.log({ type: 'info', task: o.task, train_files: trainSet.length, eval_files: held.length, labels: labels.length || undefined, params: model.layout.count(), total_steps: total, warmup_steps: warm, resumed_at: resumed ? state.step : undefined });
+
+  const save = (path: string) => saveTraining(path, { model, adam: opt, state: { ...state, rng: rng.getState() }, labels, options: o });
+  let lastEval: EvalLog | null = null;
+  const evaluate = (): EvalLog => {
+    const r = evaluateExamples(model, held, reader, S, L, o.task === 'cls');
+    const better = o.task === 'cls'
+      ? state.bestEvalAccuracy === null || r.accuracy! > state.bestEvalAccuracy || (r.accuracy === state.bestEvalAccuracy && r.loss < (state.bestEvalLoss ?? Infinity))
+      : state.bestEvalLoss === null || r.loss < state.bestEvalLoss;
+    if (better) {
+      state.bestEvalLoss = r.loss;
+      if (r.accuracy !== undefined) state.bestEvalAccuracy = r.accuracy;
+    }
+    const rec: EvalLog = { type: 'eval', step: state.step, epoch: state.epoch, loss: r.loss, best: better, ...(o.task === 'cls' ? { accuracy: r.accuracy } : { bpb: r.loss / Math.LN2 }) };
+    if (better) save(o.out);
+    hooks.log(rec);
+    return (lastEval = rec);
+  };
+
+  const t0 = performance.now();
+  let bytes = 0, stopped: TrainResult['stopped'] = 'done', stepsThisRun = 0;
+  const microPerEpoch = stepsPerEpoch * o.accumulation;
+  outer: while (state.epoch < o.epochs) {
+    // the epoch's order depends only on seed and epoch, so a resumed run replays it
+    const order = new Rng((o.seed * 7919 + state.epoch) >>> 0).shuffle([...trainSet.keys()]);
+    while (state.batch < microPerEpoch) {
+      if (hooks.interrupted?.()) {
+        stopped = 'interrupted';
+        break outer;
+      }
+      model.zeroGrad();
+      let lossSum = 0, count = 0, correct = 0;
+      for (let a = 0; a < o.accumulation; a++, state.batch++) {
+        const ex = order.slice(state.batch * o.batchSize, (state.batch + 1) * o.batchSize).map((i) => trainSet[i]);
+        const b = makeBatch(ex, reader, S, L, 'random', rng);
+        if (!b) continue;
+        bytes += b.batch.tokens.length;
+        // summed losses: the micro-batches' gradients add up to exactly the gradient of one big batch
+        if (model instanceof BgptModel) {
+          const r = model.forward(b.batch, { grad: true, sample: o.patchSampling, rng, gradScale: 1 });
+          lossSum += r.loss * r.pairs * S;
+          count += r.pairs * S;
+        } else {
+          const r = model.forward(b.batch, b.labels, true, 1);
+          lossSum += r.loss! * b.batch.B;
+          count += b.batch.B;
+          for (let i = 0; i < b.batch.B; i++) if (argmax(r.logits, i, model.labels) === b.labels[i]) correct++;
+        }
+        model.backward();
+      }
+      if (count === 0) continue;
+      const loss = lossSum / count;
+      if (!Number.isFinite(loss)) {
+        throw new Error(`loss became ${loss} at step ${state.step + 1}; stopped without saving (the last checkpoint, ${lastPath(o.out)}, is intact); try a lower --lr`);
+      }
+      const g = model.params.grad!;
+      for (let i = 0; i < g.length; i++) g[i] /= count;
+      const lr = o.lr * cosineWithWarmup(state.step, total, warm);
+      opt.update(model.params.data, g, lr, skip);
+      state.step++;
+      stepsThisRun++;
+      const el = (performance.now() - t0) / 1000;
+      const rec: StepLog = { type: 'step', step: state.step, epoch: state.epoch, loss, lr, bytes_per_s: bytes / el, elapsed_s: el };
+      if (model instanceof BgptClassifier) rec.accuracy = correct / count;
+      hooks.log(rec);
+      hooks.progress?.({ step: state.step, total, loss, bytesPerS: bytes / el, etaS: (el / stepsThisRun) * (total - state.step), epoch: state.epoch });
+      const epochDone = state.batch >= microPerEpoch;
+      if (epochDone) {
+        state.epoch++;
+        state.batch = 0;
+      }
+      if (epochDone || (o.evalEvery > 0 && state.step % o.evalEvery === 0)) {
+        evaluate();
+        save(lastPath(o.out));
+      }
+      if (o.maxSteps && stepsThisRun >= o.maxSteps) {
+        stopped = 'max-steps';
+        break outer;
+      }
+      if (epochDone) continue outer;
+    }
+  }
+  if (stopped !== 'done') save(lastPath(o.out));
+  return { steps: state.step, stopped, bestEvalLoss: state.bestEvalLoss, lastEval, labels };
+}
+
+/** A resumed run must split and order the files as the saved one did. */
+function checkResumable(extra: Record<string, unknown>, o: TrainOptions, path: string): void {
+  for (const key of ['seed', 'batchSize', 'accumulation'] as const) {
+    if (extra[key] !== undefined && extra[key] !== o[key]) throw new Error(`${path}: saved with ${key} ${String(extra[key])}, not ${o[key]}; resume with the same settings`);
+  }
+}
+
+function argmax(a: Float32Array, row: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (a[row * n + j] > a[row * n + best]) best = j;
+  return best;
+}
+
+/**
+ * A new model, or one initialised from a checkpoint (`--init`): a generative model takes every tensor, a
+ * classifier only the patch-level decoder (its classifier head starts fresh).
+ */
+function buildModel(k: Kernels, o: TrainOptions, labels: string[], rng: Rng): AnyModel {
+  const fresh = o.task === 'cls' ? new BgptClassifier(k, o.model, labels.length, { rng, grad: true }) : new BgptModel(k, o.model, { rng, grad: true });
+  if (!o.init) return fresh;
+  const src = loadModelFile(k, o.init);
+  const srcLayout = src.model.layout, srcData = src.model.params.data;
+  for (const s of fresh.layout.specs) {
+    if (o.task === 'cls' && !s.name.startsWith('patch_level_decoder.')) continue;
+    const from = srcLayout.byName.get(s.name);
+    if (!from) throw new Error(`${o.init}: has no tensor ${s.name} to initialise from`);
+    if (from.shape.join() !== s.shape.join()) throw new Error(`${o.init}: tensor ${s.name} is [${from.shape}], this model needs [${s.shape}] (set the model size flags to the checkpoint's)`);
+    fresh.params.data.set(srcData.subarray(from.offset, from.offset + from.size), s.offset);
+  }
+  return fresh;
+}
+
+/** Tensors that never receive a gradient (torch's AdamW skips them, so no weight decay either). */
+function unusedRanges(m: AnyModel): [number, number][] {
+  const s = m.layout.get('patch_level_decoder.base.wte.weight');
+  return [[s.offset, s.size]];
+}
+
+/** Held-out loss (token-weighted for generative models) and accuracy (classifiers), head truncation. */
+export function evaluateExamples(model: AnyModel, examples: Example[], reader: FileReader, S: number, L: number, cls: boolean): { loss: number; accuracy?: number } {
+  let sum = 0, count = 0, correct = 0;
+  const batch = cls ? 1 : 8;
+  for (let i = 0; i < examples.length; i += batch) {
+    const b = makeBatch(examples.slice(i, i + batch), reader, S, L, 'head');
+    if (!b) continue;
+    if (model instanceof BgptModel) {
+      const r = model.forward(b.batch, { perSequence: true });
+      for (let j = 0; j < b.batch.B; j++) {
+        sum += r.perSequence!.sum[j];
+        count += r.perSequence!.tokens[j];
+      }
+    } else {
+      const r = model.forward(b.batch, b.labels);
+      sum += r.loss! * b.batch.B;
+      count += b.batch.B;
+      for (let j = 0; j < b.batch.B; j++) if (argmax(r.logits, j, model.labels) === b.labels[j]) correct++;
+    }
+  }
+  if (count === 0) throw new Error('no held-out file could be read');
+  return cls ? { loss: sum / count, accuracy: correct / count } : { loss: sum / count };
+}
