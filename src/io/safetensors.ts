@@ -4,8 +4,8 @@
  * a header that fits in the file, known dtypes, sizes that match shape × dtype, and tensors that tile the
  * data region exactly (inside it, no overlaps, no holes), as the format requires.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { writeAll, writeAtomic } from '../util/atomic.js';
 import { DTYPE_BYTES, convertToFloat32, encodeFloat32, isDType, type DType } from './dtypes.js';
 import { outFor, type TensorSource } from './source.js';
 
@@ -205,35 +205,4 @@ export function writeSafetensors(path: string, tensors: StTensor[], metadata: Re
     writeAll(fd, h);
     for (const t of tensors) writeAll(fd, encodeFloat32(t.data, t.dtype ?? 'F32')); // little-endian hosts
   });
-}
-
-export function writeAll(fd: number, b: Uint8Array): void {
-  let off = 0;
-  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-}
-
-/** Runs `write` on a temporary sibling file, fsyncs it, renames it over `path` and fsyncs the folder. */
-export function writeAtomic(path: string, write: (fd: number) => void): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    write(fd);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // some filesystems do not let a folder be opened or synced; the file itself is already durable
-  }
 }

@@ -4,7 +4,7 @@
  * one at a time by callbacks, so a model is never copied whole; the file is written atomically.
  */
 import { DTYPE_BYTES } from '../dtypes.js';
-import { writeAtomic } from '../safetensors.js';
+import { writeAtomic } from '../../util/atomic.js';
 import { pickle } from './pickle.js';
 import { PyDict, PyTuple, StorageRef, TensorRef, type PyValue } from './pyvalue.js';
 import { ZipWriter } from './zip-write.js';

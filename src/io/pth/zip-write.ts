@@ -3,7 +3,7 @@
  * 64 bytes with a padding extra field, zip64 records when sizes or offsets pass 4 GiB, written sequentially
  * to an open file descriptor (so the caller can write atomically and never holds the archive in memory).
  */
-import { writeSync } from 'node:fs';
+import { writeAll } from '../../util/atomic.js';
 import { crc32 } from './crc32.js';
 
 const ALIGN = 64;
@@ -18,8 +18,7 @@ export class ZipWriter {
   constructor(private readonly fd: number) {}
 
   private write(b: Uint8Array): void {
-    let off = 0;
-    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
+    writeAll(this.fd, b);
     this.pos += b.length;
   }
 
