@@ -19,7 +19,7 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": [
         "-std=c++17", "-O3", "-fexceptions", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=fast",
-        "-Wall", "-Wno-unknown-pragmas",
+        "-Wall", "-Wno-unknown-pragmas", "-Wno-psabi",
         "<!@(node -p \"process.env.BGPT_ARCH_FLAGS ?? '-march=native'\")"
       ],
       "ldflags": ["-fopenmp"],

@@ -74,7 +74,7 @@ function reasonFrom(log) {
   if (/dnnl\.h: No such file|cannot find -ldnnl|dnnl\.h' file not found/.test(log)) return 'libdnnl-dev missing?';
   if (/napi\.h: No such file|node-addon-api/.test(log) && /No such file|Cannot find module/.test(log)) return 'node-addon-api missing?';
   if (/(c\+\+|g\+\+|cc): (command )?not found|not found: (make|c\+\+|g\+\+)|No such file or directory.*(c\+\+|g\+\+)|spawn (make|g\+\+|c\+\+) ENOENT/.test(log)) return 'no C++ compiler or make?';
-  if (/find Python|Could not find any Python/.test(log)) return 'python3 missing?';
+  if (/gyp ERR! find Python|Could not find any Python/.test(log)) return 'python3 missing?';
   if (/omp\.h: No such file|cannot find -lgomp/.test(log)) return 'OpenMP (libgomp) missing?';
   if (/node_api\.h: No such file|getaddrinfo|ENOTFOUND|network/i.test(log)) return 'Node headers unavailable?';
   return 'build failed';

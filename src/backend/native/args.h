@@ -5,6 +5,9 @@
 #pragma once
 
 #include <napi.h>
+#include <omp.h>
+
+#include <atomic>
 
 #include <cmath>
 #include <cstdint>
@@ -26,9 +29,19 @@ inline idx prod(std::initializer_list<idx> dims) {
   return p;
 }
 
+// The team size set by setThreads / BGPT_THREADS (0: OpenMP's default). OpenMP keeps it per calling thread,
+// so every entry point re-applies it: a kernel called from a worker_thread then uses it too (oneDNN included).
+inline std::atomic<int> gThreads{0};
+
+inline void applyThreads() {
+  const int n = gThreads.load(std::memory_order_relaxed);
+  if (n > 0 && omp_get_max_threads() != n) omp_set_num_threads(n);
+}
+
 class Args {
  public:
   Args(const Napi::CallbackInfo& info, const char* kernel, size_t count) : info_(info), kernel_(kernel) {
+    applyThreads();
     if (info.Length() < count)
       fail("expects " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()));
   }

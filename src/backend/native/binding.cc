@@ -32,21 +32,28 @@ Napi::Value Matmul(Info info) {
 Napi::Value BiasGrad(Info info) {
   Args a(info, "biasGrad", 5);
   const idx M = a.dim(2, "M"), N = a.dim(3, "N");
-  bias_grad(a.f32(0, "db", N), a.f32(1, "dY", prod({M, N})), M, N, a.flag(4));
+  float* db = a.f32(0, "db", N);
+  const float* dY = a.f32(1, "dY", prod({M, N}));
+  bias_grad(db, dY, M, N, a.flag(4));
   return info.Env().Undefined();
 }
 
 Napi::Value Add(Info info) {
   Args a(info, "add", 4);
   const idx n = a.dim(3, "n");
-  add(a.f32(0, "out", n), a.f32(1, "a", n), a.f32(2, "b", n), n);
+  float* out = a.f32(0, "out", n);
+  const float* x = a.f32(1, "a", n);
+  const float* y = a.f32(2, "b", n);
+  add(out, x, y, n);
   return info.Env().Undefined();
 }
 
 Napi::Value AddInPlace(Info info) {
   Args a(info, "addInPlace", 3);
   const idx n = a.dim(2, "n");
-  add_in_place(a.f32(0, "y", n), a.f32(1, "x", n), n);
+  float* y = a.f32(0, "y", n);
+  const float* x = a.f32(1, "x", n);
+  add_in_place(y, x, n);
   return info.Env().Undefined();
 }
 
@@ -55,8 +62,13 @@ Napi::Value LayerNormForward(Info info) {
   const idx rows = a.dim(6, "rows"), H = a.dim(7, "H");
   const float eps = static_cast<float>(a.num(8, "eps"));
   const idx n = prod({rows, H});
-  layernorm_forward(a.f32(0, "out", n), a.f32(1, "mean", rows), a.f32(2, "rstd", rows), a.f32(3, "x", n),
-                    a.f32(4, "w", H), a.f32(5, "b", H), rows, H, eps);
+  float* out = a.f32(0, "out", n);
+  float* mean = a.f32(1, "mean", rows);
+  float* rstd = a.f32(2, "rstd", rows);
+  const float* x = a.f32(3, "x", n);
+  const float* w = a.f32(4, "w", H);
+  const float* b = a.f32(5, "b", H);
+  layernorm_forward(out, mean, rstd, x, w, b, rows, H, eps);
   return info.Env().Undefined();
 }
 
@@ -64,22 +76,34 @@ Napi::Value LayerNormBackward(Info info) {
   Args a(info, "layerNormBackward", 10);
   const idx rows = a.dim(8, "rows"), H = a.dim(9, "H");
   const idx n = prod({rows, H});
-  layernorm_backward(a.f32(0, "dx", n), a.f32(1, "dw", H), a.f32(2, "db", H), a.f32(3, "dout", n),
-                     a.f32(4, "x", n), a.f32(5, "mean", rows), a.f32(6, "rstd", rows), a.f32(7, "w", H), rows, H);
+  float* dx = a.f32(0, "dx", n);
+  float* dw = a.f32(1, "dw", H);
+  float* db = a.f32(2, "db", H);
+  const float* dout = a.f32(3, "dout", n);
+  const float* x = a.f32(4, "x", n);
+  const float* mean = a.f32(5, "mean", rows);
+  const float* rstd = a.f32(6, "rstd", rows);
+  const float* w = a.f32(7, "w", H);
+  layernorm_backward(dx, dw, db, dout, x, mean, rstd, w, rows, H);
   return info.Env().Undefined();
 }
 
 Napi::Value GeluForward(Info info) {
   Args a(info, "geluForward", 3);
   const idx n = a.dim(2, "n");
-  gelu_forward(a.f32(0, "out", n), a.f32(1, "x", n), n);
+  float* out = a.f32(0, "out", n);
+  const float* x = a.f32(1, "x", n);
+  gelu_forward(out, x, n);
   return info.Env().Undefined();
 }
 
 Napi::Value GeluBackward(Info info) {
   Args a(info, "geluBackward", 4);
   const idx n = a.dim(3, "n");
-  gelu_backward(a.f32(0, "dx", n), a.f32(1, "x", n), a.f32(2, "dout", n), n);
+  float* dx = a.f32(0, "dx", n);
+  const float* x = a.f32(1, "x", n);
+  const float* dout = a.f32(2, "dout", n);
+  gelu_backward(dx, x, dout, n);
   return info.Env().Undefined();
 }
 
@@ -96,18 +120,22 @@ AttnShape attnShape(const Args& a, size_t first) {
 Napi::Value AttentionForward(Info info) {
   Args a(info, "attentionForward", 8);
   const AttnShape s = attnShape(a, 4);
-  attention_forward(a.f32(0, "out", prod({s.B, s.T, s.H})), a.f32(1, "att", prod({s.B, s.nHead, s.T, s.T})),
-                    a.f32(2, "qkv", prod({s.B, s.T, 3, s.H})), a.f32OrNull(3, "mask", prod({s.B, s.T})), s.B, s.T,
-                    s.H, s.nHead);
+  float* out = a.f32(0, "out", prod({s.B, s.T, s.H}));
+  float* att = a.f32(1, "att", prod({s.B, s.nHead, s.T, s.T}));
+  const float* qkv = a.f32(2, "qkv", prod({s.B, s.T, 3, s.H}));
+  const float* mask = a.f32OrNull(3, "mask", prod({s.B, s.T}));
+  attention_forward(out, att, qkv, mask, s.B, s.T, s.H, s.nHead);
   return info.Env().Undefined();
 }
 
 Napi::Value AttentionBackward(Info info) {
   Args a(info, "attentionBackward", 8);
   const AttnShape s = attnShape(a, 4);
-  attention_backward(a.f32(0, "dqkv", prod({s.B, s.T, 3, s.H})), a.f32(1, "dout", prod({s.B, s.T, s.H})),
-                     a.f32(2, "qkv", prod({s.B, s.T, 3, s.H})), a.f32(3, "att", prod({s.B, s.nHead, s.T, s.T})),
-                     s.B, s.T, s.H, s.nHead);
+  float* dqkv = a.f32(0, "dqkv", prod({s.B, s.T, 3, s.H}));
+  const float* dout = a.f32(1, "dout", prod({s.B, s.T, s.H}));
+  const float* qkv = a.f32(2, "qkv", prod({s.B, s.T, 3, s.H}));
+  const float* att = a.f32(3, "att", prod({s.B, s.nHead, s.T, s.T}));
+  attention_backward(dqkv, dout, qkv, att, s.B, s.T, s.H, s.nHead);
   return info.Env().Undefined();
 }
 
@@ -181,26 +209,37 @@ Napi::Value CrossEntropy(Info info) {
 Napi::Value Softmax(Info info) {
   Args a(info, "softmax", 4);
   const idx rows = a.dim(2, "rows"), V = a.dim(3, "V");
-  softmax(a.f32(0, "out", prod({rows, V})), a.f32(1, "x", prod({rows, V})), rows, V);
+  float* out = a.f32(0, "out", prod({rows, V}));
+  const float* x = a.f32(1, "x", prod({rows, V}));
+  softmax(out, x, rows, V);
   return info.Env().Undefined();
 }
 
 Napi::Value AdamW(Info info) {
   Args a(info, "adamw", 11);
   const idx n = a.dim(4, "n");
-  adamw(a.f32(0, "p", n), a.f32(1, "g", n), a.f32(2, "m", n), a.f32(3, "v", n), n, a.num(5, "lr"),
-        a.num(6, "beta1"), a.num(7, "beta2"), a.num(8, "eps"), a.num(9, "weightDecay"), a.num(10, "step"));
+  float* p = a.f32(0, "p", n);
+  const float* g = a.f32(1, "g", n);
+  float* m = a.f32(2, "m", n);
+  float* v = a.f32(3, "v", n);
+  const double lr = a.num(5, "lr"), beta1 = a.num(6, "beta1"), beta2 = a.num(7, "beta2"), eps = a.num(8, "eps");
+  const double wd = a.num(9, "weightDecay"), step = a.num(10, "step");
+  adamw(p, g, m, v, n, lr, beta1, beta2, eps, wd, step);
   return info.Env().Undefined();
 }
 
-Napi::Value Threads(Info info) { return Napi::Number::New(info.Env(), omp_get_max_threads()); }
+Napi::Value Threads(Info info) {
+  applyThreads();
+  return Napi::Number::New(info.Env(), omp_get_max_threads());
+}
 
-// Sets the OpenMP team size of the calling (JS main) thread, which oneDNN's OpenMP build follows too.
+// Sets the OpenMP team size for every later call (oneDNN's OpenMP build follows it too).
 Napi::Value SetThreads(Info info) {
   Args a(info, "setThreads", 1);
   const idx n = a.dim(0, "n");
   if (n < 1 || n > 4096) a.fail("n must be between 1 and 4096");
-  omp_set_num_threads(static_cast<int>(n));
+  gThreads.store(static_cast<int>(n));
+  applyThreads();
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
@@ -209,6 +248,7 @@ Napi::Value CpuInfo(Info info) {
   Napi::Object o = Napi::Object::New(env);
   const dnnl_version_t* v = dnnl_version();
   o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  applyThreads();
   o.Set("threads", omp_get_max_threads());
   Napi::Array cpu = Napi::Array::New(env);
   uint32_t k = 0;
@@ -234,11 +274,11 @@ Napi::Value CpuInfo(Info info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // BGPT_THREADS=n, read once at load, caps the team for this thread (default: OpenMP's, i.e. all cores).
+  // BGPT_THREADS=n, read once at load, sets the team size (default: OpenMP's, i.e. all cores).
   if (const char* s = std::getenv("BGPT_THREADS")) {
     char* end = nullptr;
     const long n = std::strtol(s, &end, 10);
-    if (end != s && *end == '\0' && n >= 1 && n <= 4096) omp_set_num_threads(static_cast<int>(n));
+    if (end != s && *end == '\0' && n >= 1 && n <= 4096) gThreads.store(static_cast<int>(n));
   }
   const struct {
     const char* name;

@@ -41,4 +41,43 @@ inline float exp_approx(float x) {
   return x < lo ? 0.0f : p * scale;
 }
 
+// 16 floats as one value (GCC/Clang vector extension): one AVX-512 register, or two AVX / four SSE ones
+// on CPUs without it. Loads and stores go through memcpy, so any float pointer works (no alignment).
+typedef float vf16 __attribute__((vector_size(64)));
+typedef float vf8 __attribute__((vector_size(32)));
+typedef float vf4 __attribute__((vector_size(16)));
+
+inline vf16 load16(const float* p) {
+  vf16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store16(float* p, vf16 v) { std::memcpy(p, &v, sizeof v); }
+inline vf16 splat16(float x) { return vf16{} + x; }
+
+// Sum of the 16 lanes as a tree (8 + 8, 4 + 4, then 4 scalars), in registers where the compiler has
+// __builtin_shufflevector (GCC 12+, Clang), through memory otherwise.
+inline float hsum16(vf16 v) {
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define BGPT_HAVE_SHUFFLEVECTOR 1
+#endif
+#endif
+#ifdef BGPT_HAVE_SHUFFLEVECTOR
+  const vf8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const vf4 c = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+#else
+  vf8 a, b;
+  std::memcpy(&a, &v, sizeof a);
+  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
+  a += b;
+  vf4 c, d;
+  std::memcpy(&c, &a, sizeof c);
+  std::memcpy(&d, reinterpret_cast<const char*>(&a) + sizeof c, sizeof d);
+  c += d;
+#endif
+  return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
 }  // namespace bgpt

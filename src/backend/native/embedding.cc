@@ -19,9 +19,9 @@ void patch_embed_forward(float* out, const float* W, const float* bias, const st
     const float* Wh = W + h * cols;
     for (idx r = 0; r < rows; r++) {
       const std::int32_t* tok = tokens + r * S;
-      float acc = bias[h];
+      double acc = bias[h];  // a dependent chain of S adds either way; double costs nothing here
       for (idx s = 0; s < S; s++) acc += Wh[s * kByteVocab + tok[s]];
-      out[r * H + h] = acc;
+      out[r * H + h] = static_cast<float>(acc);
     }
   }
 }
@@ -73,6 +73,9 @@ void embed_backward(float* dwte, float* dwpe, const float* dout, const std::int3
     for (idx r = 0; r < rows && c0 < c1; r++) {
       const std::int32_t tok = tokens[r];
       const float* __restrict g = dout + r * H;
+      // this thread reads only a slice of each dout row, which the hardware prefetcher does not follow
+      if (r + 16 < rows)
+        for (idx c = c0; c < c1; c += 16) __builtin_prefetch(g + 16 * H + c, 0, 0);
       float* __restrict p = dwpe + (r % T) * H;
 #pragma omp simd
       for (idx i = c0; i < c1; i++) p[i] += g[i];

@@ -26,9 +26,10 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
       var += d * d;
     }
     const double sd = 1.0 / std::sqrt(var / H + eps);  // biased variance, as torch
-    const float mf = static_cast<float>(m), s = static_cast<float>(sd);
+    // x − m with m split in two floats (mf + mlo): near-double precision for the centred value, in float.
+    const float mf = static_cast<float>(m), mlo = static_cast<float>(m - mf), s = static_cast<float>(sd);
 #pragma omp simd
-    for (idx i = 0; i < H; i++) o[i] = (xr[i] - mf) * s * w[i] + b[i];
+    for (idx i = 0; i < H; i++) o[i] = ((xr[i] - mf) - mlo) * s * w[i] + b[i];
     mean[r] = mf;
     rstd[r] = s;
   }

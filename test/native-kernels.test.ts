@@ -1,0 +1,357 @@
+/**
+ * The native backend against the TypeScript reference, kernel by kernel, on random data: odd shapes
+ * (non-multiples of 16, one row), aliasing, accumulate on/off, masks, transposes, subarray views.
+ * Skipped (with the reason) when the addon is not built.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tsKernels as ref } from '../src/backend/ts/kernels.js';
+import { loadNative } from '../src/backend/native/index.js';
+import type { Kernels } from '../src/backend/types.js';
+
+const loaded = loadNative();
+const skip: string | false = 'error' in loaded ? `native backend unavailable: ${loaded.error}` : false;
+// Only dereferenced inside tests, which are skipped when the addon is missing.
+const nat = ('error' in loaded ? undefined : loaded.kernels) as Kernels;
+
+// ---- data ----------------------------------------------------------------------------------------------
+let seed = 12345;
+function rnd(): number {
+  // mulberry32
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+function randn(n: number, scale = 1, offset = 0): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = offset + scale * (2 * rnd() - 1);
+  return a;
+}
+function randInt(n: number, lo: number, hi: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + Math.floor(rnd() * (hi - lo));
+  return a;
+}
+const nans = (n: number): Float32Array => new Float32Array(n).fill(NaN);
+
+// ---- comparisons ---------------------------------------------------------------------------------------
+/** |a − b|∞ / max(|b|∞, 1e-6): for results whose entries can be tiny next to the largest. */
+function normRel(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i] - b[i]);
+    if (!(e <= d)) d = Number.isNaN(e) ? Infinity : e;
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / Math.max(m, 1e-6);
+}
+/** max_i |a − b| / max(|b_i|, floor): elementwise relative error, with a floor for entries near zero. */
+function elemRel(a: Float32Array, b: Float32Array, floor: number): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor);
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
+  }
+  return worst;
+}
+const showErrors = process.env.BGPT_TEST_VERBOSE === '1';
+function within(err: number, tol: number, what: string): void {
+  if (showErrors) console.log(`${(err / tol).toFixed(3)} of tolerance  ${err.toExponential(2)}  ${what}`);
+  assert.ok(err <= tol, `${what}: error ${err.toExponential(3)} > ${tol}`);
+}
+const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+// ---- tests ---------------------------------------------------------------------------------------------
+describe('native kernels vs TypeScript reference', { skip }, () => {
+  test('info, threads, setThreads', () => {
+    if ('error' in loaded) return;
+    assert.match(loaded.info.onednn, /^\d+\.\d+\.\d+$/);
+    assert.ok(loaded.info.threads >= 1);
+    assert.ok(Array.isArray(loaded.info.cpu));
+    const n = nat.threads();
+    assert.equal(loaded.setThreads(1), 1);
+    assert.equal(nat.threads(), 1);
+    assert.equal(loaded.setThreads(n), n);
+  });
+
+  test('matmul: shapes × transposes × bias × accumulate', () => {
+    const shapes: [number, number, number][] = [
+      [1, 1, 1], [1, 7, 5], [3, 1, 4], [17, 64, 33], [33, 17, 1], [5, 0, 4], [64, 256, 96], [100, 37, 257],
+      [170, 256, 768], [40, 1024, 24],
+    ];
+    for (const [M, K, N] of shapes) {
+      for (const transA of [false, true]) for (const transB of [false, true]) {
+        const A = randn(M * K), B = randn(K * N), bias = randn(N);
+        for (const withBias of [false, true]) for (const accumulate of [false, true]) {
+          const C0 = accumulate ? randn(M * N) : nans(M * N);
+          const want = C0.slice(), got = C0.slice();
+          const bb = withBias ? bias : null;
+          ref.matmul(want, A, B, bb, M, K, N, transA, transB, accumulate);
+          nat.matmul(got, A, B, bb, M, K, N, transA, transB, accumulate);
+          within(normRel(got, want), 2e-5, `matmul ${M}x${K}x${N} tA=${transA} tB=${transB} bias=${withBias} acc=${accumulate}`);
+        }
+      }
+    }
+  });
+
+  test('matmul on subarray views writes only its window', () => {
+    const M = 19, K = 23, N = 29;
+    const bufA = randn(M * K + 7), bufB = randn(K * N + 3), bufC = randn(M * N + 11);
+    const A = bufA.subarray(7), B = bufB.subarray(3, 3 + K * N), C = bufC.subarray(5, 5 + M * N);
+    const before = bufC.slice();
+    const want = C.slice();
+    ref.matmul(want, A, B, null, M, K, N, false, false, true);
+    nat.matmul(C, A, B, null, M, K, N, false, false, true);
+    within(normRel(C, want), 2e-5, 'matmul view');
+    for (let i = 0; i < 5; i++) assert.equal(bufC[i], before[i]);
+    for (let i = 5 + M * N; i < bufC.length; i++) assert.equal(bufC[i], before[i]);
+  });
+
+  test('biasGrad', () => {
+    for (const [M, N] of [[1, 1], [1, 33], [17, 5], [1000, 257], [3000, 64]] as const) {
+      const dY = randn(M * N);
+      for (const accumulate of [false, true]) {
+        const d0 = accumulate ? randn(N) : nans(N);
+        const want = d0.slice(), got = d0.slice();
+        ref.biasGrad(want, dY, M, N, accumulate);
+        nat.biasGrad(got, dY, M, N, accumulate);
+        within(elemRel(got, want, 1e-3 * Math.sqrt(M)), 1e-5, `biasGrad ${M}x${N} acc=${accumulate}`);
+      }
+    }
+  });
+
+  test('add and addInPlace, with aliasing', () => {
+    for (const n of [1, 15, 100003, 300001]) {
+      const a = randn(n), b = randn(n);
+      const want = new Float32Array(n), got = nans(n);
+      ref.add(want, a, b, n);
+      nat.add(got, a, b, n);
+      assert.deepEqual(got, want);
+      const a2 = a.slice(), b2 = b.slice();
+      nat.add(a2, a2, b, n); // out = a
+      assert.deepEqual(a2, want);
+      nat.add(b2, a, b2, n); // out = b
+      assert.deepEqual(b2, want);
+      const y = a.slice();
+      nat.addInPlace(y, b, n);
+      assert.deepEqual(y, want);
+      const z = a.slice();
+      nat.addInPlace(z, z, n); // y += y
+      for (let i = 0; i < n; i++) assert.equal(z[i], Math.fround(2 * a[i]));
+      // n smaller than the arrays: the tail stays untouched
+      const t = a.slice();
+      nat.addInPlace(t, b, n - 1);
+      assert.equal(t[n - 1], a[n - 1]);
+    }
+  });
+
+  test('layerNorm forward and backward', () => {
+    for (const [rows, H] of [[1, 1], [1, 64], [7, 17], [300, 256], [33, 768]] as const) {
+      const x = randn(rows * H, 2, 3), w = randn(H, 1, 1), b = randn(H, 0.5);
+      const out = [new Float32Array(rows * H), nans(rows * H)];
+      const mean = [new Float32Array(rows), nans(rows)], rstd = [new Float32Array(rows), nans(rows)];
+      ref.layerNormForward(out[0], mean[0], rstd[0], x, w, b, rows, H, 1e-5);
+      nat.layerNormForward(out[1], mean[1], rstd[1], x, w, b, rows, H, 1e-5);
+      within(elemRel(out[1], out[0], 1e-2), 1e-5, `layerNorm out ${rows}x${H}`);
+      within(elemRel(mean[1], mean[0], 1e-3), 1e-6, `layerNorm mean ${rows}x${H}`);
+      within(elemRel(rstd[1], rstd[0], 1e-3), 1e-5, `layerNorm rstd ${rows}x${H}`);
+
+      const dout = randn(rows * H), dx0 = randn(rows * H), dw0 = randn(H), db0 = randn(H);
+      const g = [dx0.slice(), dw0.slice(), db0.slice()], n = [dx0.slice(), dw0.slice(), db0.slice()];
+      ref.layerNormBackward(g[0], g[1], g[2], dout, x, mean[0], rstd[0], w, rows, H);
+      nat.layerNormBackward(n[0], n[1], n[2], dout, x, mean[0], rstd[0], w, rows, H);
+      within(normRel(n[0], g[0]), 1e-5, `layerNorm dx ${rows}x${H}`);
+      within(normRel(n[1], g[1]), 1e-5, `layerNorm dw ${rows}x${H}`);
+      within(normRel(n[2], g[2]), 1e-5, `layerNorm db ${rows}x${H}`);
+    }
+  });
+
+  test('gelu forward and backward (dx aliasing dout)', () => {
+    for (const n of [1, 33, 70001]) {
+      const x = randn(n, 8);
+      const special = [0, 1e-3, -1e-3, -5, -12, -20, 12, 20, -0.5];
+      for (let i = 0; i < Math.min(n, special.length); i++) x[i] = special[i];
+      const want = new Float32Array(n), got = nans(n);
+      ref.geluForward(want, x, n);
+      nat.geluForward(got, x, n);
+      within(elemRel(got, want, 1e-6), 1e-5, `gelu forward n=${n}`);
+
+      const dout = randn(n);
+      const dw = nans(n), dg = nans(n);
+      ref.geluBackward(dw, x, dout, n);
+      nat.geluBackward(dg, x, dout, n);
+      // gelu' crosses zero near x = −0.75 (s + x·s(1−s)·… cancels): there only float's absolute precision holds
+      within(elemRel(dg, dw, 1e-2), 1e-5, `gelu backward n=${n}`);
+      const alias = dout.slice();
+      nat.geluBackward(alias, x, alias, n);
+      assert.deepEqual(alias, dg);
+    }
+  });
+
+  test('attention forward and backward: masks, shapes', () => {
+    const shapes: [number, number, number, number][] = [
+      // few sequences: one (sequence, head) per task; many (B ≥ 4·threads): whole sequences per task.
+      // Head dims 16…128 in steps of 16 take the vector path, others (20, 5) the plain loops.
+      [1, 1, 64, 1], [2, 5, 32, 2], [3, 17, 256, 4], [2, 33, 48, 3], [1, 64, 128, 2], [2, 100, 64, 1],
+      [2, 9, 20, 4], [9, 17, 128, 2], [12, 6, 40, 2], [40, 17, 256, 4],
+    ];
+    for (const [B, T, H, nHead] of shapes) {
+      const qkv = randn(B * T * 3 * H, 1.5);
+      const padded = new Float32Array(B * T).fill(1);
+      for (let b = 0; b < B; b++) {
+        const valid = b === B - 1 && B > 1 ? 0 : Math.max(1, T - b * 3); // last sequence: fully padded
+        for (let t = valid; t < T; t++) padded[b * T + t] = 0;
+      }
+      const holes = new Float32Array(B * T);
+      for (let i = 0; i < B * T; i++) holes[i] = rnd() < 0.3 ? 0 : 1;
+      for (const [label, mask] of [['null', null], ['padded', padded], ['holes', holes]] as const) {
+        const what = `attention B=${B} T=${T} H=${H} nHead=${nHead} mask=${label}`;
+        const out = [new Float32Array(B * T * H), nans(B * T * H)];
+        const att = [new Float32Array(B * nHead * T * T), nans(B * nHead * T * T)];
+        ref.attentionForward(out[0], att[0], qkv, mask, B, T, H, nHead);
+        nat.attentionForward(out[1], att[1], qkv, mask, B, T, H, nHead);
+        within(normRel(out[1], out[0]), 2e-5, `${what} out`);
+        within(normRel(att[1], att[0]), 2e-6, `${what} att`);
+
+        const dout = randn(B * T * H);
+        const dq = [nans(B * T * 3 * H), nans(B * T * 3 * H)];
+        ref.attentionBackward(dq[0], dout, qkv, att[0], B, T, H, nHead);
+        nat.attentionBackward(dq[1], dout, qkv, att[0], B, T, H, nHead);
+        within(normRel(dq[1], dq[0]), 2e-5, `${what} dqkv`);
+      }
+    }
+  });
+
+  test('patchEmbed forward and backward', () => {
+    for (const [rows, S, H] of [[1, 1, 1], [5, 4, 17], [300, 16, 64], [64, 16, 256]] as const) {
+      const W = randn(H * S * 257), bias = randn(H), tokens = randInt(rows * S, 0, 257);
+      const want = new Float32Array(rows * H), got = nans(rows * H);
+      ref.patchEmbedForward(want, W, bias, tokens, rows, S, H);
+      nat.patchEmbedForward(got, W, bias, tokens, rows, S, H);
+      within(elemRel(got, want, 1e-6), 1e-6, `patchEmbed forward ${rows}x${S}x${H}`);
+
+      const dout = randn(rows * H), dW0 = randn(H * S * 257), db0 = randn(H);
+      const g = [dW0.slice(), db0.slice()], n = [dW0.slice(), db0.slice()];
+      ref.patchEmbedBackward(g[0], g[1], dout, tokens, rows, S, H);
+      nat.patchEmbedBackward(n[0], n[1], dout, tokens, rows, S, H);
+      within(normRel(n[0], g[0]), 1e-6, `patchEmbed dW ${rows}x${S}x${H}`);
+      within(normRel(n[1], g[1]), 1e-6, `patchEmbed dbias ${rows}x${S}x${H}`);
+    }
+  });
+
+  test('embed forward and backward (negative tokens)', () => {
+    for (const [rows, T, H] of [[1, 1, 1], [17, 17, 33], [17 * 60, 17, 256], [100, 7, 64]] as const) {
+      const V = 257, wte = randn(V * H), wpe = randn(T * H);
+      const tokens = randInt(rows, -1, V);
+      for (let r = 0; r < rows; r += T) tokens[r] = -1; // the byte decoder's leading feature slot
+      const want = new Float32Array(rows * H), got = nans(rows * H);
+      ref.embedForward(want, wte, wpe, tokens, rows, T, H);
+      nat.embedForward(got, wte, wpe, tokens, rows, T, H);
+      assert.deepEqual(got, want);
+
+      const dout = randn(rows * H), dwte0 = randn(V * H), dwpe0 = randn(T * H);
+      const g = [dwte0.slice(), dwpe0.slice()], n = [dwte0.slice(), dwpe0.slice()];
+      ref.embedBackward(g[0], g[1], dout, tokens, rows, T, H);
+      nat.embedBackward(n[0], n[1], dout, tokens, rows, T, H);
+      within(normRel(n[0], g[0]), 1e-6, `embed dwte ${rows}x${T}x${H}`);
+      within(normRel(n[1], g[1]), 1e-6, `embed dwpe ${rows}x${T}x${H}`);
+    }
+  });
+
+  test('crossEntropy: ignored rows, confident rows, dlogits null / separate / aliased', () => {
+    for (const [rows, V] of [[1, 2], [5, 257], [300, 257], [64, 1000]] as const) {
+      const logits = randn(rows * V, 3);
+      const targets = randInt(rows, -1, V);
+      targets[0] = Math.min(1, V - 1);
+      if (rows > 2) {
+        targets[1] = -5;
+        logits[2 * V + targets[2]] = 25; // a confident row: p_y − 1 ≈ −1e-8
+      }
+      const scale = 1 / rows;
+      const lossRef = ref.crossEntropy(null, logits, targets, rows, V, scale);
+      const lossNull = nat.crossEntropy(null, logits, targets, rows, V, scale);
+      assert.ok(Math.abs(lossNull - lossRef) <= 1e-6 * Math.abs(lossRef) + 1e-9, `loss ${lossNull} vs ${lossRef}`);
+
+      const dRef = nans(rows * V), dGot = nans(rows * V);
+      const l1 = ref.crossEntropy(dRef, logits, targets, rows, V, scale);
+      const l2 = nat.crossEntropy(dGot, logits, targets, rows, V, scale);
+      assert.ok(Math.abs(l2 - l1) <= 1e-6 * Math.abs(l1) + 1e-9);
+      within(elemRel(dGot, dRef, 1e-6 * scale), 2e-5, `crossEntropy dlogits ${rows}x${V}`);
+      // the confident row: its target entry is tiny and must keep its relative precision
+      if (rows > 2) within(elemRel(dGot.subarray(2 * V, 3 * V), dRef.subarray(2 * V, 3 * V), 1e-30), 1e-4, 'confident row');
+
+      const alias = logits.slice();
+      const l3 = nat.crossEntropy(alias, alias, targets, rows, V, scale);
+      assert.equal(l3, l2);
+      assert.deepEqual(alias, dGot);
+    }
+  });
+
+  test('softmax, aliased and not', () => {
+    for (const [rows, V] of [[1, 1], [1, 257], [77, 33], [400, 257]] as const) {
+      const x = randn(rows * V, 6);
+      const want = new Float32Array(rows * V), got = nans(rows * V);
+      ref.softmax(want, x, rows, V);
+      nat.softmax(got, x, rows, V);
+      within(elemRel(got, want, 1e-30), 1e-5, `softmax ${rows}x${V}`);
+      const alias = x.slice();
+      nat.softmax(alias, alias, rows, V);
+      assert.deepEqual(alias, got);
+    }
+  });
+
+  test('adamw', () => {
+    for (const n of [1, 1000, 100003]) {
+      for (const [step, wd] of [[1, 0], [10, 0.1], [1000, 0.01]] as const) {
+        const p0 = randn(n), g = randn(n, 1e-2), m0 = randn(n, 1e-3), v0 = randn(n, 1e-6, 1e-6);
+        const a = [p0.slice(), m0.slice(), v0.slice()], b = [p0.slice(), m0.slice(), v0.slice()];
+        ref.adamw(a[0], g, a[1], a[2], n, 1e-3, 0.9, 0.999, 1e-8, wd, step);
+        nat.adamw(b[0], g, b[1], b[2], n, 1e-3, 0.9, 0.999, 1e-8, wd, step);
+        within(elemRel(b[0], a[0], 1e-3), 1e-6, `adamw p n=${n} step=${step}`);
+        within(elemRel(b[1], a[1], 1e-4), 1e-5, `adamw m n=${n} step=${step}`);
+        within(elemRel(b[2], a[2], 1e-12), 1e-5, `adamw v n=${n} step=${step}`);
+        // and the update itself (p − p0), which is ~1e-3 of p
+        const dA = a[0].map((v, i) => v - p0[i]), dB = b[0].map((v, i) => v - p0[i]);
+        within(normRel(dB, dA), 1e-3, `adamw update n=${n}`);
+      }
+    }
+  });
+
+  test('bad calls throw instead of touching memory', () => {
+    const A = new Float32Array(6), B = new Float32Array(6);
+    assert.throws(() => nat.matmul(new Float32Array(3), A, B, null, 2, 3, 2, false, false, false), {
+      name: 'TypeError',
+      message: /matmul: C has 3 elements/,
+    });
+    assert.throws(() => nat.matmul(new Float32Array(4), A, B, new Float32Array(1), 2, 3, 2, false, false, false), /bias/);
+    assert.throws(
+      () => nat.add(new Float64Array(4) as unknown as Float32Array, new Float32Array(4), new Float32Array(4), 4),
+      { name: 'TypeError', message: /add: out must be a Float32Array/ },
+    );
+    assert.throws(() => nat.addInPlace(new Float32Array(4), new Float32Array(4), -1), /non-negative integer/);
+    assert.throws(() => nat.addInPlace(new Float32Array(4), new Float32Array(4), 2.5), /non-negative integer/);
+    assert.throws(
+      () => nat.attentionForward(new Float32Array(64), new Float32Array(1), new Float32Array(192), null, 1, 1, 64, 3),
+      /nHead/,
+    );
+    assert.throws(
+      () => nat.patchEmbedForward(new Float32Array(1), new Float32Array(257), new Float32Array(1), Int32Array.of(257), 1, 1, 1),
+      { name: 'RangeError', message: /tokens\[0\] = 257/ },
+    );
+    assert.throws(
+      () => nat.embedForward(new Float32Array(2), new Float32Array(4), new Float32Array(2), Int32Array.of(2), 1, 1, 2),
+      { name: 'RangeError' },
+    );
+    assert.throws(
+      () => nat.crossEntropy(null, new Float32Array(4), Int32Array.of(4), 1, 4, 1),
+      { name: 'RangeError' },
+    );
+    assert.throws(() => nat.softmax(new Float32Array(4), new Float32Array(4), 2, 3), /softmax: out has 4 elements/);
+    // zero sizes are fine
+    nat.matmul(new Float32Array(0), A, B, null, 0, 3, 2, false, false, false);
+    assert.equal(nat.crossEntropy(null, new Float32Array(0), new Int32Array(0), 0, 257, 1), 0);
+  });
+});
