@@ -88,6 +88,53 @@ describe('finite-difference gradients of the kernels (ts, float64)', () => {
     }
   });
 
+  it('dropout: the backward is the same call on the gradient', () => {
+    const n = 60, x = f64(n, rng), R = f64(n, rng), out = zeros(n);
+    for (const [p, seed] of [[0.1, 0], [0.5, 12345], [0.9, 0xffffffff]] as const) {
+      const fwd = () => (out.set(x), k.dropout(out, n, p, seed), out);
+      const g = R.slice();
+      k.dropout(g, n, p, seed);
+      check(`dropout p=${p}`, x, fwd, g, R);
+      const o = fwd();
+      const dropped = [...o].filter((v) => v === 0).length;
+      if (p >= 0.5) assert.ok(dropped > 0 && dropped < n, `p=${p}: ${dropped} of ${n} dropped`);
+      for (let i = 0; i < n; i++) if (o[i] !== 0) assert.equal(o[i], x[i] * Math.fround(1 / (1 - p)));
+    }
+  });
+
+  it('attention with dropout on the probabilities, with and without a key mask', () => {
+    const B = 2, T = 5, H = 8, nHead = 2, dropP = 0.3, seed = 4242;
+    for (const withMask of [false, true]) {
+      const qkv = f64(B * T * 3 * H, rng), R = f64(B * T * H, rng), out = zeros(B * T * H), att = zeros(B * nHead * T * T);
+      const mask = withMask ? (Float64Array.from([1, 1, 1, 0, 0, 1, 1, 1, 1, 1]) as unknown as F) : null;
+      const fwd = () => (k.attentionForward(out, att, qkv, mask, B, T, H, nHead, dropP, seed), out);
+      fwd();
+      const first = out.slice();
+      assert.deepEqual(fwd(), first, 'deterministic');
+      const d = zeros(qkv.length);
+      k.attentionBackward(d, R, qkv, att, B, T, H, nHead, dropP, seed);
+      check(`attention dropout mask=${withMask}`, qkv, fwd, d, R);
+
+      // att is saved undropped; out = (dropout(att) with the same p and seed, as a flat [B,nHead,T,T] array)·v:
+      // the attention's mask index is the index of att[b,h,t,u]
+      const out0 = zeros(B * T * H), att0 = zeros(att.length);
+      k.attentionForward(out0, att0, qkv, mask, B, T, H, nHead);
+      assert.deepEqual(att, att0);
+      const dropped = att0.slice();
+      k.dropout(dropped, dropped.length, dropP, seed);
+      let zeroed = 0;
+      for (let i = 0; i < att0.length; i++) if (dropped[i] === 0 && att0[i] !== 0) zeroed++;
+      assert.ok(zeroed > 0, 'some probabilities dropped');
+      const d3 = H / nHead;
+      for (let b = 0; b < B; b++) for (let h = 0; h < nHead; h++) for (let t = 0; t < T; t++) for (let i = 0; i < d3; i++) {
+        let acc = 0;
+        for (let u = 0; u < T; u++) acc += dropped[((b * nHead + h) * T + t) * T + u] * qkv[(b * T + u) * 3 * H + 2 * H + h * d3 + i];
+        const o = (b * T + t) * H + h * d3 + i;
+        assert.ok(Math.abs(acc - out[o]) <= 1e-12 * (1 + Math.abs(acc)), `out[${o}] ${out[o]} vs ${acc}`);
+      }
+    }
+  });
+
   it('patch embedding (gather-sum) and token/position embedding', () => {
     const S = 3, H = 4, rows = 5, V = 257;
     const W = f64(H * S * V, rng), bias = f64(H, rng), R = f64(rows * H, rng), out = zeros(rows * H);
@@ -133,6 +180,81 @@ describe('finite-difference gradients of the kernels (ts, float64)', () => {
     const one = Float64Array.from([1]) as unknown as F;
     check('cross-entropy', x, () => Float64Array.from([k.crossEntropy(null, x, targets, rows, V, 1)]) as unknown as F, d, one);
     assert.ok(Number.isFinite(loss) && loss > 0);
+  });
+});
+
+/** (seed, i, r): dropout's uint32 hash r of element i under seed, computed independently of the kernels. */
+const DROP_GOLDEN: [number, number, number][] = [
+  [0, 1, 804215951], [1, 0, 2534299032], [12345, 7, 2512245540], [4294967295, 99999, 1331772963],
+  [42, 70000, 2066580111], [7, 131073, 1391428815], [2147483648, 3, 2110120165],
+];
+
+describe('dropout mask statistics (ts)', () => {
+  const n = 100_000;
+  const maskOf = (seed: number, p = 0.1, len = n): Float32Array => {
+    const x = new Float32Array(len).fill(1);
+    k.dropout(x, len, p, seed);
+    return x;
+  };
+  const seeds = [0, 1, 2, 12345, 0xdeadbeef, 0xffffffff];
+
+  it('keeps a fraction 1 − p, scaled by float32 1/(1 − p)', () => {
+    for (const [p, tol] of [[0.1, 0.005], [0.5, 0.005], [0.01, 0.002]] as const) {
+      const scale = Math.fround(1 / (1 - p));
+      for (const s of seeds) {
+        const m = maskOf(s, p);
+        let kept = 0;
+        for (const v of m) {
+          if (v !== 0) {
+            kept++;
+            assert.equal(v, scale);
+          }
+        }
+        assert.ok(Math.abs(kept / n - (1 - p)) <= tol, `p=${p} seed=${s}: kept ${kept / n}`);
+      }
+    }
+    // p = 0 keeps all (returns at once, no scaling)
+    assert.ok(maskOf(3, 0).every((v) => v === 1));
+  });
+
+  it('different seeds give different, uncorrelated masks', () => {
+    for (let a = 0; a < seeds.length; a++) for (let b = a + 1; b < seeds.length; b++) {
+      const ma = maskOf(seeds[a]), mb = maskOf(seeds[b]);
+      let both = 0, differ = 0;
+      for (let i = 0; i < n; i++) {
+        if (ma[i] === 0 && mb[i] === 0) both++;
+        if ((ma[i] === 0) !== (mb[i] === 0)) differ++;
+      }
+      // independent masks: P(both dropped) = 0.01, P(differ) = 0.18
+      assert.ok(Math.abs(both / n - 0.01) < 0.002, `seeds ${seeds[a]}, ${seeds[b]}: both dropped ${both / n}`);
+      assert.ok(Math.abs(differ / n - 0.18) < 0.01, `seeds ${seeds[a]}, ${seeds[b]}: differ ${differ / n}`);
+    }
+    // neighbouring elements are independent too
+    const m = maskOf(7);
+    let pairs = 0;
+    for (let i = 1; i < n; i++) if (m[i] === 0 && m[i - 1] === 0) pairs++;
+    assert.ok(Math.abs(pairs / n - 0.01) < 0.002, `adjacent dropped pairs ${pairs / n}`);
+  });
+
+  it('is the hash of the spec: golden values, and r == threshold is kept', () => {
+    // (seed, i, r = fmix32(fmix32(i ^ key) + key), key = fmix32(seed)), computed independently (Python)
+    for (const [seed, i, r] of DROP_GOLDEN) {
+      const at = (p: number) => {
+        const x = new Float32Array(i + 1).fill(1);
+        k.dropout(x, i + 1, p, seed);
+        return x[i];
+      };
+      assert.notEqual(at(r / 2 ** 32), 0, `seed ${seed} i ${i}: r = threshold must be kept`); // threshold = r exactly
+      assert.equal(at((r + 1) / 2 ** 32), 0, `seed ${seed} i ${i}: r = threshold − 1 must be dropped`);
+      assert.notEqual(at((r - 1) / 2 ** 32), 0);
+    }
+  });
+
+  it('the mask of seed s does not depend on n (prefix property)', () => {
+    for (const s of seeds) {
+      const long = maskOf(s);
+      for (const len of [1, 17, 1000, 65537]) assert.deepEqual(maskOf(s, 0.1, len), long.subarray(0, len), `seed ${s} n ${len}`);
+    }
   });
 });
 

@@ -73,4 +73,29 @@ describe('model', () => {
     const alone = c.forward(collate([b], 4)).logits;
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(both[4 + i] - alone[i]) < 1e-6);
   });
+
+  it('dropout: gradients match central differences with the masks held fixed', () => {
+    const rng = new Rng(8);
+    const m = new BgptModel(k, tiny, { rng, grad: true });
+    const batch = collate([Int32Array.from({ length: 6 * 4 }, () => rng.int(257)), Int32Array.from({ length: 4 * 4 }, () => rng.int(257))], 4);
+    // the same seed draws the same masks, so the loss is a deterministic function of the parameters
+    const loss = () => m.forward(batch, { grad: true, dropout: 0.3, rng: new Rng(42) }).loss;
+    m.zeroGrad();
+    m.forward(batch, { grad: true, dropout: 0.3, rng: new Rng(42) });
+    m.backward();
+    const g = Float32Array.from(m.params.grad!), p = m.params.data;
+    const order = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 30);
+    for (const i of order) {
+      const x0 = p[i], h = 2e-3;
+      p[i] = x0 + h;
+      const up = loss();
+      p[i] = x0 - h;
+      const down = loss();
+      p[i] = x0;
+      const fd = (up - down) / (2 * h);
+      assert.ok(Math.abs(fd - g[i]) <= 2e-3 * Math.abs(g[i]) + 1e-4, `param ${i}: fd ${fd} vs ${g[i]}`);
+    }
+    // and dropout changes the loss (it is really applied)
+    assert.notEqual(loss(), m.forward(batch).loss);
+  });
 });

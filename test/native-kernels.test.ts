@@ -34,6 +34,16 @@ function randInt(n: number, lo: number, hi: number): Int32Array {
   return a;
 }
 const nans = (n: number): Float32Array => new Float32Array(n).fill(NaN);
+/** Runs fn on its own random stream and restores the shared one, so the data of the other tests stays the same. */
+function ownStream(s: number, fn: () => void): void {
+  const saved = seed;
+  seed = s;
+  try {
+    fn();
+  } finally {
+    seed = saved;
+  }
+}
 
 // ---- comparisons ---------------------------------------------------------------------------------------
 /** |a − b|∞ / max(|b|∞, 1e-6): for results whose entries can be tiny next to the largest. */
@@ -224,6 +234,124 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
       }
     }
   });
+
+  test('dropout: the same mask bit for bit, the same values', () => ownStream(101, () => {
+    const seeds = [0, 1, 12345, 0x9e3779b9, 0xffffffff];
+    for (const n of [0, 1, 17, 1000, 70001, 300001]) { // 300001: the parallel loop
+      const x = randn(n, 3);
+      for (const p of [0, 0.1, 0.5, 0.999, 3.5 / 2 ** 32]) for (const s of seeds) {
+        const want = x.slice(), got = x.slice();
+        ref.dropout(want, n, p, s);
+        nat.dropout(got, n, p, s);
+        const what = `dropout n=${n} p=${p} seed=${s}`;
+        let zeros = 0, diff = 0;
+        for (let i = 0; i < n; i++) {
+          if ((got[i] === 0) !== (want[i] === 0)) diff++;
+          if (want[i] === 0) zeros++;
+        }
+        assert.equal(diff, 0, `${what}: ${diff} entries dropped by one backend only`);
+        within(elemRel(got, want, 1e-30), 1e-6, `${what} values`);
+        assert.deepEqual(got, want, `${what}: not bit-identical`); // same float32 scale, same float32 product
+        if (p === 0) assert.deepEqual(got, x, `${what}: p = 0 must change nothing`);
+        if (p === 0.5 && n >= 1000) assert.ok(Math.abs(zeros / n - 0.5) < 0.05, `${what}: ${zeros} dropped`);
+      }
+    }
+    // the boundary r == threshold (kept) and r == threshold − 1 (dropped): p = r/2³² makes threshold = r for an
+    // element whose hash r is known (computed independently; see also test/gradcheck.test.ts)
+    for (const [s, i, r] of [[0, 1, 804215951], [12345, 7, 2512245540], [4294967295, 99999, 1331772963], [7, 131073, 1391428815]]) {
+      for (const p of [r / 2 ** 32, (r + 1) / 2 ** 32]) {
+        const x = new Float32Array(i + 1).fill(1);
+        nat.dropout(x, i + 1, p, s);
+        assert.equal(x[i] !== 0, p === r / 2 ** 32, `seed ${s} i ${i} p ${p}`);
+      }
+      // and in attention: element i of att is row i / T, key i % T (T = 1 here: B·nHead·T·T = i + 1 rows)
+      const n = i + 1, att = new Float32Array(n), out = new Float32Array(n * 8);
+      const qkv = randn(n * 24);
+      nat.attentionForward(out, att, qkv, null, n, 1, 8, 1, r / 2 ** 32, s);
+      assert.notEqual(out[i * 8], 0, `attention seed ${s} i ${i}: kept`);
+      nat.attentionForward(out, att, qkv, null, n, 1, 8, 1, (r + 1) / 2 ** 32, s);
+      assert.equal(out[i * 8], 0, `attention seed ${s} i ${i}: dropped`);
+    }
+    // the seed is taken as uint32, as JS's seed >>> 0 (−1 ≡ 2³²−1, 2³² ≡ 0, 7.9 ≡ 7)
+    const n = 5000, x = randn(n);
+    for (const [a, b] of [[-1, 0xffffffff], [2 ** 32, 0], [7.9, 7], [-(2 ** 31), 2 ** 31]] as const) {
+      const u = x.slice(), v = x.slice(), w = x.slice();
+      nat.dropout(u, n, 0.3, a);
+      nat.dropout(v, n, 0.3, b);
+      ref.dropout(w, n, 0.3, a);
+      assert.deepEqual(u, v, `seed ${a} vs ${b}`);
+      assert.deepEqual(u, w, `seed ${a}: native vs ts`);
+    }
+    // n below the length: the tail stays; a subarray view: only its window, indexed from the view's start
+    const buf = randn(1000), before = buf.slice();
+    const view = buf.subarray(100, 900);
+    const want = before.slice(100, 900);
+    ref.dropout(want, 700, 0.4, 9);
+    nat.dropout(view, 700, 0.4, 9);
+    assert.deepEqual(buf.subarray(0, 100), before.subarray(0, 100));
+    assert.deepEqual(buf.subarray(800), before.subarray(800));
+    assert.deepEqual(view.subarray(0, 700), want.subarray(0, 700));
+    // p outside [0, 1) is refused by both
+    for (const p of [1, -0.1, 1.5, NaN]) {
+      assert.throws(() => ref.dropout(new Float32Array(4), 4, p, 0), RangeError, `ts p=${p}`);
+      assert.throws(() => nat.dropout(new Float32Array(4), 4, p, 0), { name: 'RangeError', message: /dropout: dropout p must be in \[0, 1\)/ });
+      assert.throws(() => nat.attentionForward(new Float32Array(8), new Float32Array(1), new Float32Array(24), null, 1, 1, 8, 1, p, 0), RangeError);
+      assert.throws(() => ref.attentionForward(new Float32Array(8), new Float32Array(1), new Float32Array(24), null, 1, 1, 8, 1, p, 0), RangeError);
+    }
+    assert.throws(() => nat.dropout(new Float32Array(4), 5, 0.1, 0), /x has 4 elements/);
+    assert.throws(() => nat.dropout(new Float32Array(4), 4, 0.1, 'a' as unknown as number), /seed must be a number/);
+  }));
+
+  test('attention with dropout on the probabilities, forward and backward', () => ownStream(202, () => {
+    const shapes: [number, number, number, number][] = [
+      [1, 1, 64, 1], [2, 5, 32, 2], [3, 17, 256, 4], [2, 33, 48, 3], [2, 9, 20, 4], [12, 6, 40, 2], [40, 17, 256, 4],
+      [1, 64, 128, 2],
+    ];
+    let dropped = 0, kept = 0;
+    for (const [B, T, H, nHead] of shapes) {
+      const qkv = randn(B * T * 3 * H, 1.5);
+      const padded = new Float32Array(B * T).fill(1);
+      for (let b = 0; b < B; b++) for (let t = Math.max(1, T - b * 3); t < T; t++) padded[b * T + t] = 0;
+      const holes = new Float32Array(B * T);
+      for (let i = 0; i < B * T; i++) holes[i] = rnd() < 0.3 ? 0 : 1;
+      const dout = randn(B * T * H);
+      for (const [label, mask] of [['null', null], ['padded', padded], ['holes', holes]] as const) {
+        // the plain attention (no dropout) of this case, native: the reference for att and for dropP = 0
+        // (the backward takes the ts att, as the comparisons below do)
+        const out0 = nans(B * T * H), att0 = nans(B * nHead * T * T), dq0 = nans(B * T * 3 * H);
+        const attRef = new Float32Array(B * nHead * T * T);
+        nat.attentionForward(out0, att0, qkv, mask, B, T, H, nHead);
+        ref.attentionForward(new Float32Array(B * T * H), attRef, qkv, mask, B, T, H, nHead);
+        nat.attentionBackward(dq0, dout, qkv, attRef, B, T, H, nHead);
+        for (const [dropP, seed] of [[0, 77], [0.1, 1], [0.1, 0xdeadbeef], [0.5, 3]] as const) {
+          const what = `attention B=${B} T=${T} H=${H} nHead=${nHead} mask=${label} dropP=${dropP} seed=${seed}`;
+          const out = [new Float32Array(B * T * H), nans(B * T * H)];
+          const att = [new Float32Array(B * nHead * T * T), nans(B * nHead * T * T)];
+          ref.attentionForward(out[0], att[0], qkv, mask, B, T, H, nHead, dropP, seed);
+          nat.attentionForward(out[1], att[1], qkv, mask, B, T, H, nHead, dropP, seed);
+          within(normRel(out[1], out[0]), 2e-5, `${what} out`);
+          within(normRel(att[1], att[0]), 2e-6, `${what} att`);
+          // att is saved before dropout: exactly the plain attention's
+          assert.deepEqual(att[1], att0, `${what}: att must be the undropped probabilities`);
+          assert.deepEqual(att[0], attRef, `${what}: ts att must be the undropped probabilities`);
+          if (dropP === 0) assert.deepEqual(out[1], out0, `${what}: dropP = 0 must be the plain attention`);
+          else assert.ok(normRel(out[1], out0) > 1e-3, `${what}: dropout changed nothing`);
+
+          const dq = [nans(B * T * 3 * H), nans(B * T * 3 * H)];
+          ref.attentionBackward(dq[0], dout, qkv, att[0], B, T, H, nHead, dropP, seed);
+          nat.attentionBackward(dq[1], dout, qkv, att[0], B, T, H, nHead, dropP, seed);
+          within(normRel(dq[1], dq[0]), 2e-5, `${what} dqkv`);
+          if (dropP === 0) assert.deepEqual(dq[1], dq0, `${what}: dropP = 0 must be the plain attention backward`);
+          if (dropP === 0.5) {
+            const m = att[0].slice().fill(1);
+            ref.dropout(m, m.length, dropP, seed);
+            for (const v of m) v === 0 ? dropped++ : kept++;
+          }
+        }
+      }
+    }
+    assert.ok(dropped > 1000 && kept > 1000, `dropout at p = 0.5 dropped ${dropped}, kept ${kept}`);
+  }));
 
   test('patchEmbed forward and backward', () => {
     for (const [rows, S, H] of [[1, 1, 1], [5, 4, 17], [300, 16, 64], [64, 16, 256]] as const) {

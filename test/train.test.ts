@@ -30,7 +30,7 @@ function corpus(dir: string, n: number, seed = 1): string {
 function options(dir: string, over: Partial<TrainOptions> = {}): TrainOptions {
   return {
     task: 'gen', train: [join(dir, 'train')], eval: [], evalSplit: 0.1, model: tiny, batchSize: 4, accumulation: 1,
-    epochs: 2, lr: 3e-3, warmup: 0.1, weightDecay: 0.01, patchSampling: 0, evalEvery: 0, seed: 3, out: join(dir, 'm.safetensors'),
+    epochs: 2, lr: 3e-3, warmup: 0.1, weightDecay: 0.01, patchSampling: 0, dropout: 0, evalEvery: 0, seed: 3, out: join(dir, 'm.safetensors'),
     ...over,
   };
 }
@@ -111,11 +111,11 @@ describe('trainer', () => {
     assert.ok(worst < 1e-6, `parameters differ by ${worst}`);
   });
 
-  it('resumes exactly: the same loss curve as an uninterrupted run', () => {
+  it('resumes exactly: the same loss curve as an uninterrupted run (with dropout and patch sampling)', () => {
     const d = tmp();
     corpus(join(d, 'train'), 40);
-    const full = run(options(d, { out: join(d, 'full.safetensors'), patchSampling: 3 }));
-    const o = options(d, { out: join(d, 'part.safetensors'), patchSampling: 3 });
+    const full = run(options(d, { out: join(d, 'full.safetensors'), patchSampling: 3, dropout: 0.1 }));
+    const o = options(d, { out: join(d, 'part.safetensors'), patchSampling: 3, dropout: 0.1 });
     const first = run({ ...o, maxSteps: 5 });
     assert.equal(first.r.stopped, 'max-steps');
     const rest = run({ ...o, resume: true });

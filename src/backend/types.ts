@@ -10,7 +10,19 @@
  * - `accumulate` = add into the output instead of overwriting (gradients of shared tensors).
  * - Attention works on the fused qkv buffer laid out [B, T, 3·H] (q, k, v in that order, heads contiguous
  *   inside each), exactly as GPT-2's `c_attn` produces it.
- * - Masks are Float32Array of 0/1 per key position, [B, T]; `null` means every key is valid.
+ * - Masks are Float32Array of 0/1 per key position, [B, T]; `null` means every key is valid. Values other than
+ *   exactly 0 or 1 are not supported (the −10000·(1−mask) term would then be a partial penalty).
+ * - Dropout (GPT-2's, in training) is stateless: whether element i of a call is kept is a pure function
+ *   keep(seed, i) of the seed and the element's index, the same bit for bit in both backends, so the backward
+ *   pass recomputes the mask from the same (p, seed) and nothing is stored:
+ *     fmix32(h) = murmur3's finaliser (h ^= h>>>16; h *= 0x85ebca6b; h ^= h>>>13; h *= 0xc2b2ae35; h ^= h>>>16,
+ *                 all uint32)
+ *     key = fmix32(seed >>> 0);  r = fmix32(fmix32((i ^ key) >>> 0) + key)   (uint32, the add wraps)
+ *     keep = r >= threshold,  threshold = min(2³²−1, floor(p·2³²)) as uint32
+ *   A kept element is scaled by scale = (float)(1/(1−p)), the product a float32 multiply; a dropped one is 0.
+ *   p must be in [0, 1) (a RangeError otherwise); p = 0 keeps everything and changes nothing. The seed is
+ *   taken as uint32 (`seed >>> 0`: −1 and 2³²−1 are the same seed). Two calls with the same seed and
+ *   overlapping index ranges get the same mask there: give each tensor (layer, step) its own seed.
  */
 export interface Kernels {
   readonly name: 'ts' | 'native';
@@ -18,6 +30,7 @@ export interface Kernels {
   /**
    * C[M,N] = op(A)·op(B) (+ bias[N] broadcast over rows) (+ C when accumulate).
    * op(A) is [M,K]: A stored [M,K], or [K,M] when transA. op(B) is [K,N]: B stored [K,N], or [N,K] when transB.
+   * C must not overlap A or B (the result is undefined: both backends write C while still reading A and B).
    */
   matmul(
     C: Float32Array, A: Float32Array, B: Float32Array, bias: Float32Array | null,
@@ -54,19 +67,33 @@ export interface Kernels {
   geluBackward(dx: Float32Array, x: Float32Array, dout: Float32Array, n: number): void;
 
   /**
+   * Dropout in place (see Conventions): x[i] = keep(seed, i) ? x[i]·scale : 0 for i in [0, n), i < 2³².
+   * The backward pass is the same call on the gradient (same n, p, seed). p = 0 returns at once.
+   */
+  dropout(x: Float32Array, n: number, p: number, seed: number): void;
+
+  /**
    * GPT-2 (transformers 4.18) causal self-attention core, without the c_attn / c_proj products.
    * qkv [B,T,3H] → out [B,T,H]; saves the softmax probabilities att [B,nHead,T,T] for backward.
    * Scores = q·k/√d; a future key's score is *replaced* by −10000; then −10000·(1−mask[key]) is added.
+   * dropP > 0 (training): dropout on the probabilities, out[t] = Σ_u att[u]·m[u]·v[u] with
+   * m[u] = keep(seed, idx) ? scale : 0 and idx = ((b·nHead + h)·T + t)·T + u — the index of att[b,h,t,u], so the
+   * mask is that of `dropout(att, B·nHead·T·T, dropP, seed)`. att itself is saved *before* dropout.
+   * dropP = 0 (the default) is the plain attention, bit for bit and at the same speed.
    */
   attentionForward(
     out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null,
-    B: number, T: number, H: number, nHead: number,
+    B: number, T: number, H: number, nHead: number, dropP?: number, seed?: number,
   ): void;
 
-  /** dqkv = ∂/∂qkv (overwrites). Uses att saved by the forward. */
+  /**
+   * dqkv = ∂/∂qkv (overwrites). Uses att saved by the forward; dropP and seed must be the forward's (the mask
+   * is recomputed): datt[u] = (dout·v[u])·m[u], dv[u] += att[u]·m[u]·dout, and the softmax backward with the
+   * undropped att, ds[u] = att[u]·(datt[u] − Σ_w att[w]·datt[w]).
+   */
   attentionBackward(
     dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
-    B: number, T: number, H: number, nHead: number,
+    B: number, T: number, H: number, nHead: number, dropP?: number, seed?: number,
   ): void;
 
   /**

@@ -4,6 +4,7 @@
  * gradient buffer; forward with `grad` then `backward()` accumulates ∂loss/∂parameters.
  */
 import type { Kernels } from '../backend/types.js';
+import type { Dropout } from '../nn/gpt2.js';
 import { Buffers, Params } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
 import { ByteLevelDecoder, type ByteLoss } from './byte-decoder.js';
@@ -22,6 +23,8 @@ export interface Batch {
 export interface ForwardOptions {
   /** Compute gradients (call `backward()` next). */
   grad?: boolean;
+  /** GPT-2 dropout probability (training, with `grad`; default 0). Masks are drawn from `rng`. */
+  dropout?: number;
   /** Patch sampling: keep a random `sample` of the pairs (0 = all). Needs `rng`. */
   sample?: number;
   rng?: Rng;
@@ -108,10 +111,16 @@ export class BgptModel {
       tgt = Int32Array.from(idx, (i) => tgt[i]);
     }
     const M = src.length;
+    let dropPatch: Dropout | null = null, dropByte: Dropout | null = null;
+    if (opts.dropout && opts.dropout > 0) {
+      if (!opts.grad || !opts.rng) throw new Error('dropout is for training: it needs grad and an rng');
+      dropPatch = { p: opts.dropout, seed: opts.rng.nextU32() };
+      dropByte = { p: opts.dropout, seed: opts.rng.nextU32() };
+    }
     const maskF = this.bufs.get('mask', B * N);
     let allValid = true;
     for (let i = 0; i < B * N; i++) if (!(maskF[i] = masks[i])) allValid = false;
-    const F = this.patchDecoder.forward(tokens, B, N, allValid ? null : maskF, !!opts.grad);
+    const F = this.patchDecoder.forward(tokens, B, N, allValid ? null : maskF, !!opts.grad, dropPatch);
     const feats = this.bufs.get('feats', M * H);
     const targets = this.bufs.ints('targets', M * S);
     for (let m = 0; m < M; m++) {
@@ -119,7 +128,7 @@ export class BgptModel {
       targets.set(tokens.subarray(tgt[m] * S, tgt[m] * S + S), m * S);
     }
     const r: ForwardResult = {
-      ...this.byteDecoder.forward(feats, targets, M, { grad: opts.grad, perPair: opts.perSequence, logits: opts.logits, gradScale: opts.gradScale }),
+      ...this.byteDecoder.forward(feats, targets, M, { grad: opts.grad, perPair: opts.perSequence, logits: opts.logits, gradScale: opts.gradScale, drop: dropByte }),
       pairs: M,
     };
     if (opts.perSequence && r.perPair) {

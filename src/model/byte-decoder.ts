@@ -3,7 +3,7 @@
  * (the feature takes the place of the leading <eop> embedding); position i predicts tᵢ.
  */
 import type { Kernels } from '../backend/types.js';
-import { GPT2 } from '../nn/gpt2.js';
+import { GPT2, type Dropout } from '../nn/gpt2.js';
 import { Buffers, type Params } from '../nn/params.js';
 import { VOCAB, type BgptConfig } from './config.js';
 import { BYTE_PREFIX } from './params.js';
@@ -30,7 +30,7 @@ export class ByteLevelDecoder {
    * features [M, H] (one per pair), targets [M·S] tokens. With `grad`, ∂loss/∂logits is computed here
    * (fused with the loss) and `backward()` may follow.
    */
-  forward(features: Float32Array, targets: Int32Array, M: number, opts: { grad?: boolean; perPair?: boolean; logits?: boolean; gradScale?: number } = {}): ByteLoss {
+  forward(features: Float32Array, targets: Int32Array, M: number, opts: { grad?: boolean; perPair?: boolean; logits?: boolean; gradScale?: number; drop?: Dropout | null } = {}): ByteLoss {
     const { patchSize: S, hidden: H } = this.cfg, k = this.k, T = S + 1, R = M * T, b = this.bufs;
     const wte = this.p.w(`${BYTE_PREFIX}wte.weight`);
     // input ids: −1 marks the feature slot; labels: t₀..t_{S−1} at positions 0..S−1, none at S
@@ -51,7 +51,7 @@ export class ByteLevelDecoder {
       const o = m * T * H, f = m * H;
       for (let i = 0; i < H; i++) x[o + i] += features[f + i];
     }
-    const h = this.gpt.forward(M, T, null, !!opts.grad);
+    const h = this.gpt.forward(M, T, null, !!opts.grad, opts.drop ?? null);
     const logits = b.get('logits', R * VOCAB);
     k.matmul(logits, h, wte, null, R, H, VOCAB, false, true, false); // tied lm_head: h · wteᵀ
     const out: ByteLoss = { loss: 0 };

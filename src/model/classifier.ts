@@ -40,8 +40,9 @@ export class BgptClassifier {
   /**
    * Logits for each sequence; with `targets` also the mean cross-entropy and, with `grad`, its gradient
    * times `gradScale` (default 1/B, the mean; 1 gives the summed loss's gradient for accumulation).
+   * `dropout` (training, with grad) draws its masks from `rng`.
    */
-  forward(batch: Batch, targets?: Int32Array, grad = false, gradScale?: number): ClassifierResult {
+  forward(batch: Batch, targets?: Int32Array, grad = false, gradScale?: number, dropout?: { p: number; rng: Rng }): ClassifierResult {
     const { B, N, tokens, masks } = batch, H = this.cfg.hidden, K = this.labels, k = this.k;
     const maskF = this.bufs.get('mask', B * N), counts = new Int32Array(B);
     let allValid = true;
@@ -50,7 +51,8 @@ export class BgptClassifier {
       else counts[Math.floor(i / N)]++;
     }
     if (counts.some((c) => c === 0)) throw new Error('a sequence in the batch has no patches');
-    const F = this.patchDecoder.forward(tokens, B, N, allValid ? null : maskF, grad);
+    const drop = dropout && dropout.p > 0 && grad ? { p: dropout.p, seed: dropout.rng.nextU32() } : null;
+    const F = this.patchDecoder.forward(tokens, B, N, allValid ? null : maskF, grad, drop);
     const pooled = this.bufs.get('pooled', B * H);
     pooled.fill(0);
     for (let b = 0; b < B; b++) {

@@ -3,7 +3,7 @@
  * of S weight columns), plus learned positions, through GPT-2; returns one feature per patch.
  */
 import type { Kernels } from '../backend/types.js';
-import { GPT2 } from '../nn/gpt2.js';
+import { GPT2, type Dropout } from '../nn/gpt2.js';
 import { Buffers, type Params } from '../nn/params.js';
 import type { BgptConfig } from './config.js';
 import { PATCH_PREFIX } from './params.js';
@@ -28,9 +28,9 @@ export class PatchLevelDecoder {
 
   /**
    * tokens [B·N·S] (0..256) → last hidden state [B·N, H]. mask [B·N] of 0/1 or null (all valid).
-   * `keep` keeps activations for backward.
+   * `keep` keeps activations for backward; `drop` applies GPT-2's training dropout.
    */
-  forward(tokens: Int32Array, B: number, N: number, mask: Float32Array | null, keep: boolean): Float32Array {
+  forward(tokens: Int32Array, B: number, N: number, mask: Float32Array | null, keep: boolean, drop: Dropout | null = null): Float32Array {
     const { patchSize: S, hidden: H, patchLength: L } = this.cfg, k = this.k, R = B * N;
     if (N > L) throw new Error(`${N} patches exceed the model's patch length ${L}`);
     if (tokens.length < R * S) throw new Error(`expected ${R * S} tokens, got ${tokens.length}`);
@@ -40,7 +40,7 @@ export class PatchLevelDecoder {
     k.embedForward(pos, this.p.w(`${PATCH_PREFIX}wte.weight`), this.p.w(`${PATCH_PREFIX}wpe.weight`), this.none(R), R, N, H);
     k.addInPlace(x, pos, R * H);
     this.last = { tokens, R, N };
-    return this.gpt.forward(B, N, mask, keep);
+    return this.gpt.forward(B, N, mask, keep, drop);
   }
 
   /** Backward from ∂loss/∂features [B·N, H]; accumulates every gradient of the patch-level decoder. */

@@ -18,21 +18,22 @@ export class Attention {
     this.cProj = new Conv1D(p, `${prefix}c_proj`, H, H);
   }
 
-  forward(k: Kernels, out: Float32Array, x: Float32Array, a: AttentionActs, B: number, T: number, mask: Float32Array | null): void {
+  /** `dropP`/`seed`: dropout on the attention probabilities (training only). */
+  forward(k: Kernels, out: Float32Array, x: Float32Array, a: AttentionActs, B: number, T: number, mask: Float32Array | null, dropP = 0, seed = 0): void {
     const R = B * T;
     this.cAttn.forward(k, a.qkv, x, R);
-    k.attentionForward(a.y, a.att, a.qkv, mask, B, T, this.H, this.nHead);
+    k.attentionForward(a.y, a.att, a.qkv, mask, B, T, this.H, this.nHead, dropP, seed);
     this.cProj.forward(k, out, a.y, R);
   }
 
   /** dx = ∂loss/∂x (overwritten); dy and dqkv are scratch of sizes [R,H] and [R,3H]. */
   backward(
     k: Kernels, dx: Float32Array, dout: Float32Array, x: Float32Array, a: AttentionActs,
-    dy: Float32Array, dqkv: Float32Array, B: number, T: number,
+    dy: Float32Array, dqkv: Float32Array, B: number, T: number, dropP = 0, seed = 0,
   ): void {
     const R = B * T;
     this.cProj.backward(k, dy, dout, a.y, R);
-    k.attentionBackward(dqkv, dy, a.qkv, a.att, B, T, this.H, this.nHead);
+    k.attentionBackward(dqkv, dy, a.qkv, a.att, B, T, this.H, this.nHead, dropP, seed);
     this.cAttn.backward(k, dx, dqkv, x, R);
   }
 }

@@ -16,12 +16,24 @@ export interface BlockActs extends AttentionActs, MlpActs {
   rstd2: Float32Array;
 }
 
+/**
+ * GPT-2's dropout inside a block (training only): on the attention probabilities and on the output of the
+ * attention and MLP branches. Masks are a pure function of (seed, index), so backward replays them.
+ */
+export interface BlockDropout {
+  p: number;
+  attn: number;
+  attnOut: number;
+  mlpOut: number;
+}
+
 /** Scratch shared by all blocks during backward. */
 export interface BlockScratch {
   dA: Float32Array; // [R, H]
   dy: Float32Array; // [R, H]
   dqkv: Float32Array; // [R, 3H]
   dg: Float32Array; // [R, 4H]
+  dB: Float32Array; // [R, H] a branch's output gradient, when dropout needs a masked copy
 }
 
 export class Block {
@@ -38,22 +50,35 @@ export class Block {
   }
 
   /** out = block(x); `tmp` is scratch [R, H]. */
-  forward(k: Kernels, out: Float32Array, x: Float32Array, a: BlockActs, tmp: Float32Array, B: number, T: number, mask: Float32Array | null): void {
-    const R = B * T, n = R * this.H;
+  forward(
+    k: Kernels, out: Float32Array, x: Float32Array, a: BlockActs, tmp: Float32Array, B: number, T: number,
+    mask: Float32Array | null, drop: BlockDropout | null = null,
+  ): void {
+    const R = B * T, n = R * this.H, p = drop?.p ?? 0;
     this.ln1.forward(k, a.a1, a.mean1, a.rstd1, x, R);
-    this.attn.forward(k, tmp, a.a1, a, B, T, mask);
+    this.attn.forward(k, tmp, a.a1, a, B, T, mask, p, drop?.attn ?? 0);
+    if (p > 0) k.dropout(tmp, n, p, drop!.attnOut);
     k.add(a.x1, x, tmp, n);
     this.ln2.forward(k, a.a2, a.mean2, a.rstd2, a.x1, R);
     this.mlp.forward(k, tmp, a.a2, a, R);
+    if (p > 0) k.dropout(tmp, n, p, drop!.mlpOut);
     k.add(out, a.x1, tmp, n);
   }
 
+  /** The gradient reaching a branch's output: dres itself, or a copy masked like the forward's dropout. */
+  private branchGrad(k: Kernels, dres: Float32Array, s: BlockScratch, p: number, seed: number): Float32Array {
+    if (p === 0) return dres;
+    s.dB.set(dres);
+    k.dropout(s.dB, s.dB.length, p, seed);
+    return s.dB;
+  }
+
   /** dres holds ∂loss/∂out on entry and ∂loss/∂x on return (the residual stream's gradient, in place). */
-  backward(k: Kernels, dres: Float32Array, x: Float32Array, a: BlockActs, s: BlockScratch, B: number, T: number): void {
-    const R = B * T;
-    this.mlp.backward(k, s.dA, dres, a.a2, a, s.dg, R);
+  backward(k: Kernels, dres: Float32Array, x: Float32Array, a: BlockActs, s: BlockScratch, B: number, T: number, drop: BlockDropout | null = null): void {
+    const R = B * T, p = drop?.p ?? 0;
+    this.mlp.backward(k, s.dA, this.branchGrad(k, dres, s, p, drop?.mlpOut ?? 0), a.a2, a, s.dg, R);
     this.ln2.backward(k, dres, s.dA, a.x1, a.mean2, a.rstd2, R);
-    this.attn.backward(k, s.dA, dres, a.a1, a, s.dy, s.dqkv, B, T);
+    this.attn.backward(k, s.dA, this.branchGrad(k, dres, s, p, drop?.attnOut ?? 0), a.a1, a, s.dy, s.dqkv, B, T, p, drop?.attn ?? 0);
     this.ln1.backward(k, dres, s.dA, x, a.mean1, a.rstd1, R);
   }
 }

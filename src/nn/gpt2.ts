@@ -3,16 +3,32 @@
  * The caller writes the input embeddings (token/patch embedding + position embedding) into `input(R)`.
  */
 import type { Kernels } from '../backend/types.js';
-import { Block, type BlockActs, type BlockScratch } from './block.js';
+import { Block, type BlockActs, type BlockDropout, type BlockScratch } from './block.js';
 import { LayerNorm } from './layernorm.js';
 import { KVCache, attendCached } from './kv-cache.js';
 import { Buffers, type Params } from './params.js';
+
+/** Training-time dropout of a whole stack: probability and a seed from which every site's mask derives. */
+export interface Dropout {
+  p: number;
+  seed: number;
+}
+
+/** The seed of dropout site `i` (0: embeddings; then three per block). */
+function siteSeed(seed: number, i: number): number {
+  return (seed + Math.imul(i + 1, 0x9e3779b9)) >>> 0;
+}
+
+function blockDropout(d: Dropout | null, layer: number): BlockDropout | null {
+  if (!d || d.p === 0) return null;
+  return { p: d.p, attn: siteSeed(d.seed, 1 + 3 * layer), attnOut: siteSeed(d.seed, 2 + 3 * layer), mlpOut: siteSeed(d.seed, 3 + 3 * layer) };
+}
 
 export class GPT2 {
   readonly blocks: Block[] = [];
   readonly lnF: LayerNorm;
   private bufs = new Buffers();
-  private last: { B: number; T: number; mask: Float32Array | null; keep: boolean } | null = null;
+  private last: { B: number; T: number; mask: Float32Array | null; keep: boolean; drop: Dropout | null } | null = null;
 
   constructor(readonly k: Kernels, p: Params, prefix: string, readonly H: number, readonly nHead: number, layers: number) {
     for (let i = 0; i < layers; i++) this.blocks.push(new Block(p, `${prefix}h.${i}.`, H, nHead));
@@ -44,19 +60,23 @@ export class GPT2 {
    * Runs the stack on input(B·T). `keep` keeps every block's activations for backward; without it the
    * blocks share one set (inference). Returns ln_f's output [B·T, H] (valid until the next call).
    */
-  forward(B: number, T: number, mask: Float32Array | null, keep: boolean): Float32Array {
+  forward(B: number, T: number, mask: Float32Array | null, keep: boolean, drop: Dropout | null = null): Float32Array {
     const k = this.k, R = B * T, n = this.blocks.length;
     const tmp = this.bufs.get('tmp', R * this.H);
+    if (drop && drop.p > 0) {
+      if (!keep) throw new Error('dropout is for training (keep = true)');
+      k.dropout(this.input(R), R * this.H, drop.p, siteSeed(drop.seed, 0));
+    }
     for (let i = 0; i < n; i++) {
       // without keep, the residual stream ping-pongs between two buffers; input(R) (res0) is read first
       const x = i === 0 ? this.input(R) : this.res(i, R, keep);
       const out = this.res(i + 1, R, keep);
-      this.blocks[i].forward(k, out, x, this.acts(i, B, T, keep), tmp, B, T, mask);
+      this.blocks[i].forward(k, out, x, this.acts(i, B, T, keep), tmp, B, T, mask, blockDropout(drop, i));
     }
     const xf = n === 0 ? this.input(R) : this.res(n, R, keep);
     const out = this.bufs.get('out', R * this.H);
     this.lnF.forward(k, out, this.bufs.get('mf', R), this.bufs.get('rf', R), xf, R);
-    this.last = { B, T, mask, keep };
+    this.last = { B, T, mask, keep, drop };
     return out;
   }
 
@@ -67,14 +87,16 @@ export class GPT2 {
   backward(dOut: Float32Array): Float32Array {
     const last = this.last;
     if (!last || !last.keep) throw new Error('GPT2.backward needs a forward with keep = true');
-    const { B, T } = last, k = this.k, R = B * T, H = this.H, n = this.blocks.length, b = this.bufs;
+    const { B, T, drop } = last, k = this.k, R = B * T, H = this.H, n = this.blocks.length, b = this.bufs;
     const dres = b.get('dres', R * H);
     dres.fill(0);
     this.lnF.backward(k, dres, dOut, this.res(n, R, true), b.get('mf', R), b.get('rf', R), R);
     const s: BlockScratch = {
       dA: b.get('dA', R * H), dy: b.get('dy', R * H), dqkv: b.get('dqkv', R * 3 * H), dg: b.get('dg', R * 4 * H),
+      dB: drop && drop.p > 0 ? b.get('dB', R * H) : new Float32Array(0),
     };
-    for (let i = n - 1; i >= 0; i--) this.blocks[i].backward(k, dres, this.res(i, R, true), this.acts(i, B, T, true), s, B, T);
+    for (let i = n - 1; i >= 0; i--) this.blocks[i].backward(k, dres, this.res(i, R, true), this.acts(i, B, T, true), s, B, T, blockDropout(drop, i));
+    if (drop && drop.p > 0) k.dropout(dres, R * H, drop.p, siteSeed(drop.seed, 0));
     return dres;
   }
 

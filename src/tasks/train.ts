@@ -33,6 +33,8 @@ export interface TrainOptions {
   warmup: number;
   weightDecay: number;
   patchSampling: number;
+  /** GPT-2 dropout during training (the reference: 0.1; 0 = off). */
+  dropout: number;
   evalEvery: number;
   seed: number;
   /** Checkpoint path (the best model); the last state goes beside it (see lastPath). */
@@ -168,11 +170,11 @@ export function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): TrainResu
         bytes += b.batch.tokens.length;
         // summed losses: the micro-batches' gradients add up to exactly the gradient of one big batch
         if (model instanceof BgptModel) {
-          const r = model.forward(b.batch, { grad: true, sample: o.patchSampling, rng, gradScale: 1 });
+          const r = model.forward(b.batch, { grad: true, sample: o.patchSampling, rng, gradScale: 1, dropout: o.dropout });
           lossSum += r.loss * r.pairs * S;
           count += r.pairs * S;
         } else {
-          const r = model.forward(b.batch, b.labels, true, 1);
+          const r = model.forward(b.batch, b.labels, true, 1, { p: o.dropout, rng });
           lossSum += r.loss! * b.batch.B;
           count += b.batch.B;
           for (let i = 0; i < b.batch.B; i++) if (argmax(r.logits, i, model.labels) === b.labels[i]) correct++;

@@ -70,6 +70,10 @@ class Args {
 
   bool isNull(size_t i) const { return info_[i].IsNull() || info_[i].IsUndefined(); }
 
+  Napi::Env env() const { return info_.Env(); }
+  const char* kernel() const { return kernel_; }
+  const Napi::CallbackInfo& info() const { return info_; }
+
   float* f32(size_t i, const char* name, idx need) const {
     return typed<float, napi_float32_array>(i, name, need, "Float32Array");
   }

@@ -4,6 +4,10 @@
 //
 // Head dims that are multiples of 16 up to 128 (GPT-2's is always 64) take a path that keeps a query row,
 // an output row and the dq row in vector registers; other head dims take the plain loops (same math).
+//
+// Dropout on the probabilities (training): a row's multipliers m[u] (scale or 0) are recomputed from the seed
+// and the index of att[b,h,t,u], in forward and backward alike; att keeps the undropped probabilities. Without
+// dropout (DROP = false, a separate instantiation) the loops are exactly those of plain attention.
 #include <omp.h>
 
 #include <cmath>
@@ -70,14 +74,28 @@ inline void softmaxRow(float* __restrict a, const float* __restrict base, const 
 // heads, it walks the sequence's qkv rows (3H contiguous floats each) front to back: the hardware
 // prefetcher streams them, where a per-head walk would stall on a 4·d-byte piece of every row.
 // D > 0: the head dim known at compile time (vector path); D == 0: any head dim (plain loops).
-template <int D>
+// The dropout multipliers of row (b, h, t): m[u] = keep ? scale : 0, times w[u] when w is given.
+inline void dropRow(float* __restrict m, const float* __restrict w, const DropParams& dp, idx b, idx h, idx t,
+                    idx T, idx nHead) {
+  const std::uint32_t base = static_cast<std::uint32_t>(((b * nHead + h) * T + t) * T);  // index mod 2^32
+  const std::uint32_t key = dp.key, thr = dp.threshold;
+  const float sc = dp.scale;
+  if (w) {
+    for (idx u = 0; u < T; u++) m[u] = drop_hash(key, base + static_cast<std::uint32_t>(u)) >= thr ? w[u] * sc : 0.0f;
+  } else {
+    for (idx u = 0; u < T; u++) m[u] = drop_hash(key, base + static_cast<std::uint32_t>(u)) >= thr ? sc : 0.0f;
+  }
+}
+
+template <int D, bool DROP>
 void forwardTask(float* out, float* att, const float* qkv, const float* mask, idx b, idx h0, idx h1, idx T, idx H,
-                 idx nHead, float* scratch) {
+                 idx nHead, const DropParams* drop, float* scratch) {
   const idx d = D > 0 ? D : H / nHead, H3 = 3 * H;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   float* base = scratch;
   float* pen = scratch + T;
   float* maskPen = scratch + 2 * T;
+  float* dropped = scratch + 3 * T;  // the row's probabilities after dropout
   for (idx u = 0; u < T; u++) maskPen[u] = mask ? (1.0f - mask[b * T + u]) * kNeg : 0.0f;
   for (idx t = 0; t < T; t++) {
     for (idx h = h0; h < h1; h++) {
@@ -99,17 +117,22 @@ void forwardTask(float* out, float* att, const float* qkv, const float* mask, id
       for (idx u = t + 1; u < T; u++) base[u] = 0.0f;
       float* a = att + ((b * nHead + h) * T + t) * T;
       softmaxRow(a, base, maskPen, t, T, pen);
+      const float* w = a;  // the weights of the values
+      if constexpr (DROP) {
+        dropRow(dropped, a, *drop, b, h, t, T, nHead);
+        w = dropped;
+      }
       float* o = out + (b * T + t) * H + h * d;
       if constexpr (D > 0) {
         Head<D> acc;
         acc.zero();
         for (idx u = 0; u < T; u++)
-          if (a[u] != 0.0f) acc.axpy(a[u], v0 + u * H3);  // skips future keys, normally
+          if (w[u] != 0.0f) acc.axpy(w[u], v0 + u * H3);  // skips future (and dropped) keys, normally
         acc.store(o);
       } else {
         std::memset(o, 0, sizeof(float) * d);
         for (idx u = 0; u < T; u++) {
-          const float au = a[u];
+          const float au = w[u];
           if (au == 0.0f) continue;
           const float* v = v0 + u * H3;
 #pragma omp simd
@@ -120,9 +143,11 @@ void forwardTask(float* out, float* att, const float* qkv, const float* mask, id
   }
 }
 
-template <int D>
+template <int D, bool DROP>
 void backwardTask(float* dqkv, const float* dout, const float* qkv, const float* att, idx b, idx h0, idx h1, idx T,
-                  idx H, idx nHead, float* datt) {
+                  idx H, idx nHead, const DropParams* drop, float* scratch) {
+  float* datt = scratch;
+  float* m = scratch + T;  // the row's dropout multipliers
   const idx d = D > 0 ? D : H / nHead, H3 = 3 * H;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   for (idx t = 0; t < T; t++) {
@@ -139,21 +164,26 @@ void backwardTask(float* dqkv, const float* dout, const float* qkv, const float*
       float* dq = dqkv + (b * T + t) * H3 + h * d;
       float* dk0 = dqkv + b * T * H3 + H + h * d;
       float* dv0 = dk0 + H;
-      // out = Σ_u a[u]·v[u]  →  datt[u] = dout·v[u], dv[u] += a[u]·dout; then the softmax backward
-      // ds[u] = a[u]·(datt[u] − Σ a·datt); a future key's score was a constant: no gradient to q, k.
+      // out = Σ_u a[u]·m[u]·v[u]  →  datt[u] = (dout·v[u])·m[u], dv[u] += a[u]·m[u]·dout; then the softmax
+      // backward ds[u] = a[u]·(datt[u] − Σ a·datt); a future key's score was a constant: no gradient to q, k.
+      // (m = 1 without dropout. A key with a[u]·m[u] = 0 gets datt = 0: its datt only ever meets a factor
+      // a[u] = 0, or is dropped.)
+      if constexpr (DROP) dropRow(m, nullptr, *drop, b, h, t, T, nHead);
       float dot = 0;
       if constexpr (D > 0) {
         Head<D> g;
         g.load(go);
         for (idx u = 0; u < T; u++) {
           const float au = a[u];
-          if (au == 0.0f) {
+          const float wu = DROP ? au * m[u] : au;
+          if (wu == 0.0f) {
             datt[u] = 0.0f;
             continue;
           }
-          datt[u] = g.dot(v0 + u * H3);
+          const float s = g.dot(v0 + u * H3);
+          datt[u] = DROP ? s * m[u] : s;
           dot += datt[u] * au;
-          g.addTo(au, dv0 + u * H3);
+          g.addTo(wu, dv0 + u * H3);
         }
         Head<D> qv, dqv;
         qv.load(q);
@@ -168,7 +198,8 @@ void backwardTask(float* dqkv, const float* dout, const float* qkv, const float*
       } else {
         for (idx u = 0; u < T; u++) {
           const float au = a[u];
-          if (au == 0.0f) {
+          const float wu = DROP ? au * m[u] : au;
+          if (wu == 0.0f) {
             datt[u] = 0.0f;
             continue;
           }
@@ -177,8 +208,9 @@ void backwardTask(float* dqkv, const float* dout, const float* qkv, const float*
           float s = 0;
           for (idx i = 0; i < d; i++) {
             s += go[i] * v[i];
-            dv[i] += au * go[i];
+            dv[i] += wu * go[i];
           }
+          if constexpr (DROP) s *= m[u];
           datt[u] = s;
           dot += s * au;
         }
@@ -199,9 +231,10 @@ void backwardTask(float* dqkv, const float* dout, const float* qkv, const float*
   }
 }
 
-using ForwardFn = void (*)(float*, float*, const float*, const float*, idx, idx, idx, idx, idx, idx, float*);
+using ForwardFn = void (*)(float*, float*, const float*, const float*, idx, idx, idx, idx, idx, idx,
+                           const DropParams*, float*);
 using BackwardFn = void (*)(float*, const float*, const float*, const float*, idx, idx, idx, idx, idx, idx,
-                            float*);
+                            const DropParams*, float*);
 
 // Work split: whole sequences (all heads) per task when there are enough sequences to share out, else one
 // (sequence, head) pair per task (the patch decoder's few long sequences), whose rows then fit in cache.
@@ -213,41 +246,45 @@ Split split(idx B, idx nHead) {
   return B >= 4 * teams ? Split{B, nHead} : Split{B * nHead, 1};
 }
 
+template <bool DROP>
 ForwardFn pickForward(idx d) {
   switch (d) {
-    case 16: return forwardTask<16>;
-    case 32: return forwardTask<32>;
-    case 48: return forwardTask<48>;
-    case 64: return forwardTask<64>;
-    case 80: return forwardTask<80>;
-    case 96: return forwardTask<96>;
-    case 128: return forwardTask<128>;
-    default: return forwardTask<0>;
+    case 16: return forwardTask<16, DROP>;
+    case 32: return forwardTask<32, DROP>;
+    case 48: return forwardTask<48, DROP>;
+    case 64: return forwardTask<64, DROP>;
+    case 80: return forwardTask<80, DROP>;
+    case 96: return forwardTask<96, DROP>;
+    case 128: return forwardTask<128, DROP>;
+    default: return forwardTask<0, DROP>;
   }
 }
 
+template <bool DROP>
 BackwardFn pickBackward(idx d) {
   switch (d) {
-    case 16: return backwardTask<16>;
-    case 32: return backwardTask<32>;
-    case 48: return backwardTask<48>;
-    case 64: return backwardTask<64>;
-    case 80: return backwardTask<80>;
-    case 96: return backwardTask<96>;
-    case 128: return backwardTask<128>;
-    default: return backwardTask<0>;
+    case 16: return backwardTask<16, DROP>;
+    case 32: return backwardTask<32, DROP>;
+    case 48: return backwardTask<48, DROP>;
+    case 64: return backwardTask<64, DROP>;
+    case 80: return backwardTask<80, DROP>;
+    case 96: return backwardTask<96, DROP>;
+    case 128: return backwardTask<128, DROP>;
+    default: return backwardTask<0, DROP>;
   }
 }
 
 }  // namespace
 
 void attention_forward(float* out, float* att, const float* qkv, const float* mask, idx B, idx T, idx H,
-                       idx nHead) {
+                       idx nHead, double dropP, std::uint32_t seed) {
   const idx d = H / nHead;
-  const ForwardFn fn = pickForward(d);
+  const DropParams dp(dropP, seed);
+  const DropParams* drop = dropP > 0 ? &dp : nullptr;
+  const ForwardFn fn = drop ? pickForward<true>(d) : pickForward<false>(d);
   const Split sp = split(B, nHead);
   const bool par = sp.tasks > 1 && B * nHead * T * T * d > kParMin;
-  const idx per = 3 * T;  // scratch floats per thread (allocated here: no allocation inside the region)
+  const idx per = 4 * T;  // scratch floats per thread (allocated here: no allocation inside the region)
   std::vector<float> scratch(static_cast<size_t>(per * (par ? omp_get_max_threads() : 1)));
 #pragma omp parallel if (par)
   {
@@ -255,25 +292,28 @@ void attention_forward(float* out, float* att, const float* qkv, const float* ma
 #pragma omp for schedule(dynamic, 4)  // dynamic: a thread that loses its core does not hold up the rest
     for (idx task = 0; task < sp.tasks; task++) {
       const idx b = task * sp.headsPerTask / nHead, h0 = task * sp.headsPerTask % nHead;
-      fn(out, att, qkv, mask, b, h0, h0 + sp.headsPerTask, T, H, nHead, mine);
+      fn(out, att, qkv, mask, b, h0, h0 + sp.headsPerTask, T, H, nHead, drop, mine);
     }
   }
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, idx B, idx T, idx H,
-                        idx nHead) {
+                        idx nHead, double dropP, std::uint32_t seed) {
   const idx d = H / nHead;
-  const BackwardFn fn = pickBackward(d);
+  const DropParams dp(dropP, seed);
+  const DropParams* drop = dropP > 0 ? &dp : nullptr;
+  const BackwardFn fn = drop ? pickBackward<true>(d) : pickBackward<false>(d);
   const Split sp = split(B, nHead);
   const bool par = sp.tasks > 1 && B * nHead * T * T * d > kParMin;
-  std::vector<float> scratch(static_cast<size_t>(T * (par ? omp_get_max_threads() : 1)));
+  const idx per = 2 * T;
+  std::vector<float> scratch(static_cast<size_t>(per * (par ? omp_get_max_threads() : 1)));
 #pragma omp parallel if (par)
   {
-    float* mine = scratch.data() + T * omp_get_thread_num();
+    float* mine = scratch.data() + per * omp_get_thread_num();
 #pragma omp for schedule(dynamic, 4)
     for (idx task = 0; task < sp.tasks; task++) {
       const idx b = task * sp.headsPerTask / nHead, h0 = task * sp.headsPerTask % nHead;
-      fn(dqkv, dout, qkv, att, b, h0, h0 + sp.headsPerTask, T, H, nHead, mine);
+      fn(dqkv, dout, qkv, att, b, h0, h0 + sp.headsPerTask, T, H, nHead, drop, mine);
     }
   }
 }

@@ -107,6 +107,33 @@ Napi::Value GeluBackward(Info info) {
   return info.Env().Undefined();
 }
 
+// Dropout's p (argument i; undefined counts as 0 when optional) and seed (argument i + 1, taken as uint32
+// like JS `seed >>> 0`; undefined counts as 0).
+double dropP(const Args& a, size_t i, const char* name, bool optional) {
+  const double p = optional && a.isNull(i) ? 0.0 : a.num(i, name);
+  if (!(p >= 0.0 && p < 1.0)) {
+    throw Napi::RangeError::New(a.env(), std::string("bgpt native ") + a.kernel() + ": dropout " + name +
+                                             " must be in [0, 1), got " + std::to_string(p));
+  }
+  return p;
+}
+
+std::uint32_t dropSeed(const Args& a, size_t i) {
+  if (a.isNull(i)) return 0;
+  a.num(i, "seed");  // a number
+  return a.info()[i].As<Napi::Number>().Uint32Value();  // ToUint32: NaN, ±Infinity → 0; mod 2^32
+}
+
+Napi::Value Dropout(Info info) {
+  Args a(info, "dropout", 4);
+  const idx n = a.dim(1, "n");
+  if (n > (idx(1) << 32)) a.fail("n must be at most 2^32 (the mask hashes a uint32 element index)");
+  float* x = a.f32(0, "x", n);
+  const double p = dropP(a, 2, "p", false);
+  dropout(x, n, p, dropSeed(a, 3));
+  return info.Env().Undefined();
+}
+
 struct AttnShape {
   idx B, T, H, nHead;
 };
@@ -124,7 +151,8 @@ Napi::Value AttentionForward(Info info) {
   float* att = a.f32(1, "att", prod({s.B, s.nHead, s.T, s.T}));
   const float* qkv = a.f32(2, "qkv", prod({s.B, s.T, 3, s.H}));
   const float* mask = a.f32OrNull(3, "mask", prod({s.B, s.T}));
-  attention_forward(out, att, qkv, mask, s.B, s.T, s.H, s.nHead);
+  const double p = dropP(a, 8, "dropP", true);
+  attention_forward(out, att, qkv, mask, s.B, s.T, s.H, s.nHead, p, dropSeed(a, 9));
   return info.Env().Undefined();
 }
 
@@ -135,7 +163,8 @@ Napi::Value AttentionBackward(Info info) {
   const float* dout = a.f32(1, "dout", prod({s.B, s.T, s.H}));
   const float* qkv = a.f32(2, "qkv", prod({s.B, s.T, 3, s.H}));
   const float* att = a.f32(3, "att", prod({s.B, s.nHead, s.T, s.T}));
-  attention_backward(dqkv, dout, qkv, att, s.B, s.T, s.H, s.nHead);
+  const double p = dropP(a, 8, "dropP", true);
+  attention_backward(dqkv, dout, qkv, att, s.B, s.T, s.H, s.nHead, p, dropSeed(a, 9));
   return info.Env().Undefined();
 }
 
@@ -292,6 +321,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"layerNormBackward", LayerNormBackward},
       {"geluForward", GeluForward},
       {"geluBackward", GeluBackward},
+      {"dropout", Dropout},
       {"attentionForward", AttentionForward},
       {"attentionBackward", AttentionBackward},
       {"patchEmbedForward", PatchEmbedForward},

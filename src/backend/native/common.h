@@ -1,6 +1,7 @@
 // Shared helpers for the native kernels: sizes, the parallel threshold and a vectorisable exp.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -14,6 +15,29 @@ constexpr idx kParMin = idx(1) << 15;
 
 // GPT-2's fill value for masked and future attention scores (transformers 4.18 `masked_bias`).
 constexpr float kNeg = -10000.0f;
+
+// Dropout's keep mask (the Conventions of src/backend/types.ts): element i is kept when
+// drop_hash(key, i) >= threshold, key = fmix32(seed). Plain uint32 arithmetic, so loops over i vectorise.
+inline std::uint32_t fmix32(std::uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+inline std::uint32_t drop_hash(std::uint32_t key, std::uint32_t i) { return fmix32(fmix32(i ^ key) + key); }
+
+// The per-call constants of dropout with probability p in [0, 1) (checked by the caller).
+struct DropParams {
+  std::uint32_t key, threshold;
+  float scale;
+  DropParams(double p, std::uint32_t seed) : key(fmix32(seed)) {
+    const double t = std::floor(p * 4294967296.0);
+    threshold = t >= 4294967295.0 ? 0xffffffffu : static_cast<std::uint32_t>(t);
+    scale = static_cast<float>(1.0 / (1.0 - p));
+  }
+};
 
 inline float bits_to_float(std::int32_t i) {
   float f;

@@ -1,4 +1,4 @@
-// Bias gradient and residual adds: memory-bound loops, parallel over the flat range.
+// Bias gradient, residual adds and dropout: memory-bound loops, parallel over the flat range.
 #include <omp.h>
 
 #include <vector>
@@ -37,6 +37,16 @@ void add(float* out, const float* a, const float* b, idx n) {
 void add_in_place(float* y, const float* x, idx n) {
 #pragma omp parallel for simd schedule(static) if (n > 4 * kParMin)
   for (idx i = 0; i < n; i++) y[i] += x[i];
+}
+
+// The mask is recomputed from (seed, i) on every call: two fmix32 per element, in vector registers.
+void dropout(float* x, idx n, double p, std::uint32_t seed) {
+  if (p == 0.0) return;
+  const DropParams dp(p, seed);
+  const std::uint32_t key = dp.key, thr = dp.threshold;
+  const float sc = dp.scale;
+#pragma omp parallel for simd schedule(static) if (n > 4 * kParMin)
+  for (idx i = 0; i < n; i++) x[i] = drop_hash(key, static_cast<std::uint32_t>(i)) >= thr ? x[i] * sc : 0.0f;
 }
 
 }  // namespace bgpt

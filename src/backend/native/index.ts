@@ -27,7 +27,7 @@ export type NativeLoad =
 
 const KERNELS = [
   'matmul', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
-  'geluBackward', 'attentionForward', 'attentionBackward', 'patchEmbedForward', 'patchEmbedBackward',
+  'geluBackward', 'dropout', 'attentionForward', 'attentionBackward', 'patchEmbedForward', 'patchEmbedBackward',
   'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
 ] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
 
@@ -79,6 +79,7 @@ function load(): NativeLoad {
     layerNormBackward: addon.layerNormBackward,
     geluForward: addon.geluForward,
     geluBackward: addon.geluBackward,
+    dropout: addon.dropout,
     attentionForward: addon.attentionForward,
     attentionBackward: addon.attentionBackward,
     patchEmbedForward: addon.patchEmbedForward,

@@ -14,6 +14,8 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
 void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate);
 void add(float* out, const float* a, const float* b, idx n);
 void add_in_place(float* y, const float* x, idx n);
+// p in [0, 1); n <= 2^32 (the mask hashes the element index as a uint32).
+void dropout(float* x, idx n, double p, std::uint32_t seed);
 
 // gelu.cc
 void gelu_forward(float* out, const float* x, idx n);
@@ -25,11 +27,11 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* mean,
                         const float* rstd, const float* w, idx rows, idx H);
 
-// attention.cc
+// attention.cc — dropP in [0, 1): dropout on the probabilities (0: none).
 void attention_forward(float* out, float* att, const float* qkv, const float* mask, idx B, idx T, idx H,
-                       idx nHead);
+                       idx nHead, double dropP, std::uint32_t seed);
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, idx B, idx T, idx H,
-                        idx nHead);
+                        idx nHead, double dropP, std::uint32_t seed);
 
 // embedding.cc
 constexpr idx kByteVocab = 257;  // 256 byte values + the special patch token

@@ -108,12 +108,49 @@ function geluBackward(dx: Float32Array, x: Float32Array, dout: Float32Array, n: 
   }
 }
 
+// ---- dropout (see the Conventions of ../types.ts) ------------------------------------------------------
+
+/** murmur3's 32-bit finaliser. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The uint32 hash r of element i under key = fmix32(seed >>> 0); kept when r >= threshold. */
+function dropHash(key: number, i: number): number {
+  return fmix32((fmix32((i ^ key) >>> 0) + key) >>> 0);
+}
+
+/** (key, threshold, scale) of a dropout call; throws on p outside [0, 1). */
+function dropParams(what: string, p: number, seed: number): { key: number; threshold: number; scale: number } {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`${what}: dropout p must be in [0, 1), got ${p}`);
+  return {
+    key: fmix32(seed >>> 0),
+    threshold: Math.min(0xffffffff, Math.floor(p * 4294967296)),
+    scale: Math.fround(1 / (1 - p)),
+  };
+}
+
+function dropout(x: Float32Array, n: number, p: number, seed: number): void {
+  const { key, threshold, scale } = dropParams('dropout', p, seed);
+  if (p === 0) return;
+  // x·scale of two float32 values is exact in float64 and rounds once on the store into a Float32Array: the
+  // float32 product. (A Float64Array, as the finite-difference tests pass, keeps the exact product.)
+  for (let i = 0; i < n; i++) x[i] = dropHash(key, i) >= threshold ? x[i] * scale : 0;
+}
+
 function attentionForward(
   out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null,
-  B: number, T: number, H: number, nHead: number,
+  B: number, T: number, H: number, nHead: number, dropP = 0, seed = 0,
 ): void {
   const d = H / nHead, scale = 1 / Math.sqrt(d), H3 = 3 * H;
+  const drop = dropParams('attentionForward', dropP, seed);
   const p = new Float64Array(T);
+  const m = new Float64Array(T).fill(1); // dropout multipliers of the row: scale or 0 (all 1 without dropout)
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nHead; h++) {
       for (let t = 0; t < T; t++) {
@@ -135,10 +172,11 @@ function attentionForward(
         for (let u = 0; u < T; u++) sum += (p[u] = Math.exp(p[u] - max));
         const a = ((b * nHead + h) * T + t) * T;
         for (let u = 0; u < T; u++) att[a + u] = p[u] / sum;
+        if (dropP > 0) for (let u = 0; u < T; u++) m[u] = dropHash(drop.key, a + u) >= drop.threshold ? drop.scale : 0;
         const o = (b * T + t) * H + h * d;
         for (let i = 0; i < d; i++) {
           let acc = 0;
-          for (let u = 0; u < T; u++) acc += att[a + u] * qkv[(b * T + u) * H3 + 2 * H + h * d + i];
+          for (let u = 0; u < T; u++) acc += att[a + u] * m[u] * qkv[(b * T + u) * H3 + 2 * H + h * d + i];
           out[o + i] = acc;
         }
       }
@@ -148,29 +186,33 @@ function attentionForward(
 
 function attentionBackward(
   dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
-  B: number, T: number, H: number, nHead: number,
+  B: number, T: number, H: number, nHead: number, dropP = 0, seed = 0,
 ): void {
   const d = H / nHead, scale = 1 / Math.sqrt(d), H3 = 3 * H;
+  const drop = dropParams('attentionBackward', dropP, seed);
   dqkv.fill(0, 0, B * T * H3);
   const datt = new Float64Array(T);
+  const m = new Float64Array(T).fill(1);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nHead; h++) {
       for (let t = 0; t < T; t++) {
         const a = ((b * nHead + h) * T + t) * T;
         const o = (b * T + t) * H + h * d;
-        // out = Σ_u att·v  →  datt[u] = dout·v[u];  dv[u] += att[u]·dout
+        if (dropP > 0) for (let u = 0; u < T; u++) m[u] = dropHash(drop.key, a + u) >= drop.threshold ? drop.scale : 0;
+        // out = Σ_u att·m·v  →  datt[u] = (dout·v[u])·m[u];  dv[u] += att[u]·m[u]·dout
         let dot = 0;
         for (let u = 0; u < T; u++) {
           const v = (b * T + u) * H3 + 2 * H + h * d;
+          const w = att[a + u] * m[u];
           let s = 0;
           for (let i = 0; i < d; i++) {
             s += dout[o + i] * qkv[v + i];
-            dqkv[v + i] += att[a + u] * dout[o + i];
+            dqkv[v + i] += w * dout[o + i];
           }
-          datt[u] = s;
-          dot += s * att[a + u];
+          datt[u] = s * m[u];
+          dot += datt[u] * att[a + u];
         }
-        // softmax backward; replaced (future) scores carry no gradient to q or k
+        // softmax backward (undropped att); replaced (future) scores carry no gradient to q or k
         const q = (b * T + t) * H3 + h * d;
         for (let u = 0; u <= t; u++) {
           const ds = att[a + u] * (datt[u] - dot) * scale;
@@ -295,6 +337,7 @@ export const tsKernels: Kernels = {
   layerNormBackward,
   geluForward,
   geluBackward,
+  dropout,
   attentionForward,
   attentionBackward,
   patchEmbedForward,
