@@ -35,9 +35,9 @@ function options(dir: string, over: Partial<TrainOptions> = {}): TrainOptions {
   };
 }
 
-function run(o: TrainOptions) {
+async function run(o: TrainOptions) {
   const steps: StepLog[] = [];
-  const r = train(k, o, { log: (rec) => rec.type === 'step' && steps.push(rec), warn: () => {} });
+  const r = await train(k, o, { log: (rec) => rec.type === 'step' && steps.push(rec), warn: () => {} });
   return { r, steps };
 }
 
@@ -98,12 +98,12 @@ describe('schedule', () => {
 });
 
 describe('trainer', () => {
-  it('gradient accumulation equals one big batch', () => {
+  it('gradient accumulation equals one big batch', async () => {
     const d = tmp();
     corpus(join(d, 'train'), 24);
     const big = options(d, { out: join(d, 'big.safetensors'), batchSize: 8, accumulation: 1, maxSteps: 1, epochs: 1 });
     const acc = options(d, { out: join(d, 'acc.safetensors'), batchSize: 4, accumulation: 2, maxSteps: 1, epochs: 1 });
-    const a = run(big), b = run(acc);
+    const a = await run(big), b = await run(acc);
     assert.ok(Math.abs(a.steps[0].loss - b.steps[0].loss) < 1e-6 * a.steps[0].loss, `${a.steps[0].loss} vs ${b.steps[0].loss}`);
     const pa = loadCheckpoint(lastPath(big.out)).params, pb = loadCheckpoint(lastPath(acc.out)).params;
     let worst = 0;
@@ -111,26 +111,26 @@ describe('trainer', () => {
     assert.ok(worst < 1e-6, `parameters differ by ${worst}`);
   });
 
-  it('resumes exactly: the same loss curve as an uninterrupted run (with dropout and patch sampling)', () => {
+  it('resumes exactly: the same loss curve as an uninterrupted run (with dropout and patch sampling)', async () => {
     const d = tmp();
     corpus(join(d, 'train'), 40);
-    const full = run(options(d, { out: join(d, 'full.safetensors'), patchSampling: 3, dropout: 0.1 }));
+    const full = await run(options(d, { out: join(d, 'full.safetensors'), patchSampling: 3, dropout: 0.1 }));
     const o = options(d, { out: join(d, 'part.safetensors'), patchSampling: 3, dropout: 0.1 });
-    const first = run({ ...o, maxSteps: 5 });
+    const first = await run({ ...o, maxSteps: 5 });
     assert.equal(first.r.stopped, 'max-steps');
-    const rest = run({ ...o, resume: true });
+    const rest = await run({ ...o, resume: true });
     const losses = [...first.steps, ...rest.steps].map((s) => s.loss);
     assert.deepEqual(losses, full.steps.map((s) => s.loss));
     assert.deepEqual(loadCheckpoint(lastPath(o.out)).params, loadCheckpoint(lastPath(join(d, 'full.safetensors'))).params);
   });
 
-  it('learns structure: held-out bits per byte well below 8 and below a unigram model', () => {
+  it('learns structure: held-out bits per byte well below 8 and below a unigram model', async () => {
     const d = tmp();
     corpus(join(d, 'train'), 160, 7);
     corpus(join(d, 'eval'), 16, 8);
     const o = options(d, { eval: [join(d, 'eval')], epochs: 3, batchSize: 8, model: { ...tiny, hidden: 64, patchSize: 8, patchLength: 24 } });
     let last = Infinity;
-    train(k, o, { log: (r) => r.type === 'eval' && (last = r.loss / Math.LN2), warn: () => {} });
+    await train(k, o, { log: (r) => r.type === 'eval' && (last = r.loss / Math.LN2), warn: () => {} });
     // unigram entropy of the same corpus's bytes
     const counts = new Float64Array(257).fill(1);
     let n = 0;
@@ -141,7 +141,7 @@ describe('trainer', () => {
     assert.ok(last < 0.8 * (h / 16 / 30), `eval ${last} vs unigram`);
   });
 
-  it('classification reaches ≥ 95 % on an easy synthetic task', () => {
+  it('classification reaches ≥ 95 % on an easy synthetic task', async () => {
     const d = tmp();
     const rng = new Rng(5);
     const kinds: Record<string, string> = { Lower: 'abcdefghijklmnopqrstuvwxyz', Digit: '0123456789', Upper: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' };
@@ -155,7 +155,7 @@ describe('trainer', () => {
     }
     const o = options(d, { task: 'cls', eval: [join(d, 'eval')], epochs: 4, batchSize: 6, lr: 3e-3 });
     let acc = 0;
-    const r = train(k, o, { log: (rec) => rec.type === 'eval' && (acc = rec.accuracy!), warn: () => {} });
+    const r = await train(k, o, { log: (rec) => rec.type === 'eval' && (acc = rec.accuracy!), warn: () => {} });
     // ids in order of first appearance over the files in (sorted) walk order
     assert.deepEqual(r.labels, ['Digit.txt', 'Lower.txt', 'Upper.txt']);
     assert.ok(acc >= 0.95, `accuracy ${acc}`);
@@ -182,5 +182,22 @@ describe('bgpt train (process)', () => {
     assert.equal(r.status, 0, r.stderr);
     const after = loadCheckpoint(last).training!;
     assert.equal(Number(after.extra!.step), Number(before.extra!.step) + 3);
+  });
+
+  it('SIGTERM (and Ctrl-C) mid-run saves the state and exits cleanly', async () => {
+    const d = tmp();
+    corpus(join(d, 'train'), 80);
+    const cli = join(ROOT, 'dist', 'cli', 'main.js');
+    const log = join(d, 'log.jsonl');
+    const child = spawn(process.execPath, [cli, 'train', '--train', join(d, 'train'), '--out', join(d, 'm.safetensors'), '--log', log,
+      '--hidden', '32', '--patch-layers', '1', '--byte-layers', '1', '--patch-size', '4', '--patch-length', '16', '--batch-size', '2', '--epochs', '50'], { stdio: 'ignore' });
+    const steps = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).length : 0);
+    for (let i = 0; i < 600 && steps() < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 130);
+    const saved = loadCheckpoint(join(d, 'm.last.safetensors')).training!;
+    assert.ok(Number(saved.extra!.step) >= 3, `saved at step ${String(saved.extra!.step)}`);
+    assert.equal(Number(saved.extra!.step), steps());
   });
 });

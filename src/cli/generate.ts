@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { repairMedia } from '../data/media/repair.js';
 import { extensionOf } from '../data/patches.js';
 import { continueFile, convertFile, generateFile, type Generated } from '../tasks/generate.js';
 import { readInput } from '../tasks/eval.js';
@@ -22,8 +23,17 @@ function rateReporter(label: string) {
   };
 }
 
-function summary(path: string, g: Generated, seconds: number): Record<string, unknown> {
-  return { path, bytes: g.bytes.length, stop: g.stop, seconds: +seconds.toFixed(3), bytes_per_s: Math.round(g.bytes.length / Math.max(seconds, 1e-9)) };
+function summary(path: string, g: Generated, seconds: number, repaired: boolean): Record<string, unknown> {
+  return { path, bytes: g.bytes.length, stop: g.stop, seconds: +seconds.toFixed(3), bytes_per_s: Math.round(g.bytes.length / Math.max(seconds, 1e-9)), header_repaired: repaired };
+}
+
+/**
+ * A generated BMP or WAV whose header sizes disagree with the bytes the model wrote would not open: the
+ * sizes are rewritten to fit (pixels and samples stay as generated). Other types are written as generated.
+ */
+function openable(bytes: Uint8Array, ext: string): { bytes: Uint8Array; repaired: boolean } {
+  const r = repairMedia(bytes, ext.toLowerCase());
+  return r ? { bytes: r.bytes, repaired: r.changed } : { bytes, repaired: false };
 }
 
 export function registerGenerate(program: Command): void {
@@ -59,10 +69,11 @@ export function registerGenerate(program: Command): void {
       // a continuation is written whole: the prompt bytes it continued, then the new bytes
       const head = prompt ? prompt.subarray(0, Math.min(promptBytes ?? prompt.length, prompt.length)) : new Uint8Array(0);
       const path = join(opts.out, `${i}${ext ? `.${ext}` : ''}`);
-      writeFileAtomic(path, Buffer.concat([head, g.bytes]));
+      const file = openable(Buffer.concat([head, g.bytes]), ext);
+      writeFileAtomic(path, file.bytes);
       rate.done();
-      const r = summary(path, g, (performance.now() - t0) / 1000);
-      console.log(opts.json ? JSON.stringify(r) : `${path}: ${g.bytes.length} bytes (${g.stop === 'end' ? 'ended by the model' : g.stop === 'length' ? 'reached the patch length' : 'reached --max-bytes'}), ${r.bytes_per_s} bytes/s`);
+      const r = summary(path, g, (performance.now() - t0) / 1000, file.repaired);
+      console.log(opts.json ? JSON.stringify(r) : `${path}: ${g.bytes.length} bytes (${g.stop === 'end' ? 'ended by the model' : g.stop === 'length' ? 'reached the patch length' : 'reached --max-bytes'}), ${r.bytes_per_s} bytes/s${file.repaired ? ', header sizes repaired' : ''}`);
     }
   });
 }
@@ -92,9 +103,10 @@ export function registerConvert(program: Command): void {
       const g = convertFile(model, bytes, ext, opts.to, { ...s, rng, maxBytes, onByte: rate.onByte });
       const name = basename(path);
       const out = join(opts.out, `${ext ? name.slice(0, -(ext.length + 1)) : name}.${opts.to}`);
-      writeFileAtomic(out, g.bytes);
+      const file = openable(g.bytes, opts.to);
+      writeFileAtomic(out, file.bytes);
       rate.done();
-      const r = { input: path, ...summary(out, g, (performance.now() - t0) / 1000) };
+      const r = { input: path, ...summary(out, g, (performance.now() - t0) / 1000, file.repaired) };
       console.log(opts.json ? JSON.stringify(r) : `${path} → ${out}: ${g.bytes.length} bytes`);
     }
   });

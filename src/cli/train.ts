@@ -47,7 +47,7 @@ export function registerTrain(program: Command): void {
     .option('--config <file.json>', 'settings as JSON, with the flag names as keys')
     .option('--log <file>', 'JSON-lines log of every step and evaluation (default: <out>.log.jsonl)');
   for (const [name, [, desc]] of Object.entries(SETTINGS)) c.option(`--${name} <v>`, `${desc} (default ${SETTINGS[name][0]})`);
-  c.action((raw: Record<string, unknown>) => {
+  c.action(async (raw: Record<string, unknown>) => {
     const file = raw.config ? readConfig(String(raw.config)) : {};
     const get = (name: string): string => {
       const v = raw[camel(name)] ?? file[name] ?? SETTINGS[name][0];
@@ -91,19 +91,21 @@ export function registerTrain(program: Command): void {
     if (task === 'cls' && o.convert) throw new Error('--convert is for generative training, not --task cls');
     const logPath = raw.log ? String(raw.log) : `${out}.log.jsonl`;
     if (!o.resume) writeFileSync(logPath, '');
+    // Ctrl-C (SIGINT) and SIGTERM (a service manager, a container stop) save the state and stop cleanly
     let stop = false;
-    const onSigint = () => {
+    const onSignal = () => {
       if (stop) process.exit(130);
       stop = true;
       process.stderr.write('\nbgpt: stopping after this step and saving (Ctrl-C again to quit at once)\n');
     };
-    process.on('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const bar = process.stderr.isTTY
       ? new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| {value}/{total} steps | loss {loss} | {rate} bytes/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 }, cliProgress.Presets.shades_classic)
       : null;
     let started = false, lastPrint = 0;
     const t0 = Date.now();
-    const r = train(getKernels(), o, {
+    const r = await train(getKernels(), o, {
       log: (rec) => {
         appendFileSync(logPath, `${JSON.stringify(rec)}\n`);
         if (rec.type === 'eval') {
@@ -131,7 +133,8 @@ export function registerTrain(program: Command): void {
       interrupted: () => stop,
     });
     bar?.stop();
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     console.log(`${r.stopped === 'interrupted' ? 'interrupted' : 'finished'} after ${r.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s; best checkpoint ${out}, last state ${lastPath(out)}, log ${logPath}`);
     if (r.stopped === 'interrupted') process.exitCode = 130;
   });

@@ -1,10 +1,12 @@
 /**
  * Generated corpora with a learnable structure, for the demo and for tests that must see a model learn:
- * sensor logs whose keys are fixed, whose clock ticks forward and whose readings drift slowly.
+ * sensor logs whose keys are fixed, whose clock ticks forward and whose readings drift slowly; and four
+ * kinds of text file (log, CSV, JSON, config) for a file-type classifier.
  */
 import type { Rng } from '../util/rng.js';
 
 const STATUS = ['OK', 'OK', 'OK', 'WARN', 'OK', 'IDLE'];
+const WORDS = ['alpha', 'delta', 'node', 'cache', 'queue', 'disk', 'host', 'user', 'port', 'mode'];
 
 /** One log file of `lines` lines. */
 export function sensorLog(rng: Rng, lines: number): string {
@@ -21,3 +23,13 @@ export function sensorLog(rng: Rng, lines: number): string {
   }
   return out.join('');
 }
+
+const word = (rng: Rng) => WORDS[rng.int(WORDS.length)];
+
+/** Text files of four kinds, to tell apart by content alone (all saved as .txt). */
+export const TEXT_KINDS: Record<string, (rng: Rng) => string> = {
+  Log: (rng) => sensorLog(rng, 2 + rng.int(4)),
+  Csv: (rng) => Array.from({ length: 3 + rng.int(4) }, () => Array.from({ length: 4 }, () => rng.int(1000)).join(',')).join('\n') + '\n',
+  Json: (rng) => `{${Array.from({ length: 2 + rng.int(3) }, () => `"${word(rng)}": ${rng.int(500)}`).join(', ')}}\n`,
+  Config: (rng) => Array.from({ length: 2 + rng.int(4) }, () => `${word(rng)} = ${word(rng)}`).join('\n') + '\n',
+};

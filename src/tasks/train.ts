@@ -43,6 +43,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Stop after this many optimizer steps (for tests and time-boxed runs; 0 = no limit). */
   maxSteps?: number;
+  /** Stop (and save) once this many seconds have passed in this run (0 = no limit). */
+  maxSeconds?: number;
 }
 
 export interface StepLog {
@@ -76,7 +78,7 @@ export interface TrainHooks {
 
 export interface TrainResult {
   steps: number;
-  stopped: 'done' | 'interrupted' | 'max-steps';
+  stopped: 'done' | 'interrupted' | 'max-steps' | 'max-time';
   bestEvalLoss: number | null;
   lastEval: EvalLog | null;
   labels: string[];
@@ -90,7 +92,11 @@ export function lastPath(out: string): string {
 
 type AnyModel = BgptModel | BgptClassifier;
 
-export function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): TrainResult {
+/**
+ * Runs a training. Async only so that signals can arrive: the event loop gets a turn between steps, which
+ * is when a Ctrl-C or SIGTERM handler can set the flag that `hooks.interrupted` reports.
+ */
+export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
   const warn = hooks.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
   const reader = new FileReader(warn);
   const resumed = o.resume ? loadTraining(lastPath(o.out), k) : null;
@@ -157,6 +163,7 @@ export function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): TrainResu
     // the epoch's order depends only on seed and epoch, so a resumed run replays it
     const order = new Rng((o.seed * 7919 + state.epoch) >>> 0).shuffle([...trainSet.keys()]);
     while (state.batch < microPerEpoch) {
+      await new Promise((resolve) => setImmediate(resolve));
       if (hooks.interrupted?.()) {
         stopped = 'interrupted';
         break outer;
@@ -208,6 +215,12 @@ export function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): TrainResu
       }
       if (o.maxSteps && stepsThisRun >= o.maxSteps) {
         stopped = 'max-steps';
+        break outer;
+      }
+      if (o.maxSeconds && el >= o.maxSeconds) {
+        stopped = 'max-time';
+        // a time-boxed run ends with an evaluation of where it got to (unless one just happened)
+        if (!epochDone && !(o.evalEvery > 0 && state.step % o.evalEvery === 0)) evaluate();
         break outer;
       }
       if (epochDone) continue outer;
