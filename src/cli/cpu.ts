@@ -1,12 +1,13 @@
 /** `bgpt cpu …`: the CPU state simulator of SPEC §7 — generate a dataset, translate, run and evaluate states files. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { Command } from 'commander';
 import { assemble } from '../sim/asm.js';
 import { ACC, initialRecord } from '../sim/cpu.js';
 import { evaluateStates, type EvaluateResult, type Predictor, type Tally } from '../sim/evaluate.js';
 import type { BgptModel } from '../model/bgpt.js';
 import { continueFile } from '../tasks/generate.js';
-import { generativeModel } from './options.js';
+import { readInput } from '../tasks/eval.js';
+import { generativeModel, num } from './options.js';
 import { generateDataset } from '../sim/generate.js';
 import { checkConfig, DEFAULT_CONFIG, registerName, registerNumber, type CpuConfig } from '../sim/isa.js';
 import { randomInitialState } from '../sim/program.js';
@@ -20,16 +21,8 @@ interface MachineOpts {
   memory: string;
 }
 
-function int(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`--${name} must be a whole number${max === Number.MAX_SAFE_INTEGER ? ` ≥ ${min}` : ` in ${min}..${max}`} (got '${v}')`);
-  }
-  return n;
-}
-
 function machine(o: MachineOpts): CpuConfig {
-  const cfg = { registers: int('registers', o.registers, 1), memory: int('memory', o.memory, 4) };
+  const cfg = { registers: num('--registers', o.registers, { int: true, min: 1 }), memory: num('--memory', o.memory, { int: true, min: 4 }) };
   checkConfig(cfg);
   return cfg;
 }
@@ -38,15 +31,6 @@ function withMachine(c: Command): Command {
   return c
     .option('--registers <n>', 'registers (named A, B, …)', String(DEFAULT_CONFIG.registers))
     .option('--memory <bytes>', 'memory size (a multiple of 4, at most 1024)', String(DEFAULT_CONFIG.memory));
-}
-
-function readFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : (e as Error).message}`);
-  }
 }
 
 const pct = (t: Tally) => `${(100 * t.accuracy).toFixed(4).padStart(8)} %`;
@@ -100,9 +84,9 @@ export function registerCpu(program: Command): void {
       const progress = progressLine('generating');
       const t0 = Date.now();
       const r = generateDataset({
-        ...cfg, out: o.out, train: int('train', o.train, 0), test: int('test', o.test, 0),
-        minProgram: int('min-program', o.minProgram, 1), maxProgram: int('max-program', o.maxProgram, 1),
-        seed: int('seed', o.seed, 0, 0xffffffff),
+        ...cfg, out: o.out, train: num('--train', o.train, { int: true, min: 0 }), test: num('--test', o.test, { int: true, min: 0 }),
+        minProgram: num('--min-program', o.minProgram, { int: true, min: 1 }), maxProgram: num('--max-program', o.maxProgram, { int: true, min: 1 }),
+        seed: num('--seed', o.seed, { int: true, min: 0, max: 0xffffffff }),
         onProgress: (split, done, total) => {
           const s = (Date.now() - t0) / 1000;
           const all = split === 'train' ? done : Number(o.train) + done;
@@ -126,7 +110,7 @@ export function registerCpu(program: Command): void {
     .option('--json', 'print {program:[lines], states:[{pc, acc, ir, instruction, registers}], trailing:[bytes]}')
     .action((file: string, o: MachineOpts & { json?: boolean }) => {
       const cfg = machine(o);
-      const bytes = new Uint8Array(readFile(file));
+      const bytes = new Uint8Array(readInput(file));
       let out: string;
       try {
         out = o.json ? JSON.stringify(viewStates(bytes, cfg)) + '\n' : formatStates(bytes, cfg);
@@ -146,9 +130,9 @@ export function registerCpu(program: Command): void {
     .option('--json', 'print the states as JSON (as translate --json)')
     .action((file: string, o: MachineOpts & { set?: string[]; randomInit?: boolean; seed: string; out?: string; json?: boolean }) => {
       const cfg = machine(o);
-      const memory = assemble(readFile(file).toString('utf8'), cfg, file);
+      const memory = assemble(readInput(file).toString('utf8'), cfg, file);
       const first = initialRecord(cfg, 0, new Uint8Array(cfg.registers));
-      if (o.randomInit) randomInitialState(new Rng(int('seed', o.seed, 0, 0xffffffff)), first);
+      if (o.randomInit) randomInitialState(new Rng(num('--seed', o.seed, { int: true, min: 0, max: 0xffffffff })), first);
       for (const a of o.set ?? []) {
         const m = /^([A-Za-z]+)=(\d+)$/.exec(a.trim());
         const name = m ? m[1].toUpperCase() : '';
@@ -166,7 +150,7 @@ export function registerCpu(program: Command): void {
       }
       if (o.out) {
         try {
-          writeFileSync(o.out, states);
+          writeFileAtomic(o.out, states);
         } catch (e) {
           throw new Error(`${o.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }
@@ -187,7 +171,7 @@ export function registerCpu(program: Command): void {
       const cfg = machine(o);
       const progress = progressLine('evaluating');
       const predict = o.model ? modelPredictor(generativeModel(o.model)) : undefined;
-      const r = await evaluateStates(paths, { ...cfg, predict, worst: int('worst', o.worst, 0), onProgress: (n) => progress.update(`${n} files`) });
+      const r = await evaluateStates(paths, { ...cfg, predict, worst: num('--worst', o.worst, { int: true, min: 0 }), onProgress: (n) => progress.update(`${n} files`) });
       progress.done();
       if (o.json) console.log(JSON.stringify(r));
       else printEvaluation(r);
