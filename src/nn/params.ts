@@ -25,31 +25,31 @@ export class Params {
  * as an exact-size view, so the hot loop allocates nothing once shapes are stable.
  */
 export class Buffers {
-  private bufs = new Map<string, Float32Array>();
-  private intBufs = new Map<string, Int32Array>();
+  private floats = new Map<string, Float32Array>();
+  private ints32 = new Map<string, Int32Array>();
 
   get(name: string, size: number): Float32Array {
-    let b = this.bufs.get(name);
-    if (!b || b.length < size) {
-      b = new Float32Array(Math.max(size, Math.ceil((b?.length ?? 0) * 1.25)));
-      this.bufs.set(name, b);
-    }
-    return b.subarray(0, size);
+    return grow(this.floats, name, size, (n) => new Float32Array(n));
   }
 
   /** Same, for integer buffers (token ids). */
   ints(name: string, size: number): Int32Array {
-    let b = this.intBufs.get(name);
-    if (!b || b.length < size) {
-      b = new Int32Array(Math.max(size, Math.ceil((b?.length ?? 0) * 1.25)));
-      this.intBufs.set(name, b);
-    }
-    return b.subarray(0, size);
+    return grow(this.ints32, name, size, (n) => new Int32Array(n));
   }
 
   /** Drops every buffer (frees the memory of a large batch). */
   clear(): void {
-    this.bufs.clear();
-    this.intBufs.clear();
+    this.floats.clear();
+    this.ints32.clear();
   }
+}
+
+/** An exact-size view of the named buffer, regrown (by at least 25 %, to settle quickly) when too small. */
+function grow<T extends Float32Array | Int32Array>(map: Map<string, T>, name: string, size: number, make: (n: number) => T): T {
+  let b = map.get(name);
+  if (!b || b.length < size) {
+    b = make(Math.max(size, Math.ceil((b?.length ?? 0) * 1.25)));
+    map.set(name, b);
+  }
+  return b.subarray(0, size) as T;
 }

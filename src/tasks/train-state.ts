@@ -19,6 +19,8 @@ export interface TrainState {
   batch: number;
   bestEvalLoss: number | null;
   bestEvalAccuracy: number | null;
+  /** Epochs completed when the best evaluation happened (0: none yet). */
+  bestEpoch: number;
   /** Rng.getState() of the trainer's generator. */
   rng: number[];
 }
@@ -35,7 +37,7 @@ export function saveTraining(path: string, t: { model: BgptModel | BgptClassifie
     optimizer: t.adam,
     training: {
       epoch: s.epoch,
-      bestEpoch: 0,
+      bestEpoch: s.bestEpoch,
       bestEvalLoss: s.bestEvalLoss ?? Infinity,
       ...(s.bestEvalAccuracy !== null ? { bestEvalAcc: s.bestEvalAccuracy } : {}),
       rng: { train: s.rng },
@@ -68,6 +70,7 @@ export function loadTraining(path: string, k: Kernels): ResumedTraining {
       step: Number(extra.step), epoch: tr.epoch, batch: Number(extra.batch),
       bestEvalLoss: Number.isFinite(tr.bestEvalLoss) ? tr.bestEvalLoss : null,
       bestEvalAccuracy: tr.bestEvalAcc ?? null,
+      bestEpoch: tr.bestEpoch ?? 0,
       rng: tr.rng.train,
     },
   };

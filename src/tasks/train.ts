@@ -127,7 +127,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   if (resumed) checkResumable(resumed.extra, o, lastPath(o.out));
   const model: AnyModel = resumed ? resumed.model : buildModel(k, o, labels, rng);
   const opt = new AdamW(k, model.layout.size, { lr: o.lr, weightDecay: o.weightDecay });
-  let state: TrainState = { step: 0, epoch: 0, batch: 0, bestEvalLoss: null, bestEvalAccuracy: null, rng: rng.getState() };
+  let state: TrainState = { step: 0, epoch: 0, batch: 0, bestEvalLoss: null, bestEvalAccuracy: null, bestEpoch: 0, rng: rng.getState() };
   if (resumed) {
     opt.m.set(resumed.adam.m);
     opt.v.set(resumed.adam.v);
@@ -147,6 +147,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
       ? state.bestEvalAccuracy === null || r.accuracy! > state.bestEvalAccuracy || (r.accuracy === state.bestEvalAccuracy && r.loss < (state.bestEvalLoss ?? Infinity))
       : state.bestEvalLoss === null || r.loss < state.bestEvalLoss;
     if (better) {
+      state.bestEpoch = state.epoch;
       state.bestEvalLoss = r.loss;
       if (r.accuracy !== undefined) state.bestEvalAccuracy = r.accuracy;
     }
