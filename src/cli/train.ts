@@ -27,6 +27,7 @@ const SETTINGS: Record<string, [string | undefined, string]> = {
   'eval-split': ['0.01', 'held-out fraction when no --eval folders are given'],
   'seed': ['0', 'random seed (the run is reproducible from it)'],
   'max-steps': ['0', 'stop after N optimizer steps in this run (0 = no limit)'],
+  'max-time': ['0', 'stop after this many seconds in this run, evaluating and saving first (0 = no limit)'],
 };
 const MODEL_FLAGS = ['hidden', 'patch-layers', 'byte-layers', 'patch-size', 'patch-length'];
 
@@ -85,6 +86,7 @@ export function registerTrain(program: Command): void {
       evalEvery: num('--eval-every', get('eval-every'), { int: true, min: 0 }),
       seed: num('--seed', get('seed'), { int: true, min: 0 }),
       maxSteps: num('--max-steps', get('max-steps'), { int: true, min: 0 }),
+      maxSeconds: num('--max-time', get('max-time'), { min: 0 }),
       init: raw.init ? String(raw.init) : undefined,
       resume: !!raw.resume,
     };
