@@ -5,7 +5,7 @@
  */
 import type { KVCache } from '../nn/kv-cache.js';
 import type { BgptModel } from './bgpt.js';
-import { EOP, VOCAB } from './config.js';
+import { VOCAB } from './config.js';
 import { BYTE_PREFIX, PATCH_PREFIX } from './params.js';
 
 const EMB = 'patch_level_decoder.patch_embedding';
@@ -81,4 +81,3 @@ export class Generator {
   }
 }
 
-export { EOP };
