@@ -109,21 +109,29 @@ export interface ClassScore {
   loss: number;
 }
 
+/** A classifier's logits and label probabilities for one file (head truncation). */
+export function classProbs(model: BgptClassifier, path: string, bytes: Uint8Array): { logits: Float32Array; probs: Float32Array } {
+  const { patchSize: S, patchLength: L } = model.cfg, K = model.labels;
+  const p = truncate(filePatches(bytes, extensionOf(path), S), S, L, 'head');
+  const N = p.length / S;
+  const { logits } = model.forward({ tokens: p, masks: new Uint8Array(N).fill(1), B: 1, N });
+  const probs = new Float32Array(K);
+  model.k.softmax(probs, logits, 1, K);
+  return { logits, probs };
+}
+
 /** Classification scoring: per-file prediction, mean cross-entropy and accuracy. */
 export function evaluateClassifier(model: BgptClassifier, files: { path: string; label: number }[], labels: string[], onProgress?: (done: number, total: number) => void): { files: ClassScore[]; loss: number; accuracy: number } {
-  const { patchSize: S, patchLength: L } = model.cfg, K = model.labels;
-  const probs = new Float32Array(K), out: ClassScore[] = [];
+  const K = model.labels, out: ClassScore[] = [];
   let loss = 0, correct = 0;
   files.forEach((f, i) => {
-    const p = truncate(filePatches(readInput(f.path), extensionOf(f.path), S), S, L, 'head');
-    const N = p.length / S;
-    const r = model.forward({ tokens: p, masks: new Uint8Array(N).fill(1), B: 1, N }, Int32Array.of(f.label));
-    model.k.softmax(probs, r.logits, 1, K);
+    const { logits, probs } = classProbs(model, f.path, readInput(f.path));
+    const fileLoss = model.k.crossEntropy(null, logits, Int32Array.of(f.label), 1, K, 1);
     let best = 0;
     for (let j = 1; j < K; j++) if (probs[j] > probs[best]) best = j;
     if (best === f.label) correct++;
-    loss += r.loss!;
-    out.push({ path: f.path, label: labels[f.label], predicted: labels[best], prob: probs[best], loss: r.loss! });
+    loss += fileLoss;
+    out.push({ path: f.path, label: labels[f.label], predicted: labels[best], prob: probs[best], loss: fileLoss });
     onProgress?.(i + 1, files.length);
   });
   return { files: out, loss: loss / files.length, accuracy: correct / files.length };

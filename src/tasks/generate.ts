@@ -1,13 +1,14 @@
 /**
  * Generation, conversion and classification of files (SPEC §5) on top of the cached Generator.
  */
-import { extensionOf, filePatches, headerPatch, truncate } from '../data/patches.js';
+import { filePatches, headerPatch } from '../data/patches.js';
 import type { BgptModel } from '../model/bgpt.js';
 import type { BgptClassifier } from '../model/classifier.js';
 import { EOP } from '../model/config.js';
 import { Generator } from '../model/generator.js';
 import { sample, type SamplingOptions } from '../model/sampling.js';
 import type { Rng } from '../util/rng.js';
+import { classProbs } from './eval.js';
 
 export interface GenerateOptions extends SamplingOptions {
   rng: Rng;
@@ -105,15 +106,10 @@ export interface Classification {
   top: { label: string; prob: number }[];
 }
 
-/** Class probabilities of each file (head truncation), one file at a time. */
+/** The most probable labels of each file (head truncation), one file at a time. */
 export function classifyFiles(model: BgptClassifier, files: { path: string; bytes: Uint8Array }[], labels: string[], topK: number): Classification[] {
-  const { patchSize: S, patchLength: L } = model.cfg, K = model.labels;
-  const probs = new Float32Array(K);
   return files.map(({ path, bytes }) => {
-    const p = truncate(filePatches(bytes, extensionOf(path), S), S, L, 'head');
-    const N = p.length / S;
-    const { logits } = model.forward({ tokens: p, masks: new Uint8Array(N).fill(1), B: 1, N });
-    model.k.softmax(probs, logits, 1, K);
+    const { probs } = classProbs(model, path, bytes);
     const top = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, topK).map((i) => ({ label: labels[i] ?? String(i), prob: probs[i] }));
     return { path, top };
   });
