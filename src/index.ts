@@ -3,7 +3,8 @@ export { getKernels, nativeKernels, tsKernels, type Kernels } from './backend/in
 export { BgptModel, selectPairs, type Batch, type ForwardOptions, type ForwardResult } from './model/bgpt.js';
 export { BgptClassifier, type ClassifierResult } from './model/classifier.js';
 export { DEFAULT_CONFIG, EOP, VOCAB, type BgptConfig } from './model/config.js';
-export { buildLayout, type ParamLayout } from './model/params.js';
+export { buildLayout } from './model/params.js';
+export type { ParamLayout } from './nn/layout.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { collate, extensionOf, filePatches, headerPatch, truncate } from './data/patches.js';
 export { listFiles, walkFiles } from './data/files.js';

@@ -9,7 +9,8 @@ import { Buffers, Params } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
 import { ByteLevelDecoder, type ByteLoss } from './byte-decoder.js';
 import { validateConfig, type BgptConfig } from './config.js';
-import { buildLayout, initParams, type ParamLayout } from './params.js';
+import type { ParamLayout } from '../nn/layout.js';
+import { buildLayout, initParams } from './params.js';
 import { PatchLevelDecoder } from './patch-decoder.js';
 
 /** A batch of B sequences of N patches: tokens [B·N·S], masks [B·N] (1 = real patch, 0 = padding). */

@@ -8,7 +8,8 @@ import { Buffers, Params } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
 import type { Batch, ModelOptions } from './bgpt.js';
 import { validateConfig, type BgptConfig } from './config.js';
-import { buildLayout, initParams, type ParamLayout } from './params.js';
+import type { ParamLayout } from '../nn/layout.js';
+import { buildLayout, initParams } from './params.js';
 import { PatchLevelDecoder } from './patch-decoder.js';
 
 export interface ClassifierResult {

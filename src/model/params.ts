@@ -1,53 +1,13 @@
 /**
- * Parameter layout: every tensor of the model is a named slice (its original state-dict key) of one flat
- * Float32Array. Gradients and AdamW moments use the same layout, so one AdamW call updates everything and a
- * checkpoint is the flat buffer plus this table.
+ * The bGPT parameter layout: which state-dict keys, in which order and shape, make up a generative model or a
+ * classifier (the ParamLayout table itself lives in nn/layout.ts), and their GPT-2 initialisation.
  */
+import { ParamLayout } from '../nn/layout.js';
 import type { BgptConfig } from './config.js';
 import { VOCAB } from './config.js';
 import type { Rng } from '../util/rng.js';
 
-export interface TensorSpec {
-  name: string;
-  shape: number[];
-  offset: number;
-  size: number;
-}
-
 export type Task = { kind: 'generative' } | { kind: 'classification'; labels: number };
-
-export class ParamLayout {
-  readonly specs: TensorSpec[] = [];
-  readonly byName = new Map<string, TensorSpec>();
-  size = 0;
-
-  add(name: string, shape: number[]): void {
-    const size = shape.reduce((a, b) => a * b, 1);
-    // 16-float alignment keeps every tensor on a 64-byte boundary for the native kernels
-    const offset = this.size;
-    const spec = { name, shape, offset, size };
-    this.specs.push(spec);
-    this.byName.set(name, spec);
-    this.size = offset + Math.ceil(size / 16) * 16;
-  }
-
-  get(name: string): TensorSpec {
-    const s = this.byName.get(name);
-    if (!s) throw new Error(`no parameter named ${name}`);
-    return s;
-  }
-
-  /** The slice of a flat buffer that holds tensor `name`. */
-  view(buf: Float32Array, name: string): Float32Array {
-    const s = this.get(name);
-    return buf.subarray(s.offset, s.offset + s.size);
-  }
-
-  /** Number of scalars (not counting alignment padding). */
-  count(): number {
-    return this.specs.reduce((a, s) => a + s.size, 0);
-  }
-}
 
 /** GPT-2 transformer keys (transformers 4.18 names) under `prefix` (e.g. "patch_level_decoder.base."). */
 function addGpt2(l: ParamLayout, prefix: string, vocab: number, positions: number, H: number, layers: number): void {

@@ -1,5 +1,5 @@
 /** A model's parameters as the layers see them: the flat value buffer, the optional gradient buffer. */
-import type { ParamLayout } from '../model/params.js';
+import type { ParamLayout } from './layout.js';
 
 export class Params {
   constructor(

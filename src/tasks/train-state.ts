@@ -4,12 +4,20 @@
  * Rng state — everything a resumed run needs to continue exactly as an uninterrupted one.
  */
 import type { Kernels } from '../backend/types.js';
-import { conversionName } from '../data/dataset.js';
+import { conversionName, type ConversionMode } from '../data/dataset.js';
 import { checkpointOf, loadCheckpoint, saveCheckpoint, type CheckpointTask } from '../io/checkpoint.js';
 import { BgptModel } from '../model/bgpt.js';
 import { BgptClassifier } from '../model/classifier.js';
 import type { AdamW } from '../optim/adamw.js';
-import type { TrainOptions } from './train.js';
+
+/** The run settings a checkpoint records (a subset of the trainer's options, so this module needs not import it). */
+export interface RunSettings {
+  task: 'gen' | 'cls';
+  convert?: ConversionMode;
+  seed: number;
+  batchSize: number;
+  accumulation: number;
+}
 
 export interface TrainState {
   /** Optimizer steps taken. */
@@ -25,12 +33,12 @@ export interface TrainState {
   rng: number[];
 }
 
-export function taskOf(o: Pick<TrainOptions, 'task' | 'convert'>, labels: string[]): CheckpointTask {
+export function taskOf(o: Pick<RunSettings, 'task' | 'convert'>, labels: string[]): CheckpointTask {
   if (o.task === 'cls') return { kind: 'classification', labels };
   return o.convert ? { kind: 'conversion', mode: conversionName(o.convert) } : { kind: 'generative' };
 }
 
-export function saveTraining(path: string, t: { model: BgptModel | BgptClassifier; adam: AdamW; state: TrainState; labels: string[]; options: TrainOptions }): void {
+export function saveTraining(path: string, t: { model: BgptModel | BgptClassifier; adam: AdamW; state: TrainState; labels: string[]; options: RunSettings }): void {
   const s = t.state;
   saveCheckpoint(path, checkpointOf(t.model, {
     task: taskOf(t.options, t.labels),
