@@ -1,26 +1,26 @@
 /** `bgpt bench` (npm run bench): JSON lines of bytes per second at the reference's configs. */
 import type { Command } from 'commander';
 import { getKernels } from '../backend/index.js';
-import { BENCH_CONFIGS, runBench, type BenchWhat } from '../tasks/bench.js';
+import { BENCH_CONFIGS, runBench, runPeak, type BenchWhat } from '../tasks/bench.js';
 
-const WHATS: BenchWhat[] = ['train', 'fwd', 'gen'];
+const WHATS: BenchWhat[] = ['train', 'fwd', 'gen', 'peak'];
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('measure training, forward and generation throughput (JSON lines)')
     .option('--config <names>', 'configs a, b, c (comma-separated)', 'a,b,c')
-    .option('--what <kinds>', 'train, fwd, gen (comma-separated)', 'train,fwd,gen')
+    .option('--what <kinds>', 'train, fwd, gen, peak (the machine\'s matrix-product rate alone) (comma-separated)', 'train,fwd,gen')
     .option('--steps <n>', 'timed steps', '5')
     .option('--warmup <n>', 'untimed steps first', '2')
     .action((opts: { config: string; what: string; steps: string; warmup: string }) => {
       const configs = opts.config.split(',').map((s) => s.trim());
       const whats = opts.what.split(',').map((s) => s.trim()) as BenchWhat[];
       for (const c of configs) if (!BENCH_CONFIGS[c]) throw new Error(`unknown config "${c}" (a, b or c)`);
-      for (const w of whats) if (!WHATS.includes(w)) throw new Error(`unknown --what "${w}" (train, fwd or gen)`);
+      for (const w of whats) if (!WHATS.includes(w)) throw new Error(`unknown --what "${w}" (train, fwd, gen or peak)`);
       const steps = Number(opts.steps), warmup = Number(opts.warmup);
       if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(warmup) || warmup < 0) throw new Error('--steps must be ≥ 1 and --warmup ≥ 0');
       const k = getKernels();
-      for (const c of configs) for (const w of whats) console.log(JSON.stringify(runBench(k, c, w, { steps, warmup })));
+      for (const c of configs) for (const w of whats) console.log(JSON.stringify(w === 'peak' ? runPeak(k, c) : runBench(k, c, w, { steps, warmup })));
     });
 }

@@ -10,6 +10,7 @@ import { Rng } from '../util/rng.js';
 import { headerPatch } from '../data/patches.js';
 import { SAMPLING_DEFAULTS } from '../model/sampling.js';
 import { continueTokens } from './generate.js';
+import { measureMatmulRate, peakRssMiB, trainFlops, type MatmulRate } from './flops.js';
 
 export const BENCH_CONFIGS: Record<string, { cfg: BgptConfig; batch: number }> = {
   a: { cfg: cfgOf(128, 2, 1, 16, 64), batch: 8 },
@@ -21,7 +22,7 @@ function cfgOf(hidden: number, patchLayers: number, byteLayers: number, patchSiz
   return { hidden, patchLayers, byteLayers, patchSize, patchLength, heads: defaultHeads(hidden) };
 }
 
-export type BenchWhat = 'train' | 'fwd' | 'gen';
+export type BenchWhat = 'train' | 'fwd' | 'gen' | 'peak';
 
 export interface BenchRecord {
   config: string;
@@ -61,7 +62,7 @@ const median = (a: number[]) => {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 
-export function runBench(k: Kernels, config: string, what: BenchWhat, opts: { steps?: number; warmup?: number; genBytes?: number } = {}): BenchRecord {
+export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'peak'>, opts: { steps?: number; warmup?: number; genBytes?: number } = {}): BenchRecord {
   const spec = BENCH_CONFIGS[config];
   if (!spec) throw new Error(`unknown bench config "${config}" (a, b or c)`);
   const { cfg, batch } = spec;
@@ -89,6 +90,14 @@ export function runBench(k: Kernels, config: string, what: BenchWhat, opts: { st
       }, steps, warmup);
       extra.loss_first = losses[0];
       extra.loss_last = losses[losses.length - 1];
+      // the limit: this step's work at the matrix-product rate measured now, on this machine
+      const flops = trainFlops(cfg, batch, cfg.patchLength), rate = measureMatmulRate(k, cfg.hidden);
+      const achieved = flops / median(times) / 1e9;
+      extra.flops_per_step = flops;
+      extra.gflops = +achieved.toFixed(1);
+      extra.matmul_gflops = rate.gflops;
+      extra.limit_fraction = +(achieved / rate.gflops).toFixed(3);
+      extra.limit_step_s = +(flops / rate.gflops / 1e9).toFixed(4);
     } else {
       times = timeSteps(() => model.forward(b), steps, warmup);
     }
@@ -98,7 +107,15 @@ export function runBench(k: Kernels, config: string, what: BenchWhat, opts: { st
     config, what, backend: k.name, threads: k.threads(), bytes_per_s: bytesPerStep / med, median_s: med,
     spread_s: [Math.min(...times), Math.max(...times)], steps: times.length, step_s: times.map((t) => +t.toFixed(4)),
     bytes_per_step: bytesPerStep, params: model.layout.count(), batch: what === 'gen' ? 1 : batch, ...extra,
+    peak_rss_mib: peakRssMiB(),
   };
+}
+
+/** `--what peak`: the machine's fp32 matrix-product rates at a config's c_fc shape, nothing else. */
+export function runPeak(k: Kernels, config: string): { config: string; what: 'peak'; backend: string; threads: number } & MatmulRate {
+  const spec = BENCH_CONFIGS[config];
+  if (!spec) throw new Error(`unknown bench config "${config}" (a, b or c)`);
+  return { config, what: 'peak', backend: k.name, threads: k.threads(), ...measureMatmulRate(k, spec.cfg.hidden) };
 }
 
 /** Generation as bench.py times it: from a "txt" header patch, <eop> disabled, until n bytes exist. */
