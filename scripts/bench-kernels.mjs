@@ -13,6 +13,8 @@ const { register } = await import('tsx/esm/api');
 register();
 const { tsKernels } = await import('../src/backend/ts/kernels.ts');
 const { loadNative } = await import('../src/backend/native/index.ts');
+const { MASK_VALUE } = await import('../src/nn/attention.ts');
+const { VOCAB: V } = await import('../src/model/config.ts');
 
 const argv = process.argv.slice(2);
 const withTs = !argv.includes('--no-ts');
@@ -109,7 +111,7 @@ function attentionCase(label, B, T, H, nHead, masked) {
   if (mask) for (let t = T - 20; t < T; t++) mask[t] = 0;
   const dout = f32(B * T * H);
   const fl = 4 * B * nHead * T * T * (H / nHead); // q·kᵀ and att·v over the full square
-  bench(`attention fwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionForward(out, att, qkv, mask, B, T, H, nHead), fl);
+  bench(`attention fwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionForward(out, att, qkv, mask, B, T, H, nHead, MASK_VALUE), fl);
   bench(`attention bwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionBackward(dqkv, dout, qkv, att, B, T, H, nHead), 2 * fl);
 }
 
@@ -146,8 +148,8 @@ attentionCase('patch', 4, 256, H, 4, true);
   bench(`embed fwd ${rowsByte}x${H}`, (k) => () => k.embedForward(out, wte, wpe, tok, rowsByte, 17, H));
   bench(`embed bwd ${rowsByte}x${H}`, (k) => () => k.embedBackward(dwte, dwpe, dout, tok, rowsByte, 17, H));
   const W = f32(H * 16 * 257), pb = f32(H), ptok = i32(rowsPatch * 16, 0, 257), pout = f32(rowsPatch * H), dW = f32(H * 16 * 257);
-  bench(`patchEmbed fwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedForward(pout, W, pb, ptok, rowsPatch, 16, H));
-  bench(`patchEmbed bwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedBackward(dW, pb, pout, ptok, rowsPatch, 16, H));
+  bench(`patchEmbed fwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedForward(pout, W, pb, ptok, rowsPatch, 16, H, V));
+  bench(`patchEmbed bwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedBackward(dW, pb, pout, ptok, rowsPatch, 16, H, V));
   const np = 6_000_000, p = f32(np), g = f32(np, 1e-2), m = new Float32Array(np), v = new Float32Array(np);
   bench(`adamw ${np}`, (k) => () => k.adamw(p, g, m, v, np, 1e-4, 0.9, 0.999, 1e-8, 0.01, 10));
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tsKernels as k } from '../src/backend/ts/kernels.js';
 import { BgptClassifier } from '../src/model/classifier.js';
+import { MASK_VALUE } from '../src/nn/attention.js';
 import { Rng } from '../src/util/rng.js';
 
 type F = Float32Array;
@@ -80,7 +81,7 @@ describe('finite-difference gradients of the kernels (ts, float64)', () => {
     for (const withMask of [false, true]) {
       const qkv = f64(B * T * 3 * H, rng), R = f64(B * T * H, rng), out = zeros(B * T * H), att = zeros(B * nHead * T * T);
       const mask = withMask ? (Float64Array.from([1, 1, 1, 0, 0, 1, 1, 1, 1, 1]) as unknown as F) : null;
-      const fwd = () => (k.attentionForward(out, att, qkv, mask, B, T, H, nHead), out);
+      const fwd = () => (k.attentionForward(out, att, qkv, mask, B, T, H, nHead, MASK_VALUE), out);
       fwd();
       const d = zeros(qkv.length);
       k.attentionBackward(d, R, qkv, att, B, T, H, nHead);
@@ -107,7 +108,7 @@ describe('finite-difference gradients of the kernels (ts, float64)', () => {
     for (const withMask of [false, true]) {
       const qkv = f64(B * T * 3 * H, rng), R = f64(B * T * H, rng), out = zeros(B * T * H), att = zeros(B * nHead * T * T);
       const mask = withMask ? (Float64Array.from([1, 1, 1, 0, 0, 1, 1, 1, 1, 1]) as unknown as F) : null;
-      const fwd = () => (k.attentionForward(out, att, qkv, mask, B, T, H, nHead, dropP, seed), out);
+      const fwd = () => (k.attentionForward(out, att, qkv, mask, B, T, H, nHead, MASK_VALUE, dropP, seed), out);
       fwd();
       const first = out.slice();
       assert.deepEqual(fwd(), first, 'deterministic');
@@ -118,7 +119,7 @@ describe('finite-difference gradients of the kernels (ts, float64)', () => {
       // att is saved undropped; out = (dropout(att) with the same p and seed, as a flat [B,nHead,T,T] array)·v:
       // the attention's mask index is the index of att[b,h,t,u]
       const out0 = zeros(B * T * H), att0 = zeros(att.length);
-      k.attentionForward(out0, att0, qkv, mask, B, T, H, nHead);
+      k.attentionForward(out0, att0, qkv, mask, B, T, H, nHead, MASK_VALUE);
       assert.deepEqual(att, att0);
       const dropped = att0.slice();
       k.dropout(dropped, dropped.length, dropP, seed);
@@ -140,9 +141,9 @@ describe('finite-difference gradients of the kernels (ts, float64)', () => {
     const W = f64(H * S * V, rng), bias = f64(H, rng), R = f64(rows * H, rng), out = zeros(rows * H);
     const tokens = Int32Array.from({ length: rows * S }, (_, i) => (i * 37 + 11) % V);
     tokens[2] = tokens[5]; // a repeated (position, token) pair must accumulate
-    const fwd = () => (k.patchEmbedForward(out, W, bias, tokens, rows, S, H), out);
+    const fwd = () => (k.patchEmbedForward(out, W, bias, tokens, rows, S, H, V), out);
     const dW = zeros(W.length), db = zeros(H);
-    k.patchEmbedBackward(dW, db, R, tokens, rows, S, H);
+    k.patchEmbedBackward(dW, db, R, tokens, rows, S, H, V);
     check('patch embedding bias', bias, fwd, db, R);
     // only the gathered columns have a gradient; check them and that the rest stay zero
     const used = new Set<number>();

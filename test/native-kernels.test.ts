@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { tsKernels as ref } from '../src/backend/ts/kernels.js';
 import { loadNative } from '../src/backend/native/index.js';
 import type { Kernels } from '../src/backend/types.js';
+import { VOCAB } from '../src/model/config.js';
+import { MASK_VALUE } from '../src/nn/attention.js';
 
 const loaded = loadNative();
 const skip: string | false = 'error' in loaded ? `native backend unavailable: ${loaded.error}` : false;
@@ -221,8 +223,8 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
         const what = `attention B=${B} T=${T} H=${H} nHead=${nHead} mask=${label}`;
         const out = [new Float32Array(B * T * H), nans(B * T * H)];
         const att = [new Float32Array(B * nHead * T * T), nans(B * nHead * T * T)];
-        ref.attentionForward(out[0], att[0], qkv, mask, B, T, H, nHead);
-        nat.attentionForward(out[1], att[1], qkv, mask, B, T, H, nHead);
+        ref.attentionForward(out[0], att[0], qkv, mask, B, T, H, nHead, MASK_VALUE);
+        nat.attentionForward(out[1], att[1], qkv, mask, B, T, H, nHead, MASK_VALUE);
         within(normRel(out[1], out[0]), 2e-5, `${what} out`);
         within(normRel(att[1], att[0]), 2e-6, `${what} att`);
 
@@ -267,9 +269,9 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
       // and in attention: element i of att is row i / T, key i % T (T = 1 here: B·nHead·T·T = i + 1 rows)
       const n = i + 1, att = new Float32Array(n), out = new Float32Array(n * 8);
       const qkv = randn(n * 24);
-      nat.attentionForward(out, att, qkv, null, n, 1, 8, 1, r / 2 ** 32, s);
+      nat.attentionForward(out, att, qkv, null, n, 1, 8, 1, MASK_VALUE, r / 2 ** 32, s);
       assert.notEqual(out[i * 8], 0, `attention seed ${s} i ${i}: kept`);
-      nat.attentionForward(out, att, qkv, null, n, 1, 8, 1, (r + 1) / 2 ** 32, s);
+      nat.attentionForward(out, att, qkv, null, n, 1, 8, 1, MASK_VALUE, (r + 1) / 2 ** 32, s);
       assert.equal(out[i * 8], 0, `attention seed ${s} i ${i}: dropped`);
     }
     // the seed is taken as uint32, as JS's seed >>> 0 (−1 ≡ 2³²−1, 2³² ≡ 0, 7.9 ≡ 7)
@@ -295,8 +297,8 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     for (const p of [1, -0.1, 1.5, NaN]) {
       assert.throws(() => ref.dropout(new Float32Array(4), 4, p, 0), RangeError, `ts p=${p}`);
       assert.throws(() => nat.dropout(new Float32Array(4), 4, p, 0), { name: 'RangeError', message: /dropout: dropout p must be in \[0, 1\)/ });
-      assert.throws(() => nat.attentionForward(new Float32Array(8), new Float32Array(1), new Float32Array(24), null, 1, 1, 8, 1, p, 0), RangeError);
-      assert.throws(() => ref.attentionForward(new Float32Array(8), new Float32Array(1), new Float32Array(24), null, 1, 1, 8, 1, p, 0), RangeError);
+      assert.throws(() => nat.attentionForward(new Float32Array(8), new Float32Array(1), new Float32Array(24), null, 1, 1, 8, 1, MASK_VALUE, p, 0), RangeError);
+      assert.throws(() => ref.attentionForward(new Float32Array(8), new Float32Array(1), new Float32Array(24), null, 1, 1, 8, 1, MASK_VALUE, p, 0), RangeError);
     }
     assert.throws(() => nat.dropout(new Float32Array(4), 5, 0.1, 0), /x has 4 elements/);
     assert.throws(() => nat.dropout(new Float32Array(4), 4, 0.1, 'a' as unknown as number), /seed must be a number/);
@@ -320,15 +322,15 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
         // (the backward takes the ts att, as the comparisons below do)
         const out0 = nans(B * T * H), att0 = nans(B * nHead * T * T), dq0 = nans(B * T * 3 * H);
         const attRef = new Float32Array(B * nHead * T * T);
-        nat.attentionForward(out0, att0, qkv, mask, B, T, H, nHead);
-        ref.attentionForward(new Float32Array(B * T * H), attRef, qkv, mask, B, T, H, nHead);
+        nat.attentionForward(out0, att0, qkv, mask, B, T, H, nHead, MASK_VALUE);
+        ref.attentionForward(new Float32Array(B * T * H), attRef, qkv, mask, B, T, H, nHead, MASK_VALUE);
         nat.attentionBackward(dq0, dout, qkv, attRef, B, T, H, nHead);
         for (const [dropP, seed] of [[0, 77], [0.1, 1], [0.1, 0xdeadbeef], [0.5, 3]] as const) {
           const what = `attention B=${B} T=${T} H=${H} nHead=${nHead} mask=${label} dropP=${dropP} seed=${seed}`;
           const out = [new Float32Array(B * T * H), nans(B * T * H)];
           const att = [new Float32Array(B * nHead * T * T), nans(B * nHead * T * T)];
-          ref.attentionForward(out[0], att[0], qkv, mask, B, T, H, nHead, dropP, seed);
-          nat.attentionForward(out[1], att[1], qkv, mask, B, T, H, nHead, dropP, seed);
+          ref.attentionForward(out[0], att[0], qkv, mask, B, T, H, nHead, MASK_VALUE, dropP, seed);
+          nat.attentionForward(out[1], att[1], qkv, mask, B, T, H, nHead, MASK_VALUE, dropP, seed);
           within(normRel(out[1], out[0]), 2e-5, `${what} out`);
           within(normRel(att[1], att[0]), 2e-6, `${what} att`);
           // att is saved before dropout: exactly the plain attention's
@@ -353,18 +355,39 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     assert.ok(dropped > 1000 && kept > 1000, `dropout at p = 0.5 dropped ${dropped}, kept ${kept}`);
   }));
 
+  test('attention takes the mask value as an argument', () => ownStream(203, () => {
+    // a mild value (−3) leaves the penalised keys a visible share of the softmax: a backend that ignored the
+    // argument (kept −10000) would differ from the other by far more than the tolerance
+    const B = 2, T = 6, H = 16, nHead = 2, qkv = randn(B * T * 3 * H);
+    const mask = Float32Array.from({ length: B * T }, (_, i) => (i % 4 === 3 ? 0 : 1));
+    const runs = [-3, MASK_VALUE].map((mv) => [ref, nat].map((k) => {
+      const out = new Float32Array(B * T * H), att = new Float32Array(B * nHead * T * T);
+      k.attentionForward(out, att, qkv, mask, B, T, H, nHead, mv);
+      return att;
+    }));
+    for (const [ts, native] of runs) within(normRel(native, ts), 2e-6, 'att, ts vs native');
+    const apart = normRel(runs[0][0], runs[1][0]);
+    assert.ok(apart > 0.01, `att at −3 and at −10000 differ by only ${apart}`);
+    for (const mv of [-Infinity, NaN, Infinity]) {
+      for (const k of [ref, nat]) {
+        assert.throws(() => k.attentionForward(new Float32Array(8), new Float32Array(1), new Float32Array(24), null, 1, 1, 8, 1, mv), { name: 'RangeError', message: /maskValue must be finite/ }, `${k.name} maskValue=${mv}`);
+      }
+    }
+  }));
+
   test('patchEmbed forward and backward', () => {
-    for (const [rows, S, H] of [[1, 1, 1], [5, 4, 17], [300, 16, 64], [64, 16, 256]] as const) {
-      const W = randn(H * S * 257), bias = randn(H), tokens = randInt(rows * S, 0, 257);
+    // V is an argument: bGPT's 257, and others (a wrong stride or range in either backend shows up)
+    for (const [rows, S, H, V] of [[1, 1, 1, 257], [5, 4, 17, 257], [300, 16, 64, 257], [64, 16, 256, 257], [7, 3, 5, 2], [9, 4, 8, 300]] as const) {
+      const W = randn(H * S * V), bias = randn(H), tokens = randInt(rows * S, 0, V);
       const want = new Float32Array(rows * H), got = nans(rows * H);
-      ref.patchEmbedForward(want, W, bias, tokens, rows, S, H);
-      nat.patchEmbedForward(got, W, bias, tokens, rows, S, H);
+      ref.patchEmbedForward(want, W, bias, tokens, rows, S, H, V);
+      nat.patchEmbedForward(got, W, bias, tokens, rows, S, H, V);
       within(elemRel(got, want, 1e-6), 1e-6, `patchEmbed forward ${rows}x${S}x${H}`);
 
-      const dout = randn(rows * H), dW0 = randn(H * S * 257), db0 = randn(H);
+      const dout = randn(rows * H), dW0 = randn(H * S * V), db0 = randn(H);
       const g = [dW0.slice(), db0.slice()], n = [dW0.slice(), db0.slice()];
-      ref.patchEmbedBackward(g[0], g[1], dout, tokens, rows, S, H);
-      nat.patchEmbedBackward(n[0], n[1], dout, tokens, rows, S, H);
+      ref.patchEmbedBackward(g[0], g[1], dout, tokens, rows, S, H, V);
+      nat.patchEmbedBackward(n[0], n[1], dout, tokens, rows, S, H, V);
       within(normRel(n[0], g[0]), 1e-6, `patchEmbed dW ${rows}x${S}x${H}`);
       within(normRel(n[1], g[1]), 1e-6, `patchEmbed dbias ${rows}x${S}x${H}`);
     }
@@ -462,11 +485,11 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     assert.throws(() => nat.addInPlace(new Float32Array(4), new Float32Array(4), -1), /non-negative integer/);
     assert.throws(() => nat.addInPlace(new Float32Array(4), new Float32Array(4), 2.5), /non-negative integer/);
     assert.throws(
-      () => nat.attentionForward(new Float32Array(64), new Float32Array(1), new Float32Array(192), null, 1, 1, 64, 3),
+      () => nat.attentionForward(new Float32Array(64), new Float32Array(1), new Float32Array(192), null, 1, 1, 64, 3, MASK_VALUE),
       /nHead/,
     );
     assert.throws(
-      () => nat.patchEmbedForward(new Float32Array(1), new Float32Array(257), new Float32Array(1), Int32Array.of(257), 1, 1, 1),
+      () => nat.patchEmbedForward(new Float32Array(1), new Float32Array(257), new Float32Array(1), Int32Array.of(257), 1, 1, 1, VOCAB),
       { name: 'RangeError', message: /tokens\[0\] = 257/ },
     );
     assert.throws(

@@ -11,7 +11,9 @@
  * - Attention works on the fused qkv buffer laid out [B, T, 3·H] (q, k, v in that order, heads contiguous
  *   inside each), exactly as GPT-2's `c_attn` produces it.
  * - Masks are Float32Array of 0/1 per key position, [B, T]; `null` means every key is valid. Values other than
- *   exactly 0 or 1 are not supported (the −10000·(1−mask) term would then be a partial penalty).
+ *   exactly 0 or 1 are not supported (the maskValue·(1−mask) term would then be a partial penalty).
+ * - Model constants are arguments, never built in: the attention mask value (GPT-2's −10000, `MASK_VALUE` in
+ *   src/nn/attention.ts) and the patch vocabulary V (bGPT's 257, `VOCAB` in src/model/config.ts).
  * - Dropout (GPT-2's, in training) is stateless: whether element i of a call is kept is a pure function
  *   keep(seed, i) of the seed and the element's index, the same bit for bit in both backends, so the backward
  *   pass recomputes the mask from the same (p, seed) and nothing is stored:
@@ -75,7 +77,8 @@ export interface Kernels {
   /**
    * GPT-2 (transformers 4.18) causal self-attention core, without the c_attn / c_proj products.
    * qkv [B,T,3H] → out [B,T,H]; saves the softmax probabilities att [B,nHead,T,T] for backward.
-   * Scores = q·k/√d; a future key's score is *replaced* by −10000; then −10000·(1−mask[key]) is added.
+   * Scores = q·k/√d; a future key's score is *replaced* by maskValue; then maskValue·(1−mask[key]) is added.
+   * maskValue must be finite (a RangeError otherwise): −Infinity would make a fully masked row NaN.
    * dropP > 0 (training): dropout on the probabilities, out[t] = Σ_u att[u]·m[u]·v[u] with
    * m[u] = keep(seed, idx) ? scale : 0 and idx = ((b·nHead + h)·T + t)·T + u — the index of att[b,h,t,u], so the
    * mask is that of `dropout(att, B·nHead·T·T, dropP, seed)`. att itself is saved *before* dropout.
@@ -83,7 +86,7 @@ export interface Kernels {
    */
   attentionForward(
     out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null,
-    B: number, T: number, H: number, nHead: number, dropP?: number, seed?: number,
+    B: number, T: number, H: number, nHead: number, maskValue: number, dropP?: number, seed?: number,
   ): void;
 
   /**
@@ -98,15 +101,16 @@ export interface Kernels {
 
   /**
    * Patch embedding as a gather-sum (never a dense one-hot product):
-   * out[r,:] = bias + Σ_s W[:, s·V + tokens[r·S+s]] where W is the nn.Linear weight stored [H, S·V], V = 257.
+   * out[r,:] = bias + Σ_s W[:, s·V + tokens[r·S+s]] where W is the nn.Linear weight stored [H, S·V] and every
+   * token is in [0, V).
    */
   patchEmbedForward(
-    out: Float32Array, W: Float32Array, bias: Float32Array, tokens: Int32Array, rows: number, S: number, H: number,
+    out: Float32Array, W: Float32Array, bias: Float32Array, tokens: Int32Array, rows: number, S: number, H: number, V: number,
   ): void;
 
   /** dW[:, s·V+tok] += dout[r,:]; dbias += Σ_r dout[r,:] (accumulate). */
   patchEmbedBackward(
-    dW: Float32Array, dbias: Float32Array, dout: Float32Array, tokens: Int32Array, rows: number, S: number, H: number,
+    dW: Float32Array, dbias: Float32Array, dout: Float32Array, tokens: Int32Array, rows: number, S: number, H: number, V: number,
   ): void;
 
   /**

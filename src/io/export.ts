@@ -12,6 +12,7 @@
  * `.safetensors`: the parameters under their state-dict names (no buffers, no tied lm_head).
  */
 import { BYTE_PREFIX, PATCH_PREFIX, TIED_LM_HEAD, buildLayout } from '../model/params.js';
+import { MASK_VALUE } from '../nn/attention.js';
 import type { Checkpoint } from './checkpoint.js';
 import { encodeFloat32 } from './dtypes.js';
 import { META, encodeJson, layoutTask, scheduledLr } from './meta.js';
@@ -66,7 +67,7 @@ export function exportPth(path: string, ck: Checkpoint, opts: ExportOptions = {}
   const sd = new PyDict(true);
   const { patchLength: L, patchSize: S } = ck.config;
   const mask = { [PATCH_PREFIX]: st.tensor('U8', [1, 1, L, L], () => trilBytes(L)), [BYTE_PREFIX]: st.tensor('U8', [1, 1, S + 1, S + 1], () => trilBytes(S + 1)) };
-  const maskedBias = st.scalar(-1e4, 'F32');
+  const maskedBias = st.scalar(MASK_VALUE, 'F32');
   let wte: TensorRef | undefined;
   for (const s of layout.specs) {
     const t = st.float32(s.shape, ck.params.subarray(s.offset, s.offset + s.size), dtype);

@@ -42,7 +42,7 @@ export class Generator {
     if (past + R > L) throw new Error(`the context would exceed the model's ${L} patches`);
     const gpt = this.model.patchDecoder.gpt;
     const x = gpt.input(R);
-    k.patchEmbedForward(x, p.w(`${EMB}.weight`), p.w(`${EMB}.bias`), tokens, R, S, H);
+    k.patchEmbedForward(x, p.w(`${EMB}.weight`), p.w(`${EMB}.bias`), tokens, R, S, H, VOCAB);
     const wpe = p.w(`${PATCH_PREFIX}wpe.weight`);
     for (let r = 0; r < R; r++) for (let i = 0; i < H; i++) x[r * H + i] += wpe[(past + r) * H + i];
     const out = gpt.extend(R, this.patchCache);

@@ -5,7 +5,7 @@
 import type { Kernels } from '../backend/types.js';
 import { GPT2, type Dropout } from '../nn/gpt2.js';
 import { Buffers, type Params } from '../nn/params.js';
-import type { BgptConfig } from './config.js';
+import { VOCAB, type BgptConfig } from './config.js';
 import { PATCH_PREFIX } from './params.js';
 
 const EMB = 'patch_level_decoder.patch_embedding';
@@ -35,7 +35,7 @@ export class PatchLevelDecoder {
     if (N > L) throw new Error(`${N} patches exceed the model's patch length ${L}`);
     if (tokens.length < R * S) throw new Error(`expected ${R * S} tokens, got ${tokens.length}`);
     const x = this.gpt.input(R);
-    k.patchEmbedForward(x, this.p.w(`${EMB}.weight`), this.p.w(`${EMB}.bias`), tokens, R, S, H);
+    k.patchEmbedForward(x, this.p.w(`${EMB}.weight`), this.p.w(`${EMB}.bias`), tokens, R, S, H, VOCAB);
     const pos = this.bufs.get('pos', R * H);
     k.embedForward(pos, this.p.w(`${PATCH_PREFIX}wte.weight`), this.p.w(`${PATCH_PREFIX}wpe.weight`), this.none(R), R, N, H);
     k.addInPlace(x, pos, R * H);
@@ -48,7 +48,7 @@ export class PatchLevelDecoder {
     if (!this.last) throw new Error('PatchLevelDecoder.backward before forward');
     const { tokens, R, N } = this.last, { patchSize: S, hidden: H } = this.cfg, k = this.k;
     const dx = this.gpt.backward(dFeatures);
-    k.patchEmbedBackward(this.p.g(`${EMB}.weight`), this.p.g(`${EMB}.bias`), dx, tokens, R, S, H);
+    k.patchEmbedBackward(this.p.g(`${EMB}.weight`), this.p.g(`${EMB}.bias`), dx, tokens, R, S, H, VOCAB);
     k.embedBackward(this.p.g(`${PATCH_PREFIX}wte.weight`), this.p.g(`${PATCH_PREFIX}wpe.weight`), dx, this.none(R), R, N, H);
   }
 }

@@ -3,6 +3,9 @@ import type { Kernels } from '../backend/types.js';
 import { Conv1D } from './linear.js';
 import type { Params } from './params.js';
 
+/** GPT-2's score for a future or padding key (transformers 4.18 `masked_bias` and attention-mask fill value). */
+export const MASK_VALUE = -10000;
+
 export interface AttentionActs {
   qkv: Float32Array; // [R, 3H]
   att: Float32Array; // [B, nHead, T, T] softmax probabilities
@@ -22,7 +25,7 @@ export class Attention {
   forward(k: Kernels, out: Float32Array, x: Float32Array, a: AttentionActs, B: number, T: number, mask: Float32Array | null, dropP = 0, seed = 0): void {
     const R = B * T;
     this.cAttn.forward(k, a.qkv, x, R);
-    k.attentionForward(a.y, a.att, a.qkv, mask, B, T, this.H, this.nHead, dropP, seed);
+    k.attentionForward(a.y, a.att, a.qkv, mask, B, T, this.H, this.nHead, MASK_VALUE, dropP, seed);
     this.cProj.forward(k, out, a.y, R);
   }
 

@@ -11,7 +11,7 @@ import { extensionOf, filePatches, truncate } from '../data/patches.js';
 import { TEXT_KINDS, sensorLog } from '../data/synthetic.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { BgptModel } from '../model/bgpt.js';
-import { defaultHeads, type BgptConfig } from '../model/config.js';
+import { VOCAB, defaultHeads, type BgptConfig } from '../model/config.js';
 import { Rng } from '../util/rng.js';
 import { evaluateFiles, readInput } from './eval.js';
 import { lastPath, train, type TrainHooks } from './train.js';
@@ -47,7 +47,7 @@ function writeCorpus(task: 'gen' | 'cls', dir: string, n: number, rng: Rng): voi
 
 /** Bits per predicted token of a smoothed unigram model of the training targets, on the eval targets. */
 function unigramBpb(train: Int32Array[], evalSeqs: Int32Array[], S: number): number {
-  const counts = new Float64Array(257).fill(1); // add-one smoothing
+  const counts = new Float64Array(VOCAB).fill(1); // add-one smoothing
   for (const s of train) for (let i = S; i < s.length; i++) counts[s[i]]++;
   const total = counts.reduce((a, b) => a + b, 0);
   let bits = 0, n = 0;

@@ -50,15 +50,15 @@ struct Head {
 };
 
 // Softmax of one query row of scores kept as base + pen: base = q·k/√d (0 for a future key, whose score is
-// replaced) and pen = the −10000 terms (future key, padding key). The shift is taken part by part, the
+// replaced) and pen = the `neg` terms (future key, padding key; GPT-2's −10000). The shift is taken part by part, the
 // largest pen and the largest base among the keys that have it, so a query whose keys are all penalised
 // still gets its probabilities to float precision (in one float, −10000 + s keeps ~3 decimals of s).
 // No argmax and no running sum in the exp loop, so that loop vectorises.
 inline void softmaxRow(float* __restrict a, const float* __restrict base, const float* __restrict maskPen, idx t,
-                       idx T, float* __restrict pen) {
+                       idx T, float neg, float* __restrict pen) {
   float pmax = -INFINITY;
   for (idx u = 0; u < T; u++) {
-    pen[u] = (u > t ? kNeg : 0.0f) + maskPen[u];
+    pen[u] = (u > t ? neg : 0.0f) + maskPen[u];
     pmax = pen[u] > pmax ? pen[u] : pmax;
   }
   float bmax = -INFINITY;
@@ -89,14 +89,14 @@ inline void dropRow(float* __restrict m, const float* __restrict w, const DropPa
 
 template <int D, bool DROP>
 void forwardTask(float* out, float* att, const float* qkv, const float* mask, idx b, idx h0, idx h1, idx T, idx H,
-                 idx nHead, const DropParams* drop, float* scratch) {
+                 idx nHead, float neg, const DropParams* drop, float* scratch) {
   const idx d = D > 0 ? D : H / nHead, H3 = 3 * H;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   float* base = scratch;
   float* pen = scratch + T;
   float* maskPen = scratch + 2 * T;
   float* dropped = scratch + 3 * T;  // the row's probabilities after dropout
-  for (idx u = 0; u < T; u++) maskPen[u] = mask ? (1.0f - mask[b * T + u]) * kNeg : 0.0f;
+  for (idx u = 0; u < T; u++) maskPen[u] = mask ? (1.0f - mask[b * T + u]) * neg : 0.0f;
   for (idx t = 0; t < T; t++) {
     for (idx h = h0; h < h1; h++) {
       const float* q = qkv + (b * T + t) * H3 + h * d;
@@ -116,7 +116,7 @@ void forwardTask(float* out, float* att, const float* qkv, const float* mask, id
       }
       for (idx u = t + 1; u < T; u++) base[u] = 0.0f;
       float* a = att + ((b * nHead + h) * T + t) * T;
-      softmaxRow(a, base, maskPen, t, T, pen);
+      softmaxRow(a, base, maskPen, t, T, neg, pen);
       const float* w = a;  // the weights of the values
       if constexpr (DROP) {
         dropRow(dropped, a, *drop, b, h, t, T, nHead);
@@ -231,7 +231,7 @@ void backwardTask(float* dqkv, const float* dout, const float* qkv, const float*
   }
 }
 
-using ForwardFn = void (*)(float*, float*, const float*, const float*, idx, idx, idx, idx, idx, idx,
+using ForwardFn = void (*)(float*, float*, const float*, const float*, idx, idx, idx, idx, idx, idx, float,
                            const DropParams*, float*);
 using BackwardFn = void (*)(float*, const float*, const float*, const float*, idx, idx, idx, idx, idx, idx,
                             const DropParams*, float*);
@@ -277,7 +277,7 @@ BackwardFn pickBackward(idx d) {
 }  // namespace
 
 void attention_forward(float* out, float* att, const float* qkv, const float* mask, idx B, idx T, idx H,
-                       idx nHead, double dropP, std::uint32_t seed) {
+                       idx nHead, float maskValue, double dropP, std::uint32_t seed) {
   const idx d = H / nHead;
   const DropParams dp(dropP, seed);
   const DropParams* drop = dropP > 0 ? &dp : nullptr;
@@ -292,7 +292,7 @@ void attention_forward(float* out, float* att, const float* qkv, const float* ma
 #pragma omp for schedule(dynamic, 4)  // dynamic: a thread that loses its core does not hold up the rest
     for (idx task = 0; task < sp.tasks; task++) {
       const idx b = task * sp.headsPerTask / nHead, h0 = task * sp.headsPerTask % nHead;
-      fn(out, att, qkv, mask, b, h0, h0 + sp.headsPerTask, T, H, nHead, drop, mine);
+      fn(out, att, qkv, mask, b, h0, h0 + sp.headsPerTask, T, H, nHead, maskValue, drop, mine);
     }
   }
 }

@@ -145,14 +145,18 @@ AttnShape attnShape(const Args& a, size_t first) {
 }
 
 Napi::Value AttentionForward(Info info) {
-  Args a(info, "attentionForward", 8);
+  Args a(info, "attentionForward", 9);
   const AttnShape s = attnShape(a, 4);
+  const double maskValue = a.num(8, "maskValue");
+  if (!std::isfinite(maskValue))
+    throw Napi::RangeError::New(a.env(), "bgpt native attentionForward: maskValue must be finite, got " +
+                                             std::to_string(maskValue));
   float* out = a.f32(0, "out", prod({s.B, s.T, s.H}));
   float* att = a.f32(1, "att", prod({s.B, s.nHead, s.T, s.T}));
   const float* qkv = a.f32(2, "qkv", prod({s.B, s.T, 3, s.H}));
   const float* mask = a.f32OrNull(3, "mask", prod({s.B, s.T}));
-  const double p = dropP(a, 8, "dropP", true);
-  attention_forward(out, att, qkv, mask, s.B, s.T, s.H, s.nHead, p, dropSeed(a, 9));
+  const double p = dropP(a, 9, "dropP", true);
+  attention_forward(out, att, qkv, mask, s.B, s.T, s.H, s.nHead, static_cast<float>(maskValue), p, dropSeed(a, 10));
   return info.Env().Undefined();
 }
 
@@ -169,26 +173,26 @@ Napi::Value AttentionBackward(Info info) {
 }
 
 Napi::Value PatchEmbedForward(Info info) {
-  Args a(info, "patchEmbedForward", 7);
-  const idx rows = a.dim(4, "rows"), S = a.dim(5, "S"), H = a.dim(6, "H");
+  Args a(info, "patchEmbedForward", 8);
+  const idx rows = a.dim(4, "rows"), S = a.dim(5, "S"), H = a.dim(6, "H"), V = a.dim(7, "V");
   float* out = a.f32(0, "out", prod({rows, H}));
-  const float* W = a.f32(1, "W", prod({H, S, kByteVocab}));
+  const float* W = a.f32(1, "W", prod({H, S, V}));
   const float* bias = a.f32(2, "bias", H);
   const std::int32_t* tok = a.i32(3, "tokens", prod({rows, S}));
-  a.tokensIn(tok, rows * S, "tokens", 0, kByteVocab);
-  patch_embed_forward(out, W, bias, tok, rows, S, H);
+  a.tokensIn(tok, rows * S, "tokens", 0, V);
+  patch_embed_forward(out, W, bias, tok, rows, S, H, V);
   return info.Env().Undefined();
 }
 
 Napi::Value PatchEmbedBackward(Info info) {
-  Args a(info, "patchEmbedBackward", 7);
-  const idx rows = a.dim(4, "rows"), S = a.dim(5, "S"), H = a.dim(6, "H");
-  float* dW = a.f32(0, "dW", prod({H, S, kByteVocab}));
+  Args a(info, "patchEmbedBackward", 8);
+  const idx rows = a.dim(4, "rows"), S = a.dim(5, "S"), H = a.dim(6, "H"), V = a.dim(7, "V");
+  float* dW = a.f32(0, "dW", prod({H, S, V}));
   float* dbias = a.f32(1, "dbias", H);
   const float* dout = a.f32(2, "dout", prod({rows, H}));
   const std::int32_t* tok = a.i32(3, "tokens", prod({rows, S}));
-  a.tokensIn(tok, rows * S, "tokens", 0, kByteVocab);
-  patch_embed_backward(dW, dbias, dout, tok, rows, S, H);
+  a.tokensIn(tok, rows * S, "tokens", 0, V);
+  patch_embed_backward(dW, dbias, dout, tok, rows, S, H, V);
   return info.Env().Undefined();
 }
 

@@ -13,9 +13,6 @@ using idx = std::int64_t;
 // costs a few microseconds, more than the work itself.
 constexpr idx kParMin = idx(1) << 15;
 
-// GPT-2's fill value for masked and future attention scores (transformers 4.18 `masked_bias`).
-constexpr float kNeg = -10000.0f;
-
 // Dropout's keep mask (the Conventions of src/backend/types.ts): element i is kept when
 // drop_hash(key, i) >= threshold, key = fmix32(seed). Plain uint32 arithmetic, so loops over i vectorise.
 inline std::uint32_t fmix32(std::uint32_t h) {

@@ -10,25 +10,25 @@
 namespace bgpt {
 
 void patch_embed_forward(float* out, const float* W, const float* bias, const std::int32_t* tokens, idx rows,
-                         idx S, idx H) {
-  // h outermost: the weight row W[h, :] (S·257 floats, 16 kB for S = 16) stays in L1 while every patch
+                         idx S, idx H, idx V) {
+  // h outermost: the weight row W[h, :] (S·V floats, 16 kB for S = 16, V = 257) stays in L1 while every patch
   // gathers its S entries from it.
-  const idx cols = S * kByteVocab;
+  const idx cols = S * V;
 #pragma omp parallel for schedule(static) if (rows * S * H > kParMin && H > 1)
   for (idx h = 0; h < H; h++) {
     const float* Wh = W + h * cols;
     for (idx r = 0; r < rows; r++) {
       const std::int32_t* tok = tokens + r * S;
       double acc = bias[h];  // a dependent chain of S adds either way; double costs nothing here
-      for (idx s = 0; s < S; s++) acc += Wh[s * kByteVocab + tok[s]];
+      for (idx s = 0; s < S; s++) acc += Wh[s * V + tok[s]];
       out[r * H + h] = static_cast<float>(acc);
     }
   }
 }
 
 void patch_embed_backward(float* dW, float* dbias, const float* dout, const std::int32_t* tokens, idx rows, idx S,
-                          idx H) {
-  const idx cols = S * kByteVocab;
+                          idx H, idx V) {
+  const idx cols = S * V;
 #pragma omp parallel for schedule(static) if (rows * S * H > kParMin && H > 1)
   for (idx h = 0; h < H; h++) {
     float* dWh = dW + h * cols;
@@ -37,7 +37,7 @@ void patch_embed_backward(float* dW, float* dbias, const float* dout, const std:
       const float g = dout[r * H + h];
       const std::int32_t* tok = tokens + r * S;
       db += g;
-      for (idx s = 0; s < S; s++) dWh[s * kByteVocab + tok[s]] += g;
+      for (idx s = 0; s < S; s++) dWh[s * V + tok[s]] += g;
     }
     dbias[h] = db;
   }

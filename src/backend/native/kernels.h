@@ -27,18 +27,18 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* mean,
                         const float* rstd, const float* w, idx rows, idx H);
 
-// attention.cc — dropP in [0, 1): dropout on the probabilities (0: none).
+// attention.cc — maskValue: the score of a future or padding key (GPT-2's −10000); dropP in [0, 1): dropout
+// on the probabilities (0: none).
 void attention_forward(float* out, float* att, const float* qkv, const float* mask, idx B, idx T, idx H,
-                       idx nHead, double dropP, std::uint32_t seed);
+                       idx nHead, float maskValue, double dropP, std::uint32_t seed);
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, idx B, idx T, idx H,
                         idx nHead, double dropP, std::uint32_t seed);
 
-// embedding.cc
-constexpr idx kByteVocab = 257;  // 256 byte values + the special patch token
+// embedding.cc — V: the vocabulary of a patch position (257 in bGPT).
 void patch_embed_forward(float* out, const float* W, const float* bias, const std::int32_t* tokens, idx rows,
-                         idx S, idx H);
+                         idx S, idx H, idx V);
 void patch_embed_backward(float* dW, float* dbias, const float* dout, const std::int32_t* tokens, idx rows, idx S,
-                          idx H);
+                          idx H, idx V);
 void embed_forward(float* out, const float* wte, const float* wpe, const std::int32_t* tokens, idx rows, idx T,
                    idx H);
 void embed_backward(float* dwte, float* dwpe, const float* dout, const std::int32_t* tokens, idx rows, idx T,

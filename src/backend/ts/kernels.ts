@@ -4,7 +4,6 @@
  */
 import type { Kernels } from '../types.js';
 
-const NEG = -10000; // GPT-2's masked_bias and attention-mask fill value (transformers 4.18)
 const GELU_C = Math.sqrt(2 / Math.PI);
 
 function matmul(
@@ -145,8 +144,9 @@ function dropout(x: Float32Array, n: number, p: number, seed: number): void {
 
 function attentionForward(
   out: Float32Array, att: Float32Array, qkv: Float32Array, mask: Float32Array | null,
-  B: number, T: number, H: number, nHead: number, dropP = 0, seed = 0,
+  B: number, T: number, H: number, nHead: number, maskValue: number, dropP = 0, seed = 0,
 ): void {
+  if (!Number.isFinite(maskValue)) throw new RangeError(`attentionForward: maskValue must be finite, got ${maskValue}`);
   const d = H / nHead, scale = 1 / Math.sqrt(d), H3 = 3 * H;
   const drop = dropParams('attentionForward', dropP, seed);
   const p = new Float64Array(T);
@@ -157,14 +157,14 @@ function attentionForward(
         const q = (b * T + t) * H3 + h * d;
         let max = -Infinity;
         for (let u = 0; u < T; u++) {
-          let s = NEG; // a future key's score is replaced, not added to
+          let s = maskValue; // a future key's score is replaced, not added to
           if (u <= t) {
             const k = (b * T + u) * H3 + H + h * d;
             let dot = 0;
             for (let i = 0; i < d; i++) dot += qkv[q + i] * qkv[k + i];
             s = dot * scale;
           }
-          if (mask) s += (1 - mask[b * T + u]) * NEG;
+          if (mask) s += (1 - mask[b * T + u]) * maskValue;
           p[u] = s;
           if (s > max) max = s;
         }
@@ -227,10 +227,8 @@ function attentionBackward(
   }
 }
 
-const V = 257;
-
 function patchEmbedForward(
-  out: Float32Array, W: Float32Array, bias: Float32Array, tokens: Int32Array, rows: number, S: number, H: number,
+  out: Float32Array, W: Float32Array, bias: Float32Array, tokens: Int32Array, rows: number, S: number, H: number, V: number,
 ): void {
   const cols = S * V;
   for (let r = 0; r < rows; r++) {
@@ -243,7 +241,7 @@ function patchEmbedForward(
 }
 
 function patchEmbedBackward(
-  dW: Float32Array, dbias: Float32Array, dout: Float32Array, tokens: Int32Array, rows: number, S: number, H: number,
+  dW: Float32Array, dbias: Float32Array, dout: Float32Array, tokens: Int32Array, rows: number, S: number, H: number, V: number,
 ): void {
   const cols = S * V;
   for (let r = 0; r < rows; r++) {
