@@ -1,11 +1,17 @@
-/** Shared test helpers: the PyTorch reference vectors and the backends to run every check on. */
+/** Shared test helpers: the PyTorch reference vectors (test/fixtures) and the backends to run every check on. */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeKernels, nativeLoadError, tsKernels, type Kernels } from '../src/backend/index.js';
+import type { Batch } from '../src/model/bgpt.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const VECTORS = join(ROOT, '..', 'shared', 'vectors');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+/** One head, two patch layers: the set most tests use. */
+export const VECTORS = join(FIXTURES, 'vectors');
+/** Two heads, one patch layer, and real files (no extension, a long extension, longer than the context). */
+export const VECTORS_MH = join(FIXTURES, 'vectors-mh');
 
 export interface VectorCase {
   name: string;
@@ -29,7 +35,17 @@ export interface Vectors {
   classifier: { input: number[]; logits: number[]; label_size: number };
 }
 
-export const vectors: Vectors = JSON.parse(readFileSync(join(VECTORS, 'cases.json'), 'utf8'));
+export function loadVectors(dir: string): Vectors {
+  return JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8'));
+}
+
+export const vectors: Vectors = loadVectors(VECTORS);
+
+/** Both vector sets, for the checks that run on every configuration. */
+export const vectorSets: { name: string; dir: string; vectors: Vectors }[] = [
+  { name: 'vectors', dir: VECTORS, vectors },
+  { name: 'vectors-mh', dir: VECTORS_MH, vectors: loadVectors(VECTORS_MH) },
+];
 
 /** Every backend available here: ts always, native when the addon is built. */
 export function backends(): Kernels[] {
@@ -58,4 +74,22 @@ export function maxAbsErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
+}
+
+/** A vector case's inputs as a model batch. */
+export function batchOf(c: { inputs: number[][]; masks: number[][] }): Batch {
+  const B = c.inputs.length, N = c.masks[0].length;
+  return { tokens: Int32Array.from(c.inputs.flat()), masks: Uint8Array.from(c.masks.flat()), B, N };
+}
+
+/** The Python with torch the PyTorch tests use, and why they are skipped when it has none. */
+export const PYTHON = '/usr/bin/python3';
+export const TORCH_REF = join(ROOT, 'python');
+const torchProbe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+export const torchSkip: string | false = torchProbe.status === 0 ? false : `no torch for ${PYTHON} (${(torchProbe.error?.message ?? torchProbe.stderr.trim().split('\n').pop()) || 'import failed'})`;
+
+/** Runs python with bgpt_torch importable; returns the exit status and output. */
+export function runPython(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', cwd, env: { ...process.env, PYTHONPATH: TORCH_REF } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,11 +1,10 @@
 /**
  * Interop with PyTorch (runs when /usr/bin/python3 has torch; skipped otherwise): our .pth exports load with
- * torch.load(weights_only=True) and strictly into the reference model (../shared/reference/bgpt_ref.py),
+ * torch.load(weights_only=True) and strictly into the project's PyTorch reference (python/bgpt_torch.py),
  * giving the vector losses and classifier logits; f16 exports match torch's own rounding; an export with
  * the optimizer resumes in torch with the same update as here; torch's save of that is read back here.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,34 +13,31 @@ import { tsKernels } from '../src/backend/index.js';
 import { checkpointOf, loadCheckpoint } from '../src/io/checkpoint.js';
 import { exportPth } from '../src/io/export.js';
 import { loadModelFile, readModelWeights } from '../src/io/weights.js';
-import type { BgptModel, Batch } from '../src/model/bgpt.js';
+import type { BgptModel } from '../src/model/bgpt.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { cosineWithWarmup } from '../src/optim/schedule.js';
-import { ROOT, VECTORS, relErr, vectors } from './helpers.js';
+import { VECTORS, batchOf, relErr, runPython, torchSkip, vectors } from './helpers.js';
 
-const PY = '/usr/bin/python3';
-const REF = join(ROOT, '..', 'shared', 'reference');
-const probe = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' });
-const skip = probe.status === 0 ? false : `no torch for ${PY}`;
 const tmp = mkdtempSync(join(tmpdir(), 'bgpt-io-interop-'));
 
 function python(script: string, ...args: string[]): unknown {
   const file = join(tmp, `s${Math.random().toString(36).slice(2)}.py`);
   writeFileSync(file, script);
-  const r = spawnSync(PY, [file, ...args], { encoding: 'utf8', cwd: REF, env: { ...process.env, PYTHONPATH: REF } });
+  const r = runPython([file, ...args]);
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 const COMMON = `
 import json, sys, math, torch, torch.nn as nn
-import bgpt_ref as B
+import bgpt_torch as bt
 torch.set_num_threads(1)
 V = json.load(open(${JSON.stringify(join(VECTORS, 'cases.json'))}))
 C = V['config']
+CFG = bt.Config(hidden=C['HIDDEN_SIZE'], patch_layers=C['PATCH_NUM_LAYERS'], byte_layers=C['BYTE_NUM_LAYERS'],
+                patch_size=C['PATCH_SIZE'], patch_length=C['PATCH_LENGTH'], heads=C['n_head'])
 def make():
-    return B.make_model(hidden=C['HIDDEN_SIZE'], patch_layers=C['PATCH_NUM_LAYERS'], byte_layers=C['BYTE_NUM_LAYERS'],
-                        patch_size=C['PATCH_SIZE'], patch_length=C['PATCH_LENGTH'], n_head=C['n_head'])
+    return bt.BGPT(CFG, init=False)
 def losses(m):
     out = {}
     with torch.no_grad():
@@ -51,12 +47,7 @@ def losses(m):
     return out
 `;
 
-function batchOf(c: { inputs: number[][]; masks: number[][] }): Batch {
-  const B = c.inputs.length, N = c.masks[0].length;
-  return { tokens: Int32Array.from(c.inputs.flat()), masks: Uint8Array.from(c.masks.flat()), B, N };
-}
-
-describe('interop with PyTorch', { skip }, () => {
+describe('interop with PyTorch', { skip: torchSkip }, () => {
   it('an exported generative .pth loads with weights_only=True, strictly, and gives the vector losses', () => {
     const p = join(tmp, 'gen.pth');
     exportPth(p, loadCheckpoint(join(VECTORS, 'weights.safetensors')));
@@ -65,7 +56,7 @@ c = torch.load(sys.argv[1], weights_only=True)
 m = make()
 res = m.load_state_dict(c['model'], strict=True)
 m.eval()
-ref = torch.load(${JSON.stringify(join(VECTORS, 'weights.pth'))})['model']
+ref = bt.load_pth(${JSON.stringify(join(VECTORS, 'weights.pth'))})['model']
 print(json.dumps(dict(keys=list(c.keys()), same_keys=list(ref.keys()) == list(c['model'].keys()),
   equal=all(torch.equal(ref[k], c['model'][k]) and ref[k].dtype == c['model'][k].dtype for k in ref),
   tied=c['model']['byte_level_decoder.base.lm_head.weight'].data_ptr() == c['model']['byte_level_decoder.base.transformer.wte.weight'].data_ptr(),
@@ -87,18 +78,11 @@ print(json.dumps(dict(keys=list(c.keys()), same_keys=list(ref.keys()) == list(c[
     const p = join(tmp, 'cls.pth');
     exportPth(p, loadCheckpoint(join(VECTORS, 'cls.safetensors')));
     const r = python(`${COMMON}
-class Cls(nn.Module):
-    def __init__(self, K):
-        super().__init__()
-        m = make()
-        self.patch_level_decoder = m.patch_level_decoder
-        self.classifier = nn.Linear(C['HIDDEN_SIZE'], K)
 c = torch.load(sys.argv[1], weights_only=True)
-m = Cls(len(c['labels']))
+m = bt.Classifier(CFG, len(c['labels']), init=False)
 m.load_state_dict(c['model'], strict=True)
-x = torch.tensor([V['classifier']['input']]).reshape(1, -1, C['PATCH_SIZE'])
 with torch.no_grad():
-    logits = m.classifier(m.patch_level_decoder(x).mean(1))
+    logits = m(torch.tensor([V['classifier']['input']]))
 print(json.dumps(dict(labels=c['labels'], logits=logits[0].tolist())))
 `, p) as { labels: Record<string, number>; logits: number[] };
     assert.deepEqual(r.labels, { '0': 0, '1': 1, '2': 2 });
@@ -110,7 +94,7 @@ print(json.dumps(dict(labels=c['labels'], logits=logits[0].tolist())))
     exportPth(join(tmp, 'h.pth'), ck, { dtype: 'F16' });
     exportPth(join(tmp, 'b.pth'), ck, { dtype: 'BF16' });
     const r = python(`${COMMON}
-ref = torch.load(${JSON.stringify(join(VECTORS, 'weights.pth'))})['model']
+ref = bt.load_pth(${JSON.stringify(join(VECTORS, 'weights.pth'))})['model']
 h = torch.load(sys.argv[1], weights_only=True)['model']
 b = torch.load(sys.argv[2], weights_only=True)['model']
 skip = lambda k: k.endswith('attn.bias') or k.endswith('masked_bias')

@@ -1,4 +1,4 @@
-/** The model against the PyTorch reference vectors (../shared/vectors), on every backend. */
+/** The model against the PyTorch reference vectors (test/fixtures/vectors), on every backend. */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';

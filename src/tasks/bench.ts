@@ -1,6 +1,7 @@
 /**
- * Throughput at the shapes of ../shared/reference/bench.py (configs a, b, c; same batch sizes; random bytes
- * filling the whole context): a training step (forward, backward, AdamW), a forward, and generation.
+ * Throughput at three model sizes (configs a, b, c with their batch sizes; random bytes filling the whole
+ * context): a training step (forward, backward, AdamW), a forward, and generation. python/bgpt_torch.py
+ * `bench` times PyTorch at the same shapes.
  */
 import type { Kernels } from '../backend/types.js';
 import { BgptModel, type Batch } from '../model/bgpt.js';
