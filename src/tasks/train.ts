@@ -143,6 +143,8 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   let lastEval: EvalLog | null = null;
   const evaluate = (): EvalLog => {
     const r = evaluateExamples(model, held, reader, S, L, o.task === 'cls');
+    // weights that give a NaN held-out loss must not become the best or the last checkpoint
+    if (!Number.isFinite(r.loss)) throw nanStop('held-out loss', r.loss, state.step, o.out);
     const better = o.task === 'cls'
       ? state.bestEvalAccuracy === null || r.accuracy! > state.bestEvalAccuracy || (r.accuracy === state.bestEvalAccuracy && r.loss < (state.bestEvalLoss ?? Infinity))
       : state.bestEvalLoss === null || r.loss < state.bestEvalLoss;
@@ -191,9 +193,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
       }
       if (count === 0) continue;
       const loss = lossSum / count;
-      if (!Number.isFinite(loss)) {
-        throw new Error(`loss became ${loss} at step ${state.step + 1}; stopped without saving (the last checkpoint, ${lastPath(o.out)}, is intact); try a lower --lr`);
-      }
+      if (!Number.isFinite(loss)) throw nanStop('loss', loss, state.step + 1, o.out);
       const g = model.params.grad!;
       for (let i = 0; i < g.length; i++) g[i] /= count;
       const lr = o.lr * cosineWithWarmup(state.step, total, warm);
@@ -229,6 +229,10 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   }
   if (stopped !== 'done') save(lastPath(o.out));
   return { steps: state.step, stopped, bestEvalLoss: state.bestEvalLoss, lastEval, labels };
+}
+
+function nanStop(what: string, loss: number, step: number, out: string): Error {
+  return new Error(`${what} became ${loss} at step ${step}; stopped without saving (the last checkpoint, ${lastPath(out)}, is intact); try a lower --lr`);
 }
 
 /** A resumed run must split and order the files as the saved one did. */
