@@ -1,6 +1,17 @@
 {
   "targets": [
     {
+      "target_name": "bgpt_exact",
+      "type": "static_library",
+      "sources": ["src/backend/native/exact.cc"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-std=gnu++17"],
+      "cflags_cc": [
+        "-std=c++17", "-O3", "-fPIC", "-fopenmp", "-ffp-contract=off", "-fno-fast-math", "-Wall", "-Wno-unknown-pragmas",
+        "<!@(node -p \"process.env.BGPT_ARCH_FLAGS ?? '-march=native'\")"
+      ]
+    },
+    {
       "target_name": "bgpt_native",
       "sources": [
         "src/backend/native/binding.cc",
@@ -11,8 +22,10 @@
         "src/backend/native/attention.cc",
         "src/backend/native/embedding.cc",
         "src/backend/native/loss.cc",
-        "src/backend/native/adamw.cc"
+        "src/backend/native/adamw.cc",
+        "src/backend/native/exact-binding.cc"
       ],
+      "dependencies": ["bgpt_exact"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerClassify } from './classify.js';
+import { registerCompress } from './compress.js';
 import { registerCpu } from './cpu.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
@@ -44,6 +45,7 @@ registerData(program);
 registerGallery(program);
 registerPlot(program);
 registerBench(program);
+registerCompress(program);
 
 try {
   await program.parseAsync(process.argv);

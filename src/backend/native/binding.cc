@@ -12,6 +12,9 @@
 #include "kernels.h"
 
 namespace bgpt {
+
+void RegisterExact(Napi::Env env, Napi::Object exports);  // exact-binding.cc
+
 namespace {
 
 using Info = const Napi::CallbackInfo&;
@@ -340,6 +343,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"info", CpuInfo},
   };
   for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  RegisterExact(env, exports);
   return exports;
 }
 

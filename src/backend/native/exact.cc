@@ -1,0 +1,236 @@
+// Exact inference kernels: every output element is one fixed sequence of IEEE single-precision operations
+// (round to nearest, no contraction into fused multiply-add, exp and tanh from + and × only, sums in
+// ascending index order), mirrored operation for operation by src/backend/exact/ts.ts. Threads and SIMD only
+// split the work across output elements, never inside one, so results do not depend on them.
+//
+// This file is compiled on its own (binding.gyp target bgpt_exact) with -ffp-contract=off and without any
+// fast-math flag; the pragma says the same to compilers that honour it.
+#pragma STDC FP_CONTRACT OFF
+
+#include "exact.h"
+
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace bgpt {
+namespace exact {
+namespace {
+
+// The float constants, written exactly (the TypeScript side gets the same bits from Math.fround).
+constexpr float kLog2e = 0x1.715476p0f;
+constexpr float kLn2Hi = 0x1.630000p-1f;
+constexpr float kLn2Lo = -0x1.bd0106p-13f;
+constexpr float kP0 = 0x1.a0d2cep-13f;
+constexpr float kP1 = 0x1.6e879cp-10f;
+constexpr float kP2 = 0x1.111210p-7f;
+constexpr float kP3 = 0x1.555382p-5f;
+constexpr float kP4 = 0x1.555554p-3f;
+constexpr float kP5 = 0x1.000000p-1f;
+constexpr float kExpLo = -0x1.5d589ep6f;
+constexpr float kExpHi = 0x1.600000p6f;
+constexpr float kGeluC = 0x1.988454p-1f;
+constexpr float kGeluA = 0x1.6e4e26p-5f;
+constexpr float kLnEps = 0x1.4f8b58p-17f;
+constexpr float kSpread = 65280.0f;  // FREQ_SPREAD
+
+// Below this many multiply-adds a call stays on the calling thread.
+constexpr idx kParMin = idx(1) << 16;
+
+// IEEE defaults for the duration of a kernel on this thread: round to nearest, subnormals neither flushed
+// nor treated as zero (a library elsewhere in the process may have changed them).
+class FpEnv {
+ public:
+#if defined(__x86_64__) || defined(__i386__)
+  FpEnv() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ & ~(0x8000u | 0x0040u | 0x6000u)); }
+  ~FpEnv() { _mm_setcsr(saved_); }
+
+ private:
+  unsigned saved_;
+#elif defined(__aarch64__)
+  FpEnv() {
+    __asm__ volatile("mrs %0, fpcr" : "=r"(saved_));
+    const std::uint64_t v = saved_ & ~((std::uint64_t(1) << 24) | (std::uint64_t(3) << 22));
+    __asm__ volatile("msr fpcr, %0" : : "r"(v));
+  }
+  ~FpEnv() { __asm__ volatile("msr fpcr, %0" : : "r"(saved_)); }
+
+ private:
+  std::uint64_t saved_;
+#else
+  FpEnv() {}
+#endif
+};
+
+inline float pow2(int n) {  // n in [-126, 127]
+  const std::uint32_t bits = static_cast<std::uint32_t>(n + 127) << 23;
+  float f;
+  __builtin_memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+inline float exp_f(float x) {
+  if (x != x) return x;  // NaN
+  if (x < kExpLo) return 0.0f;
+  if (x > kExpHi) x = kExpHi;
+  const float n = std::floor(x * kLog2e + 0.5f);
+  float r = x - n * kLn2Hi;
+  r = r - n * kLn2Lo;
+  const float z = r * r;
+  float p = kP0;
+  p = p * r + kP1;
+  p = p * r + kP2;
+  p = p * r + kP3;
+  p = p * r + kP4;
+  p = p * r + kP5;
+  p = p * z + r + 1.0f;
+  return p * pow2(static_cast<int>(n));
+}
+
+inline float tanh_f(float u) {
+  float a = u < 0.0f ? -u : u;
+  if (a > 10.0f) a = 10.0f;
+  const float t = 1.0f - 2.0f / (exp_f(2.0f * a) + 1.0f);
+  return u < 0.0f ? -t : t;
+}
+
+}  // namespace
+
+float exp_exact(float x) {
+  FpEnv env;
+  return exp_f(x);
+}
+
+float tanh_exact(float u) {
+  FpEnv env;
+  return tanh_f(u);
+}
+
+void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N) {
+  // tasks are (row, block of 64 outputs): one row alone (decoding) still spreads over threads
+  constexpr idx kBlock = 64;
+  const idx nb = (N + kBlock - 1) / kBlock, tasks = R * nb;
+#pragma omp parallel for schedule(static) if (R * K * N >= kParMin)
+  for (idx t = 0; t < tasks; t++) {
+    FpEnv env;
+    const idx r = t / nb, n0 = (t % nb) * kBlock, n1 = n0 + kBlock < N ? n0 + kBlock : N;
+    float* __restrict o = out + r * N;
+    const float* xr = x + r * K;
+    for (idx n = n0; n < n1; n++) o[n] = 0.0f;
+    for (idx k = 0; k < K; k++) {
+      const float xv = xr[k];
+      const float* __restrict wk = w + k * N;
+      for (idx n = n0; n < n1; n++) o[n] += xv * wk[n];
+    }
+    if (b)
+      for (idx n = n0; n < n1; n++) o[n] += b[n];
+  }
+}
+
+void layer_norm(float* out, const float* x, const float* g, const float* b, idx R, idx D) {
+  FpEnv env;
+  const float fd = static_cast<float>(D);
+  for (idx r = 0; r < R; r++) {
+    const float* xr = x + r * D;
+    float* o = out + r * D;
+    float s = 0.0f;
+    for (idx i = 0; i < D; i++) s += xr[i];
+    const float mean = s / fd;
+    float v = 0.0f;
+    for (idx i = 0; i < D; i++) {
+      const float d = xr[i] - mean;
+      v += d * d;
+    }
+    const float rstd = 1.0f / std::sqrt(v / fd + kLnEps);
+    for (idx i = 0; i < D; i++) o[i] = ((xr[i] - mean) * rstd) * g[i] + b[i];
+  }
+}
+
+void gelu(float* out, const float* x, idx n) {
+  FpEnv env;
+  for (idx i = 0; i < n; i++) {
+    const float v = x[i];
+    const float u = kGeluC * (v + kGeluA * ((v * v) * v));
+    out[i] = (0.5f * v) * (1.0f + tanh_f(u));
+  }
+}
+
+void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads) {
+  const idx dh = H / heads, T = past + R, tasks = B * R * heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+#pragma omp parallel if (tasks * T * dh >= kParMin)
+  {
+    FpEnv env;
+    std::vector<float> sc(static_cast<size_t>(T));
+#pragma omp for schedule(static)
+    for (idx task = 0; task < tasks; task++) {
+      const idx h = task % heads, br = task / heads, b = br / R, r = br % R, n = past + r + 1;
+      const float* q = qkv + br * 3 * H + h * dh;
+      float mx = 0.0f;
+      for (idx t = 0; t < n; t++) {
+        const float* k = kv + (b * T + t) * kvStride + h * dh;
+        float s = 0.0f;
+        for (idx d = 0; d < dh; d++) s += q[d] * k[d];
+        s = s * scale;
+        sc[t] = s;
+        if (t == 0 || s > mx) mx = s;
+      }
+      float sum = 0.0f;
+      for (idx t = 0; t < n; t++) {
+        const float e = exp_f(sc[t] - mx);
+        sc[t] = e;
+        sum += e;
+      }
+      float* __restrict o = out + br * H + h * dh;
+      for (idx d = 0; d < dh; d++) o[d] = 0.0f;
+      for (idx t = 0; t < n; t++) {
+        const float p = sc[t] / sum;
+        const float* __restrict v = kv + (b * T + t) * kvStride + H + h * dh;
+        for (idx d = 0; d < dh; d++) o[d] += p * v[d];
+      }
+    }
+  }
+}
+
+void patch_embed(float* out, const float* wT, const float* bias, const std::int32_t* tokens, idx R, idx S, idx H, idx V) {
+#pragma omp parallel for schedule(static) if (R * S * H >= kParMin)
+  for (idx r = 0; r < R; r++) {
+    FpEnv env;
+    float* __restrict o = out + r * H;
+    for (idx h = 0; h < H; h++) o[h] = 0.0f;
+    for (idx s = 0; s < S; s++) {
+      const float* __restrict w = wT + (s * V + tokens[r * S + s]) * H;
+      for (idx h = 0; h < H; h++) o[h] += w[h];
+    }
+    for (idx h = 0; h < H; h++) o[h] += bias[h];
+  }
+}
+
+void freqs(std::int32_t* out, const float* logits, idx R) {
+#pragma omp parallel for schedule(static) if (R * 256 * 16 >= kParMin)
+  for (idx r = 0; r < R; r++) {
+    FpEnv env;
+    const float* l = logits + r * 256;
+    std::int32_t* o = out + r * 256;
+    float e[256];
+    float mx = l[0];
+    for (int i = 1; i < 256; i++)
+      if (l[i] > mx) mx = l[i];
+    float sum = 0.0f;
+    for (int i = 0; i < 256; i++) sum += (e[i] = exp_f(l[i] - mx));
+    const float c = kSpread / sum;
+    for (int i = 0; i < 256; i++) {
+      const float q = std::floor(e[i] * c);
+      // NaN (a broken model) or rounding past the spread: clamp, the coder only needs every frequency ≥ 1
+      o[i] = 1 + (q >= 0.0f ? (q <= kSpread ? static_cast<std::int32_t>(q) : static_cast<std::int32_t>(kSpread)) : 0);
+    }
+  }
+}
+
+}  // namespace exact
+}  // namespace bgpt

@@ -1,0 +1,76 @@
+/** `bgpt compress`, `bgpt decompress` and `bgpt bench compress`: lossless compression with a byte model. */
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { benchCompress, ModelCodec, processFiles, totals, type FileResult } from '../tasks/compress.js';
+import { generativeModel } from './options.js';
+import { progressLine } from './progress.js';
+
+type Opts = { model: string; out?: string; force?: boolean; json?: boolean };
+
+const rate = (bytes: number, s: number) => `${Math.round(bytes / Math.max(s, 1e-9))} bytes/s`;
+
+function run(mode: 'compress' | 'decompress', files: string[], opts: Opts): void {
+  if (files.filter((f) => f === '-').length > 1) throw new Error('- (stdin) can be given once');
+  const model = generativeModel(opts.model);
+  if (opts.out) mkdirSync(opts.out, { recursive: true });
+  const codec = new ModelCodec(model);
+  const progress = progressLine(mode === 'compress' ? 'compressing' : 'decompressing');
+  const t0 = performance.now();
+  const results = processFiles(codec, mode, files, {
+    outDir: opts.out, force: opts.force,
+    onProgress: (f, d, t) => progress.update(`${f} ${t ? ((100 * d) / t).toFixed(1) : 100}% (${rate(d, (performance.now() - t0) / 1000)})`),
+  });
+  progress.done();
+  // with '-' the data goes to stdout: the report then goes to stderr
+  const say = files.includes('-') ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
+  if (opts.json) return say(JSON.stringify({ files: results, total: totals(results) }));
+  const line = (r: FileResult) => `${r.input} → ${r.output}: ${r.bytes} bytes ⇄ ${r.compressed} (${r.bits_per_byte.toFixed(3)} bits per byte, ${rate(r.bytes, r.seconds)})`;
+  if (files.includes('-') && !process.stderr.isTTY) return;
+  for (const r of results) say(line(r));
+  if (results.length > 1) {
+    const t = totals(results);
+    say(`total (${results.length} files): ${t.bytes} bytes ⇄ ${t.compressed} (${t.bits_per_byte.toFixed(3)} bits per byte)`);
+  }
+}
+
+function common(c: Command): Command {
+  return c
+    .requiredOption('-m, --model <weights>', 'generative model: .safetensors, original .pth or bgpt checkpoint (the same one for both directions)')
+    .option('--out <dir>', 'write the outputs into this folder (default: beside each input)')
+    .option('-f, --force', 'replace existing output files')
+    .option('--json', 'print one JSON object: per-file and total sizes and bits per byte');
+}
+
+export function registerCompress(program: Command): void {
+  common(program.command('compress').description('compress files losslessly with a byte model: FILE → FILE.bgpz (- : stdin to stdout)'))
+    .argument('<files...>', 'files to compress')
+    .action((files: string[], opts: Opts) => run('compress', files, opts));
+  common(program.command('decompress').description('restore FILE.bgpz → FILE with the model it was compressed with (- : stdin to stdout)'))
+    .argument('<files...>', '.bgpz files')
+    .action((files: string[], opts: Opts) => run('decompress', files, opts));
+
+  const bench = program.commands.find((c) => c.name() === 'bench');
+  if (!bench) throw new Error('registerCompress must follow registerBench');
+  bench
+    .command('compress')
+    .description('sizes and speeds of bgpt against gzip, brotli, xz and zstd, each file compressed alone')
+    .requiredOption('-m, --model <weights>', 'generative model')
+    .option('--json', 'print one JSON object')
+    .argument('<files...>', 'files')
+    .action((files: string[], opts: { model: string; json?: boolean }) => {
+      const codec = new ModelCodec(generativeModel(opts.model));
+      const progress = progressLine('benchmarking');
+      const r = benchCompress(codec, files, (f) => progress.update(f));
+      progress.done();
+      if (opts.json) return console.log(JSON.stringify(r));
+      const names = r.total.results.map((e) => e.name);
+      const w = Math.min(40, Math.max(...[...r.files, r.total].map((f) => f.file.length)));
+      console.log(`${'file'.padEnd(w)} ${'bytes'.padStart(9)} ${names.map((n) => n.padStart(13)).join('')}`);
+      for (const f of [...r.files, r.total]) {
+        console.log(`${f.file.padEnd(w)} ${String(f.bytes).padStart(9)} ${f.results.map((e) => `${e.compressed} ${e.bits_per_byte.toFixed(2)}`.padStart(13)).join('')}`);
+      }
+      console.log('(compressed bytes, bits per byte)');
+      for (const e of r.total.results) console.log(`${e.name.padEnd(13)} compress ${rate(r.total.bytes, r.total.bytes / e.compress_bytes_per_s)}, decompress ${rate(r.total.bytes, r.total.bytes / e.decompress_bytes_per_s)}`);
+      if (r.skipped.length) console.log(`skipped: ${r.skipped.join(', ')}`);
+    });
+}

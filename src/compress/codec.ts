@@ -1,0 +1,182 @@
+/**
+ * Bytes ⇄ .bgpz with a byte model (docs/compression.md). A file of n bytes is D = ⌈n/S⌉ data patches after a
+ * header patch carrying its extension. Window 0 is the header and data patches 0 … L−2 (L−1 new patches);
+ * each later window carries C already-coded patches of context and adds L−C new ones, like the body windows
+ * the model was trained on. The encoder computes each window in one teacher-forced batch; the decoder
+ * decodes byte by byte with key/value caches; the exact kernels make both give the same frequencies.
+ */
+import { createHash } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import type { BgptModel } from '../model/bgpt.js';
+import { EOP } from '../model/config.js';
+import { headerPatch } from '../data/patches.js';
+import { MODEL_ID_BYTES, Method, Reader, Writer, checkValue, readHeader, writeHeader, type Header, type WindowRule } from './container.js';
+import type { ExactBgpt } from './exact-model.js';
+import { RangeDecoder, RangeEncoder } from './range-coder.js';
+
+/** About this many new bytes per block: small enough to fall back to storing locally, large enough to cost nothing. */
+const BLOCK_BYTES = 65536;
+/** Blocks at least this long that deflate cannot shrink are stored without running the model (random data). */
+const PRECHECK_BYTES = 4096;
+
+export interface CodecOptions {
+  /** 'auto' (default): store blocks the model does not shrink; 'never': always code with the model. */
+  store?: 'auto' | 'never';
+  /** Called after each window with the bytes done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The model's identity: SHA-256 of its configuration and every tensor, by name, cut to 8 bytes. */
+const ids = new WeakMap<BgptModel, Uint8Array>();
+export function modelId(model: BgptModel): Uint8Array {
+  let id = ids.get(model);
+  if (!id) {
+    const h = createHash('sha256').update(`bgpt ${JSON.stringify(model.cfg)}`);
+    for (const s of model.layout.specs) {
+      const w = model.params.w(s.name);
+      h.update(s.name).update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+    }
+    ids.set(model, (id = new Uint8Array(h.digest().subarray(0, MODEL_ID_BYTES))));
+  }
+  return id;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** The default rule for a model: its whole context per window, half of it carried. */
+export function defaultRule(ex: ExactBgpt): WindowRule {
+  const { patchLength: L, patchSize: S } = ex.cfg;
+  if (L < 2) throw new Error(`the model's context is ${L} patch; compression needs at least 2`);
+  const carry = Math.floor(L / 2);
+  return { window: L, carry, blockWindows: Math.max(1, Math.floor(BLOCK_BYTES / ((L - carry) * S))) };
+}
+
+/** Data patches [a, b) that window w adds, and where its context starts (−1: the header patch). */
+interface Win {
+  a: number;
+  b: number;
+  ctx: number;
+}
+
+function windowsOf(D: number, r: WindowRule): Win[] {
+  const out: Win[] = [];
+  if (D === 0) return out;
+  out.push({ a: 0, b: Math.min(D, r.window - 1), ctx: -1 });
+  while (out[out.length - 1].b < D) {
+    const a = out[out.length - 1].b;
+    out.push({ a, b: Math.min(D, a + r.window - r.carry), ctx: a - r.carry });
+  }
+  return out;
+}
+
+/** Tokens of data patches [from, to) (the header patch for index −1), padded with <eop> past the end. */
+function tokensOf(data: Uint8Array, from: number, to: number, S: number, header: Int32Array): Int32Array {
+  const t = new Int32Array((to - from) * S).fill(EOP);
+  for (let p = from; p < to; p++) {
+    if (p < 0) t.set(header, (p - from) * S);
+    else for (let s = 0; s < S && p * S + s < data.length; s++) t[(p - from) * S + s] = data[p * S + s];
+  }
+  return t;
+}
+
+function encodeWindow(ex: ExactBgpt, data: Uint8Array, w: Win, header: Int32Array, enc: RangeEncoder): void {
+  const { patchSize: S, hidden: H } = ex.cfg, M = w.b - w.a;
+  // inputs: context and new patches but the last (its feature would predict past the window)
+  const F = ex.patchFeatures(tokensOf(data, w.ctx, w.b - 1, S, header), w.b - 1 - w.ctx, null);
+  const off = w.a - 1 - w.ctx; // the row whose feature predicts patch a
+  const freqs = ex.patchFreqs(F.subarray(off * H, (off + M) * H), tokensOf(data, w.a, w.b, S, header), M);
+  const end = Math.min(data.length, w.b * S);
+  for (let i = w.a * S; i < end; i++) enc.encode(freqs.subarray((i - w.a * S) * 256, (i - w.a * S + 1) * 256), data[i]);
+}
+
+function decodeWindow(ex: ExactBgpt, out: Uint8Array, w: Win, header: Int32Array, dec: RangeDecoder): void {
+  const { patchSize: S } = ex.cfg;
+  const cache = ex.newPatchCache(), bytes = ex.newByteCache();
+  let F = ex.patchFeatures(tokensOf(out, w.ctx, w.a, S, header), w.a - w.ctx, cache);
+  let feature = F.subarray(F.length - ex.cfg.hidden);
+  for (let p = w.a; p < w.b; p++) {
+    bytes.length = 0;
+    const end = Math.min(out.length, (p + 1) * S);
+    let prev = -1;
+    for (let i = p * S; i < end; i++) prev = out[i] = dec.decode(ex.stepFreqs(bytes, feature, prev));
+    if (p + 1 < w.b) {
+      F = ex.patchFeatures(tokensOf(out, p, p + 1, S, header), 1, cache);
+      feature = F;
+    }
+  }
+}
+
+function compressible(raw: Uint8Array): boolean {
+  return raw.length < PRECHECK_BYTES || deflateRawSync(raw, { level: 1 }).length < raw.length;
+}
+
+/** Compresses `data`; `ext` is the extension the model sees in the header patch (and is stored). */
+export function compressBytes(ex: ExactBgpt, model: BgptModel, data: Uint8Array, ext: string, opts: CodecOptions = {}): Uint8Array {
+  const S = ex.cfg.patchSize, rule = defaultRule(ex), header = headerPatch(ext, S);
+  const wins = windowsOf(Math.ceil(data.length / S), rule);
+  const w = new Writer();
+  writeHeader(w, { length: data.length, modelId: modelId(model), rule, ext, check: 0 });
+  const checkAt = w.length - 4;
+  for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
+    const block = wins.slice(b0, b0 + rule.blockWindows), last = b0 + rule.blockWindows >= wins.length;
+    const raw = data.subarray(block[0].a * S, Math.min(data.length, block[block.length - 1].b * S));
+    let payload: Uint8Array | null = null;
+    if (opts.store === 'never' || compressible(raw)) {
+      const enc = new RangeEncoder();
+      for (const win of block) {
+        encodeWindow(ex, data, win, header, enc);
+        opts.onProgress?.(Math.min(data.length, win.b * S), data.length);
+      }
+      payload = enc.finish();
+      if (opts.store !== 'never' && payload.length >= raw.length) payload = null;
+    }
+    w.byte(payload ? Method.Modelled : Method.Stored);
+    if (!last) w.varint((payload ?? raw).length);
+    w.bytes(payload ?? raw);
+    if (!payload) opts.onProgress?.(raw.byteOffset - data.byteOffset + raw.length, data.length);
+  }
+  const out = w.finish();
+  new DataView(out.buffer, out.byteOffset).setUint32(checkAt, checkValue(out, checkAt, data), true);
+  return out;
+}
+
+/** The header of a .bgpz (throws a one-line reason when it is not one). */
+export function peekHeader(buf: Uint8Array): Header {
+  return readHeader(new Reader(buf));
+}
+
+/** Decompresses a .bgpz made with the same model; returns the bytes and the stored extension. */
+export function decompressBytes(ex: ExactBgpt, model: BgptModel, buf: Uint8Array, opts: CodecOptions = {}): { bytes: Uint8Array; ext: string } {
+  const r = new Reader(buf), h = readHeader(r), S = ex.cfg.patchSize;
+  const id = modelId(model);
+  if (hex(h.modelId) !== hex(id)) throw new Error(`compressed with another model (model id ${hex(h.modelId)}; --model has ${hex(id)})`);
+  if (h.rule.window > ex.cfg.patchLength) throw new Error('corrupt header (window longer than the model\'s context)');
+  let out: Uint8Array;
+  try {
+    out = new Uint8Array(h.length);
+  } catch {
+    throw new Error(`corrupt header (length ${h.length})`);
+  }
+  const header = headerPatch(h.ext, S), wins = windowsOf(Math.ceil(h.length / S), h.rule);
+  for (let b0 = 0; b0 < wins.length; b0 += h.rule.blockWindows) {
+    const block = wins.slice(b0, b0 + h.rule.blockWindows), last = b0 + h.rule.blockWindows >= wins.length;
+    const start = block[0].a * S, end = Math.min(h.length, block[block.length - 1].b * S);
+    const method = r.byte();
+    const payload = r.bytes(last ? r.left : r.varint());
+    if (method === Method.Stored) {
+      if (payload.length !== end - start) throw new Error('corrupt file (stored block of the wrong size)');
+      out.set(payload, start);
+      opts.onProgress?.(end, h.length);
+    } else if (method === Method.Modelled) {
+      const dec = new RangeDecoder(payload);
+      for (const win of block) {
+        decodeWindow(ex, out, win, header, dec);
+        opts.onProgress?.(Math.min(h.length, win.b * S), h.length);
+      }
+      if (dec.consumed !== payload.length) throw new Error('corrupt file (coded block of the wrong size)');
+    } else throw new Error(`corrupt file (unknown block method ${method})`);
+  }
+  if (r.left !== 0) throw new Error('corrupt file (data after the last block)');
+  if (checkValue(buf, h.checkAt!, out) !== h.check) throw new Error('corrupt file (checksum mismatch)');
+  return { bytes: out, ext: h.ext };
+}

@@ -1,0 +1,182 @@
+/**
+ * bGPT inference on the exact kernels (src/backend/exact): the same network as src/model, evaluated so that
+ * every probability is bit-identical whether positions are computed together (the encoder's teacher-forced
+ * batches) or one at a time against key/value caches (the decoder), on any backend and thread count.
+ */
+import type { ExactKernels } from '../backend/exact/index.js';
+import type { BgptModel } from '../model/bgpt.js';
+import { VOCAB, type BgptConfig } from '../model/config.js';
+import { BYTE_PREFIX, PATCH_PREFIX } from '../model/params.js';
+
+const EMB = 'patch_level_decoder.patch_embedding';
+
+interface LayerWeights {
+  ln1g: Float32Array; ln1b: Float32Array; attnW: Float32Array; attnB: Float32Array; projW: Float32Array; projB: Float32Array;
+  ln2g: Float32Array; ln2b: Float32Array; fcW: Float32Array; fcB: Float32Array; fc2W: Float32Array; fc2B: Float32Array;
+}
+
+/** Keys and values of one sequence: per layer [capacity, 2H] (the keys, then the values, of each position). */
+export class Cache {
+  length = 0;
+  readonly kv: Float32Array[];
+  constructor(layers: number, readonly capacity: number, H: number) {
+    this.kv = Array.from({ length: layers }, () => new Float32Array(capacity * 2 * H));
+  }
+}
+
+/** A GPT-2 stack (blocks then ln_f) on exact kernels. */
+class Stack {
+  private layers: LayerWeights[] = [];
+  private lnfG: Float32Array;
+  private lnfB: Float32Array;
+  private bufs = new Map<string, Float32Array>();
+
+  constructor(private k: ExactKernels, model: BgptModel, prefix: string, n: number, readonly H: number, readonly heads: number) {
+    const w = (s: string) => model.params.w(`${prefix}${s}`);
+    for (let i = 0; i < n; i++) {
+      const p = `h.${i}.`;
+      this.layers.push({
+        ln1g: w(`${p}ln_1.weight`), ln1b: w(`${p}ln_1.bias`), attnW: w(`${p}attn.c_attn.weight`), attnB: w(`${p}attn.c_attn.bias`),
+        projW: w(`${p}attn.c_proj.weight`), projB: w(`${p}attn.c_proj.bias`), ln2g: w(`${p}ln_2.weight`), ln2b: w(`${p}ln_2.bias`),
+        fcW: w(`${p}mlp.c_fc.weight`), fcB: w(`${p}mlp.c_fc.bias`), fc2W: w(`${p}mlp.c_proj.weight`), fc2B: w(`${p}mlp.c_proj.bias`),
+      });
+    }
+    this.lnfG = w('ln_f.weight');
+    this.lnfB = w('ln_f.bias');
+  }
+
+  buf(name: string, n: number): Float32Array {
+    let b = this.bufs.get(name);
+    if (!b || b.length < n) this.bufs.set(name, (b = new Float32Array(Math.max(n, Math.ceil((b?.length ?? 0) * 1.25)))));
+    return b.subarray(0, n);
+  }
+
+  /**
+   * Runs B sequences of R new rows (input embeddings x [B·R, H], overwritten). Without a cache every sequence
+   * starts at position 0; with one (B = 1) the rows follow its `length` positions and are appended to it.
+   * Returns ln_f's output [B·R, H] (valid until the next call).
+   */
+  forward(x: Float32Array, B: number, R: number, cache: Cache | null): Float32Array {
+    const { k, H } = this, n = B * R;
+    if (cache && (B !== 1 || cache.length + R > cache.capacity)) throw new Error('cache overflow');
+    const a = this.buf('a', n * H), qkv = this.buf('qkv', n * 3 * H), y = this.buf('y', n * H), t = this.buf('t', n * H);
+    const fc = this.buf('fc', n * 4 * H), g = this.buf('g', n * 4 * H);
+    const past = cache ? cache.length : 0;
+    this.layers.forEach((L, i) => {
+      k.layerNorm(a, x, L.ln1g, L.ln1b, n, H);
+      k.linear(qkv, a, L.attnW, L.attnB, n, H, 3 * H);
+      if (cache) {
+        const kv = cache.kv[i];
+        for (let r = 0; r < R; r++) kv.set(qkv.subarray(r * 3 * H + H, (r + 1) * 3 * H), (past + r) * 2 * H);
+        k.attend(y, qkv, kv, 2 * H, 1, R, past, H, this.heads);
+      } else {
+        k.attend(y, qkv, qkv.subarray(H), 3 * H, B, R, 0, H, this.heads);
+      }
+      k.linear(t, y, L.projW, L.projB, n, H, H);
+      for (let j = 0; j < n * H; j++) x[j] += t[j]; // Float32Array: one float addition per element
+      k.layerNorm(a, x, L.ln2g, L.ln2b, n, H);
+      k.linear(fc, a, L.fcW, L.fcB, n, H, 4 * H);
+      k.gelu(g, fc, n * 4 * H);
+      k.linear(t, g, L.fc2W, L.fc2B, n, 4 * H, H);
+      for (let j = 0; j < n * H; j++) x[j] += t[j];
+    });
+    if (cache) cache.length += R;
+    const out = this.buf('out', n * H);
+    k.layerNorm(out, x, this.lnfG, this.lnfB, n, H);
+    return out;
+  }
+}
+
+/** w [rows, cols] → [cols, rows], so that the exact linear reads each input's weights as one row. */
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+  return t;
+}
+
+export class ExactBgpt {
+  readonly cfg: BgptConfig;
+  private patch: Stack;
+  private byte: Stack;
+  private embT: Float32Array; // [S·257, H]
+  private embB: Float32Array;
+  private patchWpe: Float32Array;
+  private byteWte: Float32Array;
+  private byteWpe: Float32Array;
+  private headT: Float32Array; // the tied LM head, [H, 256]: the end-of-patch token is never a file's byte
+  private logits = new Float32Array(0);
+
+  constructor(readonly k: ExactKernels, model: BgptModel) {
+    const c = (this.cfg = model.cfg), H = c.hidden, p = model.params;
+    this.patch = new Stack(k, model, PATCH_PREFIX, c.patchLayers, H, c.heads);
+    this.byte = new Stack(k, model, BYTE_PREFIX, c.byteLayers, H, c.heads);
+    this.embT = transpose(p.w(`${EMB}.weight`), H, c.patchSize * VOCAB);
+    this.embB = p.w(`${EMB}.bias`);
+    this.patchWpe = p.w(`${PATCH_PREFIX}wpe.weight`);
+    this.byteWte = p.w(`${BYTE_PREFIX}wte.weight`);
+    this.byteWpe = p.w(`${BYTE_PREFIX}wpe.weight`);
+    this.headT = transpose(this.byteWte.subarray(0, 256 * H), 256, H);
+  }
+
+  newPatchCache(): Cache {
+    return new Cache(this.cfg.patchLayers, this.cfg.patchLength, this.cfg.hidden);
+  }
+
+  newByteCache(): Cache {
+    return new Cache(this.cfg.byteLayers, this.cfg.patchSize, this.cfg.hidden);
+  }
+
+  /**
+   * Patch-level features of R patches (tokens [R·S]) at positions `start`… (cache.length when a cache is
+   * given, else 0). Returns [R, H] (valid until the next call).
+   */
+  patchFeatures(tokens: Int32Array, R: number, cache: Cache | null): Float32Array {
+    const { hidden: H, patchSize: S } = this.cfg, start = cache ? cache.length : 0;
+    const x = this.patch.buf('x', R * H);
+    this.k.patchEmbed(x, this.embT, this.embB, tokens, R, S, H, VOCAB);
+    for (let r = 0; r < R; r++) for (let i = 0; i < H; i++) x[r * H + i] += this.patchWpe[(start + r) * H + i];
+    return this.patch.forward(x, 1, R, cache);
+  }
+
+  /**
+   * Teacher-forced frequencies of M whole patches at once: features [M, H], the patches' tokens [M·S]
+   * (padding after a file's end is fine: causality keeps it out of earlier positions). Returns [M·S, 256].
+   */
+  patchFreqs(features: Float32Array, tokens: Int32Array, M: number): Int32Array {
+    const { hidden: H, patchSize: S } = this.cfg, x = this.byte.buf('x', M * S * H);
+    for (let m = 0; m < M; m++) {
+      for (let s = 0; s < S; s++) {
+        const o = (m * S + s) * H, wp = s * H;
+        if (s === 0) for (let i = 0; i < H; i++) x[o + i] = features[m * H + i] + this.byteWpe[wp + i];
+        else {
+          const we = tokens[m * S + s - 1] * H;
+          for (let i = 0; i < H; i++) x[o + i] = this.byteWte[we + i] + this.byteWpe[wp + i];
+        }
+      }
+    }
+    return this.head(this.byte.forward(x, M, S, null), M * S);
+  }
+
+  /**
+   * One byte position against a byte-level cache: position 0 takes the patch feature, later ones the previous
+   * byte. Returns the frequencies of the byte at that position [256] (valid until the next call).
+   */
+  stepFreqs(cache: Cache, feature: Float32Array | null, prev: number): Int32Array {
+    const H = this.cfg.hidden, pos = cache.length, x = this.byte.buf('x1', H);
+    const src = pos === 0 ? feature! : this.byteWte.subarray(prev * H, prev * H + H);
+    for (let i = 0; i < H; i++) x[i] = src[i] + this.byteWpe[pos * H + i];
+    return this.head(this.byte.forward(x, 1, 1, cache), 1);
+  }
+
+  private freqBuf = new Int32Array(0);
+
+  private head(h: Float32Array, R: number): Int32Array {
+    const H = this.cfg.hidden;
+    if (this.logits.length < R * 256) this.logits = new Float32Array(R * 256);
+    if (this.freqBuf.length < R * 256) this.freqBuf = new Int32Array(R * 256);
+    const logits = this.logits.subarray(0, R * 256), f = this.freqBuf.subarray(0, R * 256);
+    this.k.linear(logits, h, this.headT, null, R, H, 256);
+    this.k.freqs(f, logits, R);
+    return f;
+  }
+}

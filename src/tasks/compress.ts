@@ -1,0 +1,188 @@
+/**
+ * Files ⇄ .bgpz (src/compress): naming, stdin/stdout, atomic writes that never replace a file unasked, per-file
+ * statistics, and the comparison with classic compressors (`bgpt bench compress`).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
+import { getExactKernels, type ExactKernels } from '../backend/exact/index.js';
+import { ExactBgpt } from '../compress/exact-model.js';
+import { compressBytes, decompressBytes, type CodecOptions } from '../compress/codec.js';
+import { extensionOf } from '../data/patches.js';
+import type { BgptModel } from '../model/bgpt.js';
+import { writeAll, writeFileAtomic } from '../util/atomic.js';
+import { readInput } from './eval.js';
+
+export const SUFFIX = '.bgpz';
+
+export interface FileResult {
+  input: string;
+  output: string;
+  bytes: number;
+  compressed: number;
+  bits_per_byte: number;
+  seconds: number;
+}
+
+export interface FilesOptions {
+  outDir?: string;
+  force?: boolean;
+  kernels?: ExactKernels;
+  onProgress?: (file: string, done: number, total: number) => void;
+}
+
+/** A compressor bound to one model (its exact-kernel copy is built once). */
+export class ModelCodec {
+  readonly exact: ExactBgpt;
+  constructor(readonly model: BgptModel, kernels: ExactKernels = getExactKernels()) {
+    this.exact = new ExactBgpt(kernels, model);
+  }
+  compress(data: Uint8Array, ext: string, opts?: CodecOptions): Uint8Array {
+    return compressBytes(this.exact, this.model, data, ext, opts);
+  }
+  decompress(buf: Uint8Array, opts?: CodecOptions): { bytes: Uint8Array; ext: string } {
+    return decompressBytes(this.exact, this.model, buf, opts);
+  }
+}
+
+function outputPath(input: string, mode: 'compress' | 'decompress', outDir?: string): string {
+  let name = basename(input);
+  if (mode === 'compress') name += SUFFIX;
+  else {
+    if (!name.endsWith(SUFFIX) || name.length === SUFFIX.length) throw new Error(`${input}: not named NAME${SUFFIX}`);
+    name = name.slice(0, -SUFFIX.length);
+  }
+  return join(outDir ?? dirname(input), name);
+}
+
+function readAll(input: string): Buffer {
+  return input === '-' ? readFileSync(0) : readInput(input);
+}
+
+/** Compresses (or decompresses) each file; '-' reads stdin and writes stdout. Stops at the first failure. */
+export function processFiles(codec: ModelCodec, mode: 'compress' | 'decompress', inputs: string[], opts: FilesOptions = {}): FileResult[] {
+  const results: FileResult[] = [];
+  for (const input of inputs) {
+    const output = input === '-' ? '-' : outputPath(input, mode, opts.outDir);
+    if (output !== '-' && existsSync(output) && !opts.force) throw new Error(`${output}: already exists (use --force to replace it)`);
+    const data = readAll(input);
+    const t0 = performance.now();
+    const onProgress = (d: number, t: number) => opts.onProgress?.(input, d, t);
+    let result: Uint8Array, bytes: number, compressed: number;
+    try {
+      if (mode === 'compress') {
+        result = codec.compress(data, input === '-' ? '' : extensionOf(input), { onProgress });
+        [bytes, compressed] = [data.length, result.length];
+      } else {
+        result = codec.decompress(data, { onProgress }).bytes;
+        [bytes, compressed] = [result.length, data.length];
+      }
+    } catch (e) {
+      throw new Error(`${input === '-' ? 'stdin' : input}: ${(e as Error).message}`);
+    }
+    if (output === '-') writeAll(1, result);
+    else writeFileAtomic(output, result);
+    const seconds = (performance.now() - t0) / 1000;
+    results.push({ input, output, bytes, compressed, bits_per_byte: bytes ? (8 * compressed) / bytes : 0, seconds });
+  }
+  return results;
+}
+
+export function totals(r: { bytes: number; compressed: number; seconds: number }[]): { bytes: number; compressed: number; bits_per_byte: number; seconds: number } {
+  const bytes = r.reduce((a, x) => a + x.bytes, 0), compressed = r.reduce((a, x) => a + x.compressed, 0);
+  return { bytes, compressed, bits_per_byte: bytes ? (8 * compressed) / bytes : 0, seconds: r.reduce((a, x) => a + x.seconds, 0) };
+}
+
+/** A classic compressor for the comparison: null when its program is not installed. */
+interface Classic {
+  name: string;
+  compress(d: Uint8Array): Uint8Array;
+  decompress(d: Uint8Array): Uint8Array;
+}
+
+function program(cmd: string, cArgs: string[], dArgs: string[]): Classic | null {
+  const probe = spawnSync(cmd, ['--version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) return null;
+  const run = (args: string[], input: Uint8Array) => {
+    const r = spawnSync(cmd, args, { input, maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr?.toString().trim()}`);
+    return new Uint8Array(r.stdout);
+  };
+  return { name: `${cmd} ${cArgs[0]}`, compress: (d) => run(cArgs, d), decompress: (d) => run(dArgs, d) };
+}
+
+export const CLASSIC_NAMES = ['gzip -9', 'brotli -q 11', 'xz -9e', 'zstd -19'];
+
+/** gzip and brotli from Node's zlib; xz and zstd when their programs exist (else listed as skipped). */
+export function classicCompressors(): { available: Classic[]; skipped: string[] } {
+  const available: Classic[] = [
+    { name: 'gzip -9', compress: (d) => gzipSync(d, { level: 9 }), decompress: (d) => gunzipSync(d) },
+    {
+      name: 'brotli -q 11',
+      compress: (d) => brotliCompressSync(d, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: d.length } }),
+      decompress: (d) => brotliDecompressSync(d),
+    },
+  ];
+  const skipped: string[] = [];
+  for (const [name, c] of [['xz -9e', program('xz', ['-9e', '-c', '-q'], ['-d', '-c', '-q'])], ['zstd -19', program('zstd', ['-19', '-c', '-q'], ['-d', '-c', '-q'])]] as const) {
+    if (c) available.push(c);
+    else skipped.push(`${name} (${name.split(' ')[0]} not installed)`);
+  }
+  return { available, skipped };
+}
+
+export interface BenchEntry {
+  name: string;
+  compressed: number;
+  bits_per_byte: number;
+  compress_bytes_per_s: number;
+  decompress_bytes_per_s: number;
+}
+
+export interface BenchFile {
+  file: string;
+  bytes: number;
+  results: BenchEntry[];
+}
+
+function timed<T>(f: () => T): [T, number] {
+  const t0 = performance.now();
+  const r = f();
+  return [r, (performance.now() - t0) / 1000];
+}
+
+/** Sizes and speeds of bgpt and the classic compressors on each file alone, and in total. */
+export function benchCompress(codec: ModelCodec, files: string[], onFile?: (file: string) => void): { files: BenchFile[]; total: BenchFile; skipped: string[] } {
+  const { available, skipped } = classicCompressors();
+  const out: BenchFile[] = [];
+  const sums = new Map<string, { compressed: number; c: number; d: number }>();
+  for (const file of files) {
+    onFile?.(file);
+    const data = readInput(file);
+    const results: BenchEntry[] = [];
+    const coders: Classic[] = [
+      { name: 'bgpt', compress: (d) => codec.compress(d, extensionOf(file)), decompress: (d) => codec.decompress(d).bytes },
+      ...available,
+    ];
+    for (const c of coders) {
+      const [packed, tc] = timed(() => c.compress(data));
+      const [back, td] = timed(() => c.decompress(packed));
+      if (Buffer.compare(Buffer.from(back), data) !== 0) throw new Error(`${file}: ${c.name} did not round-trip`);
+      results.push(entry(c.name, data.length, packed.length, tc, td));
+      const s = sums.get(c.name) ?? { compressed: 0, c: 0, d: 0 };
+      sums.set(c.name, { compressed: s.compressed + packed.length, c: s.c + tc, d: s.d + td });
+    }
+    out.push({ file, bytes: data.length, results });
+  }
+  const bytes = out.reduce((a, f) => a + f.bytes, 0);
+  const total = { file: `total (${out.length} files)`, bytes, results: [...sums].map(([name, s]) => entry(name, bytes, s.compressed, s.c, s.d)) };
+  return { files: out, total, skipped };
+}
+
+function entry(name: string, bytes: number, compressed: number, tc: number, td: number): BenchEntry {
+  return {
+    name, compressed, bits_per_byte: bytes ? (8 * compressed) / bytes : 0,
+    compress_bytes_per_s: Math.round(bytes / Math.max(tc, 1e-9)), decompress_bytes_per_s: Math.round(bytes / Math.max(td, 1e-9)),
+  };
+}
