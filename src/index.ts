@@ -2,6 +2,7 @@
 export { getKernels, nativeKernels, tsKernels, type Kernels } from './backend/index.js';
 export { BgptModel, selectPairs, type Batch, type ForwardOptions, type ForwardResult } from './model/bgpt.js';
 export { BgptClassifier, type ClassifierResult } from './model/classifier.js';
+export { modelForTask, type TaskModel } from './model/task-model.js';
 export { DEFAULT_CONFIG, EOP, VOCAB, type BgptConfig } from './model/config.js';
 export { buildLayout } from './model/params.js';
 export type { ParamLayout } from './nn/layout.js';

@@ -116,6 +116,8 @@ describe('our checkpoint', () => {
     assertSameBits(c.params.data, a.params.data, 'params after resume');
     assertSameBits(optC.m, optA.m, 'm after resume');
     assertSameBits(optC.v, optA.v, 'v after resume');
+    // a state of another model's size is refused, not copied in part
+    assert.throws(() => new AdamW(k, optA.size + 16).restore(optA), /moments, the model/);
   });
 
   it('a classifier checkpoint keeps its label names and loads as a model', () => {

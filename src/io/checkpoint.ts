@@ -7,10 +7,9 @@
  * Any other tool reading safetensors sees the weights under their original names (plus the moments).
  */
 import type { Kernels } from '../backend/types.js';
-import type { BgptModel } from '../model/bgpt.js';
-import type { BgptClassifier } from '../model/classifier.js';
 import type { BgptConfig } from '../model/config.js';
 import { buildLayout } from '../model/params.js';
+import type { TaskModel } from '../model/task-model.js';
 import type { ParamLayout } from '../nn/layout.js';
 import { AdamW } from '../optim/adamw.js';
 import { VERSION } from '../version.js';
@@ -107,7 +106,7 @@ export function loadCheckpoint(path: string, opts: { optimizer?: boolean } = {})
 
 /** The checkpoint of a live model (its buffers are referenced, not copied: save before changing them). */
 export function checkpointOf(
-  model: BgptModel | BgptClassifier,
+  model: TaskModel,
   opts: { task?: CheckpointTask; optimizer?: AdamW; training?: TrainingState } = {},
 ): Checkpoint {
   let task = opts.task;
@@ -132,8 +131,6 @@ export function restoreAdamW(k: Kernels, ck: Checkpoint): AdamW {
   if (!ck.optimizer) throw new Error('the checkpoint holds no optimizer state');
   const { m, v, step, ...opts } = ck.optimizer;
   const a = new AdamW(k, m.length, opts);
-  a.m.set(m);
-  a.v.set(v);
-  a.step = step;
+  a.restore({ m, v, step });
   return a;
 }

@@ -7,10 +7,11 @@
  * accepted and ignored, as are our checkpoints' optimizer moments; any other tensor is an error.
  */
 import type { Kernels } from '../backend/types.js';
-import { BgptModel } from '../model/bgpt.js';
-import { BgptClassifier } from '../model/classifier.js';
+import type { BgptModel } from '../model/bgpt.js';
+import type { BgptClassifier } from '../model/classifier.js';
 import { VOCAB, defaultHeads, type BgptConfig } from '../model/config.js';
 import { BYTE_PREFIX, PATCH_PREFIX, TIED_LM_HEAD, buildLayout, type Task } from '../model/params.js';
+import { modelForTask } from '../model/task-model.js';
 import type { ParamLayout } from '../nn/layout.js';
 import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, layoutTask, parseConfig, parseOptimizer, parseTask, parseTraining, type CheckpointTask, type OptimizerMeta, type TrainingState } from './meta.js';
 import { openTensorSource } from './open.js';
@@ -118,16 +119,11 @@ export type LoadedModel =
   | { task: 'generative'; config: BgptConfig; model: BgptModel; labels?: undefined; meta?: ModelMeta }
   | { task: 'classification'; config: BgptConfig; model: BgptClassifier; labels?: string[]; meta?: ModelMeta };
 
-function build(k: Kernels, config: BgptConfig, task: Task, params: Float32Array, grad?: boolean): { task: 'generative'; model: BgptModel } | { task: 'classification'; model: BgptClassifier } {
-  if (task.kind === 'classification') return { task: 'classification', model: new BgptClassifier(k, config, task.labels, { params, grad }) };
-  return { task: 'generative', model: new BgptModel(k, config, { params, grad }) };
-}
-
 /** A model built from named tensors. */
 export function modelFromTensors(k: Kernels, t: Tensors, opts: { grad?: boolean } = {}): LoadedModel {
   const { config, task } = inferConfig(t);
   const params = packParams(buildLayout(config, task), t);
-  return { config, ...build(k, config, task, params, opts.grad) } as LoadedModel;
+  return { config, task: task.kind, model: modelForTask(k, config, task, { params, grad: opts.grad }) } as LoadedModel;
 }
 
 /** The weights of a file of any supported kind, as a flat buffer with its config, task and metadata. */
@@ -216,9 +212,9 @@ export function readModelWeights(path: string): ModelWeights {
 export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean } = {}): LoadedModel {
   const w = readModelWeights(path);
   try {
-    const built = build(k, w.config, layoutTask(w.task), w.params, opts.grad);
+    const task = layoutTask(w.task);
     const labels = w.task.kind === 'classification' ? w.task.labels : undefined;
-    return { config: w.config, ...built, labels, meta: w.meta } as LoadedModel;
+    return { config: w.config, task: task.kind, model: modelForTask(k, w.config, task, { params: w.params, grad: opts.grad }), labels, meta: w.meta } as LoadedModel;
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }

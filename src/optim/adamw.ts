@@ -9,6 +9,13 @@ export interface AdamWOptions {
   weightDecay: number;
 }
 
+/** What a checkpoint keeps of an AdamW: the moments (in the parameters' flat layout) and the step count. */
+export interface AdamWState {
+  m: Float32Array;
+  v: Float32Array;
+  step: number;
+}
+
 export const ADAMW_DEFAULTS: AdamWOptions = { lr: 1e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 
 export class AdamW {
@@ -22,6 +29,14 @@ export class AdamW {
     this.opts = { ...ADAMW_DEFAULTS, ...opts };
     this.m = new Float32Array(size);
     this.v = new Float32Array(size);
+  }
+
+  /** Continues from a saved state (an exact resume: the same moments and step). */
+  restore(s: AdamWState): void {
+    if (s.m.length !== this.size || s.v.length !== this.size) throw new Error(`optimizer state has ${s.m.length} / ${s.v.length} moments, the model ${this.size}`);
+    this.m.set(s.m);
+    this.v.set(s.v);
+    this.step = s.step;
   }
 
   /**

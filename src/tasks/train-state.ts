@@ -6,9 +6,9 @@
 import type { Kernels } from '../backend/types.js';
 import { conversionName, type ConversionMode } from '../data/dataset.js';
 import { checkpointOf, loadCheckpoint, saveCheckpoint, type CheckpointTask } from '../io/checkpoint.js';
-import { BgptModel } from '../model/bgpt.js';
-import { BgptClassifier } from '../model/classifier.js';
-import type { AdamW } from '../optim/adamw.js';
+import { layoutTask } from '../io/meta.js';
+import { modelForTask, type TaskModel } from '../model/task-model.js';
+import type { AdamW, AdamWState } from '../optim/adamw.js';
 
 /** The run settings a checkpoint records (a subset of the trainer's options, so this module needs not import it). */
 export interface RunSettings {
@@ -38,7 +38,7 @@ export function taskOf(o: Pick<RunSettings, 'task' | 'convert'>, labels: string[
   return o.convert ? { kind: 'conversion', mode: conversionName(o.convert) } : { kind: 'generative' };
 }
 
-export function saveTraining(path: string, t: { model: BgptModel | BgptClassifier; adam: AdamW; state: TrainState; labels: string[]; options: RunSettings }): void {
+export function saveTraining(path: string, t: { model: TaskModel; adam: AdamW; state: TrainState; labels: string[]; options: RunSettings }): void {
   const s = t.state;
   saveCheckpoint(path, checkpointOf(t.model, {
     task: taskOf(t.options, t.labels),
@@ -55,8 +55,8 @@ export function saveTraining(path: string, t: { model: BgptModel | BgptClassifie
 }
 
 export interface ResumedTraining {
-  model: BgptModel | BgptClassifier;
-  adam: { m: Float32Array; v: Float32Array; step: number };
+  model: TaskModel;
+  adam: AdamWState;
   state: TrainState;
   labels: string[];
   extra: Record<string, unknown>;
@@ -67,9 +67,7 @@ export function loadTraining(path: string, k: Kernels): ResumedTraining {
   const tr = ck.training, opt = ck.optimizer;
   if (!tr || !opt || !tr.extra || !tr.rng?.train) throw new Error(`${path}: not a resumable training checkpoint (no optimizer or training state)`);
   const labels = ck.task.kind === 'classification' ? ck.task.labels : [];
-  const model = ck.task.kind === 'classification'
-    ? new BgptClassifier(k, ck.config, labels.length, { params: ck.params, grad: true })
-    : new BgptModel(k, ck.config, { params: ck.params, grad: true });
+  const model = modelForTask(k, ck.config, layoutTask(ck.task), { params: ck.params, grad: true });
   const extra = tr.extra;
   return {
     model, labels, extra,

@@ -11,11 +11,13 @@ import {
 import { BgptModel } from '../model/bgpt.js';
 import { BgptClassifier } from '../model/classifier.js';
 import type { BgptConfig } from '../model/config.js';
+import { modelForTask, type TaskModel } from '../model/task-model.js';
 import { AdamW } from '../optim/adamw.js';
 import { cosineWithWarmup, warmupSteps } from '../optim/schedule.js';
 import { Rng } from '../util/rng.js';
+import { layoutTask } from '../io/meta.js';
 import { loadModelFile } from '../io/weights.js';
-import { loadTraining, saveTraining, type TrainState } from './train-state.js';
+import { loadTraining, saveTraining, taskOf, type TrainState } from './train-state.js';
 
 export interface TrainOptions {
   task: 'gen' | 'cls';
@@ -90,8 +92,6 @@ export function lastPath(out: string): string {
   return i > 0 && i === out.length - 12 ? `${out.slice(0, i)}.last.safetensors` : `${out}.last`;
 }
 
-type AnyModel = BgptModel | BgptClassifier;
-
 /**
  * Runs a training. Async only so that signals can arrive: the event loop gets a turn between steps, which
  * is when a Ctrl-C or SIGTERM handler can set the flag that `hooks.interrupted` reports.
@@ -125,13 +125,11 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
 
   // the model: resumed, initialised from a checkpoint, or new
   if (resumed) checkResumable(resumed.extra, o, lastPath(o.out));
-  const model: AnyModel = resumed ? resumed.model : buildModel(k, o, labels, rng);
+  const model: TaskModel = resumed ? resumed.model : buildModel(k, o, labels, rng);
   const opt = new AdamW(k, model.layout.size, { lr: o.lr, weightDecay: o.weightDecay });
   let state: TrainState = { step: 0, epoch: 0, batch: 0, bestEvalLoss: null, bestEvalAccuracy: null, bestEpoch: 0, rng: rng.getState() };
   if (resumed) {
-    opt.m.set(resumed.adam.m);
-    opt.v.set(resumed.adam.v);
-    opt.step = resumed.adam.step;
+    opt.restore(resumed.adam);
     state = resumed.state;
     rng.setState(state.rng);
   }
@@ -252,8 +250,8 @@ function argmax(a: Float32Array, row: number, n: number): number {
  * A new model, or one initialised from a checkpoint (`--init`): a generative model takes every tensor, a
  * classifier only the patch-level decoder (its classifier head starts fresh).
  */
-function buildModel(k: Kernels, o: TrainOptions, labels: string[], rng: Rng): AnyModel {
-  const fresh = o.task === 'cls' ? new BgptClassifier(k, o.model, labels.length, { rng, grad: true }) : new BgptModel(k, o.model, { rng, grad: true });
+function buildModel(k: Kernels, o: TrainOptions, labels: string[], rng: Rng): TaskModel {
+  const fresh = modelForTask(k, o.model, layoutTask(taskOf(o, labels)), { rng, grad: true });
   if (!o.init) return fresh;
   const src = loadModelFile(k, o.init);
   const srcLayout = src.model.layout, srcData = src.model.params.data;
@@ -268,13 +266,13 @@ function buildModel(k: Kernels, o: TrainOptions, labels: string[], rng: Rng): An
 }
 
 /** Tensors that never receive a gradient (torch's AdamW skips them, so no weight decay either). */
-function unusedRanges(m: AnyModel): [number, number][] {
+function unusedRanges(m: TaskModel): [number, number][] {
   const s = m.layout.get('patch_level_decoder.base.wte.weight');
   return [[s.offset, s.size]];
 }
 
 /** Held-out loss (token-weighted for generative models) and accuracy (classifiers), head truncation. */
-export function evaluateExamples(model: AnyModel, examples: Example[], reader: FileReader, S: number, L: number, cls: boolean): { loss: number; accuracy?: number } {
+export function evaluateExamples(model: TaskModel, examples: Example[], reader: FileReader, S: number, L: number, cls: boolean): { loss: number; accuracy?: number } {
   let sum = 0, count = 0, correct = 0;
   const batch = cls ? 1 : 8;
   for (let i = 0; i < examples.length; i += batch) {
