@@ -53,6 +53,18 @@ export function backends(): Kernels[] {
   return n ? [tsKernels, n] : [tsKernels];
 }
 
+/**
+ * Both backends by name for suites that must show a missing one: native carries the reason it is skipped
+ * when the addon is absent (its kernels are then never called).
+ */
+export function everyBackend(): { name: string; kernels: Kernels; skip: string | false }[] {
+  const n = nativeKernels();
+  return [
+    { name: 'ts', kernels: tsKernels, skip: false },
+    { name: 'native', kernels: n ?? tsKernels, skip: nativeSkip() },
+  ];
+}
+
 /** Reason the native backend is missing (tests that need it are skipped with it). */
 export function nativeSkip(): string | false {
   return nativeKernels() ? false : `native backend not built: ${nativeLoadError()}`;
