@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Micro-benchmark of the kernels on the hot shapes of bench.py's configs b and c: native vs TypeScript.
+// Micro-benchmark of the kernels on the hot shapes of bench configs b and c: native vs TypeScript.
 //   node scripts/bench-kernels.mjs [--no-ts] [--only SUBSTRING] [--reps N] [--quiet-wait SECONDS]
 // --quiet-wait: before each case, wait (up to SECONDS) until other processes use < 0.1 core (Linux): with
-// 2 cores, a busy neighbour stalls every parallel region of the kernels, as in bench.py's wait_quiet.
+// 2 cores, a busy neighbour stalls every parallel region of the kernels.
 // Prints one line per case: the fastest of the timed calls in milliseconds (least disturbed by other work on
 // the machine) and the median, per backend, and GFLOP/s (from the fastest) where it means something.
 // The TS reference is timed once per case (it is slow); its big matmuls run on fewer rows and are scaled.

@@ -130,7 +130,7 @@ describe('sampling', () => {
 });
 
 describe('conversion prompt', () => {
-  it('is the input without its end patch, then the target header (SPEC §5)', () => {
+  it('is the input without its end patch, then the target header (docs/format.md §5)', () => {
     const p = conversionPrompt(Buffer.from('abcde'), 'abc', 'mid', 4, 8);
     assert.deepEqual([...p], [97, 98, 99, 256, 97, 98, 99, 100, 101, 256, 256, 256, 109, 105, 100, 256]);
     // too long an input is cut so that one patch can still be generated

@@ -1,4 +1,4 @@
-/** Files → patches (SPEC §1) against the token sequences of the reference vectors. */
+/** Files → patches (docs/format.md §1) against the token sequences of the reference vectors. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { collate, extensionOf, filePatches, headerPatch, truncate } from '../src/data/patches.js';

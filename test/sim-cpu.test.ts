@@ -1,4 +1,4 @@
-/** The toy CPU (SPEC §7): every opcode and operand form against hand-computed states. */
+/** The toy CPU (docs/format.md §7): every opcode and operand form against hand-computed states. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { countCycles, initialRecord, simulate } from '../src/sim/cpu.js';

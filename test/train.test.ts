@@ -1,4 +1,4 @@
-/** Data rules for training (SPEC §1, §4, §6), the schedule, accumulation, exact resume, learning. */
+/** Data rules for training (docs/format.md §1, §4, §6), the schedule, accumulation, exact resume, learning. */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +56,7 @@ describe('training data', () => {
     assert.throws(() => labelledExamples([d], false, ["1.bmp"], true), /3.bmp: label "3.bmp" is not one of the model.s 1 labels/);
   });
 
-  it('conversion pairs a->b and a&b build the SPEC §4 sequence', () => {
+  it('conversion pairs a->b and a&b build the docs/format.md §4 sequence', () => {
     const d = tmp();
     writeFileSync(join(d, 'x.abc'), 'abcde');
     writeFileSync(join(d, 'x.mid'), 'MThd');

@@ -1,4 +1,4 @@
-/** `bgpt cpu …`: the CPU state simulator of SPEC §7 — generate a dataset, translate, run and evaluate states files. */
+/** `bgpt cpu …`: the CPU state simulator of docs/format.md §7 — generate a dataset, translate, run and evaluate states files. */
 import { writeFileAtomic } from '../util/atomic.js';
 import type { Command } from 'commander';
 import { assemble } from '../sim/asm.js';
@@ -162,7 +162,7 @@ export function registerCpu(program: Command): void {
     });
 
   withMachine(cpu.command('evaluate'))
-    .description('re-simulate every states file from its memory and first state and report byte accuracy (SPEC §7)')
+    .description('re-simulate every states file from its memory and first state and report byte accuracy (docs/format.md §7)')
     .argument('<paths...>', 'states files or folders (searched recursively, hidden files skipped)')
     .option('--worst <n>', 'list the n files with the lowest accuracy', '10')
     .option('--model <weights>', 'score a model instead: it predicts each file\'s states from its memory and first state (greedy)')

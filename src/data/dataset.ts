@@ -1,5 +1,5 @@
 /**
- * Training and evaluation examples (SPEC §1, §4, §6): generative files, conversion pairs and labelled files;
+ * Training and evaluation examples (docs/format.md §1, §4, §6): generative files, conversion pairs and labelled files;
  * the held-out split; seeded epoch order. Examples hold paths only — bytes are read when a batch is built,
  * and a file that cannot be read is reported once and skipped.
  */

@@ -1,5 +1,5 @@
 /**
- * Files → patches (SPEC §1): a header patch with the extension, the bytes padded to whole patches, one end
+ * Files → patches (docs/format.md §1): a header patch with the extension, the bytes padded to whole patches, one end
  * patch; cut to L patches (head, body or tail); batches padded with <eop> and mask 0.
  */
 import { EOP } from '../model/config.js';

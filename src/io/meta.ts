@@ -25,7 +25,7 @@ export type CheckpointTask =
   | { kind: 'conversion'; mode: string }
   | { kind: 'classification'; labels: string[] };
 
-/** Position in the cosine schedule with linear warm-up (SPEC §6). */
+/** Position in the cosine schedule with linear warm-up (docs/format.md §6). */
 export interface ScheduleState {
   /** Scheduler steps taken (torch's last_epoch). */
   position: number;

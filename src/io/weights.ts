@@ -1,7 +1,7 @@
 /**
  * Weights → model. Three kinds of file load alike, told apart by content: torch `.pth` archives (the
  * original bGPT checkpoints), plain safetensors and our own checkpoints (safetensors with bgpt metadata).
- * The configuration comes from our metadata or is inferred from tensor shapes (SPEC §2); every tensor of the
+ * The configuration comes from our metadata or is inferred from tensor shapes (docs/format.md §2); every tensor of the
  * layout must be present with exactly its shape, and is read straight into the model's flat buffer. The
  * original checkpoints' non-parameter buffers (attn.bias, attn.masked_bias) and the tied lm_head are
  * accepted and ignored, as are our checkpoints' optimizer moments; any other tensor is an error.

@@ -1,5 +1,5 @@
 /**
- * The generative bGPT (SPEC §3): patch-level decoder → features of source patches → byte-level decoder
+ * The generative bGPT (docs/format.md §3): patch-level decoder → features of source patches → byte-level decoder
  * predicting the bytes of the following (target) patches. One flat parameter buffer, an optional flat
  * gradient buffer; forward with `grad` then `backward()` accumulates ∂loss/∂parameters.
  */
@@ -100,7 +100,7 @@ export class BgptModel {
     this.byteDecoder = new ByteLevelDecoder(k, this.params, cfg);
   }
 
-  /** The loss of SPEC §3 on a batch (and, with `grad`, what `backward()` needs). */
+  /** The loss of docs/format.md §3 on a batch (and, with `grad`, what `backward()` needs). */
   forward(batch: Batch, opts: ForwardOptions = {}): ForwardResult {
     const { B, N, tokens, masks } = batch, { patchSize: S, hidden: H } = this.cfg;
     let { src, tgt } = selectPairs(masks, B, N);

@@ -1,5 +1,5 @@
 /**
- * The bGPT classifier (SPEC §4): patch-level decoder → mean over each sequence's patches of the last hidden
+ * The bGPT classifier (docs/format.md §4): patch-level decoder → mean over each sequence's patches of the last hidden
  * state → `classifier` Linear(H → K). Padding sits after the real patches and attention is causal, so the
  * features of real patches do not depend on it: a padded batch gives each file the same logits as alone.
  */

@@ -1,4 +1,4 @@
-/** The bGPT model configuration (SPEC §2) and its validation. */
+/** The bGPT model configuration (docs/format.md §2) and its validation. */
 export interface BgptConfig {
   /** S: tokens per patch. */
   patchSize: number;

@@ -1,5 +1,5 @@
 /**
- * Incremental generation with key/value caches (SPEC §5): the patch-level decoder extends its cache by one
+ * Incremental generation with key/value caches (docs/format.md §5): the patch-level decoder extends its cache by one
  * patch at a time and the byte-level decoder by one byte, so each new byte costs one row through each stack
  * instead of the original's recomputation of every prefix. The distributions are those of a full recompute.
  */

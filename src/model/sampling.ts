@@ -1,5 +1,5 @@
 /**
- * Sampling a token from next-token probabilities, in the order of SPEC §5: top-k (keep the k most probable;
+ * Sampling a token from next-token probabilities, in the order of docs/format.md §5: top-k (keep the k most probable;
  * 0 = off), then top-p (keep the smallest set of most probable tokens whose mass reaches p; 1 = off), then
  * temperature (divide the log-probabilities; 1 = off), renormalising after each step.
  */

@@ -1,5 +1,5 @@
 /**
- * The toy CPU of SPEC §7: state and one fetch/execute cycle. The state lives in a state record itself —
+ * The toy CPU of docs/format.md §7: state and one fetch/execute cycle. The state lives in a state record itself —
  * `[PC, ACC, IR0, IR1, IR2, IR3, R1 … RR]` — so recording it is one copy, and the register numbered x sits at
  * index 5 + x while "operand 0 = the accumulator" maps to index 1.
  */

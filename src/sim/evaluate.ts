@@ -1,5 +1,5 @@
 /**
- * CPU state accuracy (SPEC §7): for each states file, re-simulate from its memory and first record and compare
+ * CPU state accuracy (docs/format.md §7): for each states file, re-simulate from its memory and first record and compare
  * every byte after the first record with the simulation; accuracy = matched / total, where total is the number
  * of simulated bytes and a byte the prediction lacks counts as wrong. Bytes predicted beyond the simulation's end
  * are not counted (as in the published evaluation) but are reported as `extraBytes`.

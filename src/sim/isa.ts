@@ -1,10 +1,10 @@
 /**
- * The toy CPU's instruction set (SPEC §7): opcodes, the operand forms each one allows, register names and the
+ * The toy CPU's instruction set (docs/format.md §7): opcodes, the operand forms each one allows, register names and the
  * machine size. An instruction is 4 bytes `op a1 a2 a3`; operands an instruction does not use are 0, as in the
  * published bGPT CPU dataset.
  */
 
-/** Opcode numbers, as in SPEC §7 and the published simulator. */
+/** Opcode numbers, as in docs/format.md §7 and the published simulator. */
 export const OP = {
   HLT: 0, CLR: 1, INC: 2, DEC: 3, SHL: 4, SHR: 5, ROL: 6, ROR: 7, NOT: 8,
   PUSH: 9, POP: 10, LOADI: 11, SWAP: 12,
@@ -19,7 +19,7 @@ export const MNEMONICS: readonly string[] = Object.keys(OP);
 export const NUM_OPCODES = MNEMONICS.length;
 
 /**
- * Allowed operand counts per opcode (SPEC §7). CLR..NOT act on ACC with 0 operands, on X with 1; LOADI's one
+ * Allowed operand counts per opcode (docs/format.md §7). CLR..NOT act on ACC with 0 operands, on X with 1; LOADI's one
  * operand is an immediate byte, every other operand is a register number 1..R.
  */
 export const FORMS: readonly (readonly number[])[] = [

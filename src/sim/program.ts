@@ -1,5 +1,5 @@
 /**
- * Random programs and initial states for dataset generation (SPEC §7), drawn as the published generator draws
+ * Random programs and initial states for dataset generation (docs/format.md §7), drawn as the published generator draws
  * them: per file the initial ACC, then the registers, then the program length n uniform in [min, max], then n−1
  * instructions and HLT. Each instruction: an opcode uniform over CLR..MOV; LOADI an immediate uniform in 0..255;
  * any other opcode one of its allowed operand counts uniformly, then each register uniformly in 1..R.

@@ -1,5 +1,5 @@
 /**
- * The states file (SPEC §7): the M memory bytes, then the initial state record (PC 0, IR 0 0 0 0), then one
+ * The states file (docs/format.md §7): the M memory bytes, then the initial state record (PC 0, IR 0 0 0 0), then one
  * record per executed instruction taken after fetch and before execute, the HLT's record last. A record is
  * `PC, ACC, IR[0..3], R₁..R_R` (6 + R bytes; 16 = one patch with the default 10 registers).
  */

@@ -119,7 +119,7 @@ export function runPeak(k: Kernels, config: string): { config: string; what: 'pe
   return { config, what: 'peak', backend: k.name, threads: k.threads(), ...measureMatmulRate(k, spec.cfg.hidden) };
 }
 
-/** Generation as bench.py times it: from a "txt" header patch, <eop> disabled, until n bytes exist. */
+/** Generation as python/bgpt_torch.py bench times it: from a "txt" header patch, <eop> disabled, until n bytes exist. */
 function generateRandomBytes(model: BgptModel, n: number, rng: Rng): void {
   continueTokens(model, headerPatch('txt', model.cfg.patchSize), [], { ...SAMPLING_DEFAULTS, rng, maxBytes: n, noEnd: true });
 }

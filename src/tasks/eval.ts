@@ -1,4 +1,4 @@
-/** Scoring files with a generative model: loss in nats per predicted token (SPEC §3, head truncation). */
+/** Scoring files with a generative model: loss in nats per predicted token (docs/format.md §3, head truncation). */
 import { readFileSync } from 'node:fs';
 import { collate, extensionOf, filePatches, truncate } from '../data/patches.js';
 import { FileReader, examplePatches } from '../data/dataset.js';

@@ -1,5 +1,5 @@
 /**
- * Generation, conversion and classification of files (SPEC §5) on top of the cached Generator.
+ * Generation, conversion and classification of files (docs/format.md §5) on top of the cached Generator.
  */
 import { filePatches, headerPatch } from '../data/patches.js';
 import type { BgptModel } from '../model/bgpt.js';
@@ -83,7 +83,7 @@ export function continueFile(model: BgptModel, bytes: Uint8Array, ext: string, p
 }
 
 /**
- * The conversion prompt (SPEC §5): the input's patches without its end patch, then the header patch of the
+ * The conversion prompt (docs/format.md §5): the input's patches without its end patch, then the header patch of the
  * target extension, cut to L − 1 patches so that at least one patch can be generated.
  */
 export function conversionPrompt(input: Uint8Array, inputExt: string, targetExt: string, S: number, L: number): Int32Array {

@@ -1,5 +1,5 @@
 /**
- * The trainer (SPEC §6): AdamW with a cosine schedule and linear warm-up, gradient accumulation, patch
+ * The trainer (docs/format.md §6): AdamW with a cosine schedule and linear warm-up, gradient accumulation, patch
  * sampling, epochs with evaluation, best and last checkpoints written atomically, exact resume, NaN stop,
  * Ctrl-C that saves. Every random choice comes from one seeded Rng whose state is checkpointed.
  */
@@ -25,7 +25,7 @@ export interface TrainOptions {
   labelsFromFolders?: boolean;
   train: string[];
   eval: string[];
-  /** Held-out fraction when no eval folders are given (SPEC: 1 %). */
+  /** Held-out fraction when no eval folders are given (docs/format.md §6: 1 %). */
   evalSplit: number;
   model: BgptConfig;
   batchSize: number;

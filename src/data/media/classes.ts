@@ -1,5 +1,5 @@
 /**
- * A folder per class → flat `Label_N.ext` files, the naming the classifier reads labels from (SPEC §4:
+ * A folder per class → flat `Label_N.ext` files, the naming the classifier reads labels from (docs/format.md §4:
  * `Business_12.txt` → label `Business.txt`), optionally split into train/ and test/ by class.
  */
 import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
