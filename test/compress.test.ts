@@ -157,6 +157,14 @@ describe('compress / decompress', () => {
     assert.ok(cr.length <= r.length + 40, `random: ${cr.length} of ${r.length}`);
   });
 
+  it('codes or stores each block on its own', () => {
+    const mixed = Buffer.concat([text(300, 1), randomBytes(200, 2), text(300, 3)]);
+    const one = compressBytes(ex, model, mixed, 'txt', { store: 'auto' });
+    const blocks = compressBytes(ex, model, mixed, 'txt', { store: 'auto', blockBytes: 64 });
+    assert.ok(Buffer.from(decompressBytes(ex, model, blocks).bytes).equals(mixed));
+    assert.ok(blocks.length < one.length, `random blocks stored: ${blocks.length} < ${one.length}`);
+  });
+
   it('stores ≥ 1 MB of random bytes with bounded expansion', () => {
     const r = randomBytes(1 << 20, 6), c = rt(r, 'auto');
     assert.ok(c.length <= r.length * 1.005 + 64, `${c.length} of ${r.length}`);

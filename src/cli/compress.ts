@@ -1,6 +1,7 @@
 /** `bgpt compress`, `bgpt decompress` and `bgpt bench compress`: lossless compression with a byte model. */
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
+import { listFiles } from '../data/files.js';
 import { benchCompress, ModelCodec, processFiles, totals, type FileResult } from '../tasks/compress.js';
 import { generativeModel } from './options.js';
 import { progressLine } from './progress.js';
@@ -56,8 +57,9 @@ export function registerCompress(program: Command): void {
     .description('sizes and speeds of bgpt against gzip, brotli, xz and zstd, each file compressed alone')
     .requiredOption('-m, --model <weights>', 'generative model')
     .option('--json', 'print one JSON object')
-    .argument('<files...>', 'files')
-    .action((files: string[], opts: { model: string; json?: boolean }) => {
+    .argument('<paths...>', 'files or folders (searched recursively, hidden files skipped)')
+    .action((paths: string[], opts: { model: string; json?: boolean }) => {
+      const files = listFiles(paths);
       const codec = new ModelCodec(generativeModel(opts.model));
       const progress = progressLine('benchmarking');
       const r = benchCompress(codec, files, (f) => progress.update(f));

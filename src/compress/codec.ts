@@ -15,7 +15,7 @@ import type { ExactBgpt } from './exact-model.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
 
 /** About this many new bytes per block: small enough to fall back to storing locally, large enough to cost nothing. */
-const BLOCK_BYTES = 65536;
+export const BLOCK_BYTES = 65536;
 /** Blocks at least this long that deflate cannot shrink are stored without running the model (random data). */
 const PRECHECK_BYTES = 4096;
 
@@ -24,6 +24,8 @@ export interface CodecOptions {
   store?: 'auto' | 'never';
   /** Called after each window with the bytes done and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** New bytes per block when compressing (default BLOCK_BYTES; the decoder reads the rule from the file). */
+  blockBytes?: number;
 }
 
 /** The model's identity: SHA-256 of its configuration and every tensor, by name, cut to 8 bytes. */
@@ -44,11 +46,11 @@ export function modelId(model: BgptModel): Uint8Array {
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** The default rule for a model: its whole context per window, half of it carried. */
-export function defaultRule(ex: ExactBgpt): WindowRule {
+export function defaultRule(ex: ExactBgpt, blockBytes = BLOCK_BYTES): WindowRule {
   const { patchLength: L, patchSize: S } = ex.cfg;
   if (L < 2) throw new Error(`the model's context is ${L} patch; compression needs at least 2`);
   const carry = Math.floor(L / 2);
-  return { window: L, carry, blockWindows: Math.max(1, Math.floor(BLOCK_BYTES / ((L - carry) * S))) };
+  return { window: L, carry, blockWindows: Math.max(1, Math.floor(blockBytes / ((L - carry) * S))) };
 }
 
 /** Data patches [a, b) that window w adds, and where its context starts (−1: the header patch). */
@@ -112,7 +114,7 @@ function compressible(raw: Uint8Array): boolean {
 
 /** Compresses `data`; `ext` is the extension the model sees in the header patch (and is stored). */
 export function compressBytes(ex: ExactBgpt, model: BgptModel, data: Uint8Array, ext: string, opts: CodecOptions = {}): Uint8Array {
-  const S = ex.cfg.patchSize, rule = defaultRule(ex), header = headerPatch(ext, S);
+  const S = ex.cfg.patchSize, rule = defaultRule(ex, opts.blockBytes), header = headerPatch(ext, S);
   const wins = windowsOf(Math.ceil(data.length / S), rule);
   const w = new Writer();
   writeHeader(w, { length: data.length, modelId: modelId(model), rule, ext, check: 0 });

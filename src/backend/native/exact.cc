@@ -4,7 +4,8 @@
 // split the work across output elements, never inside one, so results do not depend on them.
 //
 // This file is compiled on its own (binding.gyp target bgpt_exact) with -ffp-contract=off and without any
-// fast-math flag; the pragma says the same to compilers that honour it.
+// fast-math flag; the pragma says the same to compilers that honour it. (-fno-trapping-math only lets selects
+// vectorise: no floating-point exception is ever enabled, so no value changes.)
 #pragma STDC FP_CONTRACT OFF
 
 #include "exact.h"
@@ -68,18 +69,14 @@ class FpEnv {
 };
 
 inline float pow2(int n) {  // n in [-126, 127]
-  const std::uint32_t bits = static_cast<std::uint32_t>(n + 127) << 23;
-  float f;
-  __builtin_memcpy(&f, &bits, sizeof f);
-  return f;
+  return __builtin_bit_cast(float, static_cast<std::int32_t>((n + 127) << 23));
 }
 
+// Written without branches (selects only) so that loops over it vectorise; the arithmetic is the same.
 inline float exp_f(float x) {
-  if (x != x) return x;  // NaN
-  if (x < kExpLo) return 0.0f;
-  if (x > kExpHi) x = kExpHi;
-  const float n = std::floor(x * kLog2e + 0.5f);
-  float r = x - n * kLn2Hi;
+  const float xc = x != x ? 0.0f : (x < kExpLo ? kExpLo : (x > kExpHi ? kExpHi : x));
+  const float n = std::floor(xc * kLog2e + 0.5f);
+  float r = xc - n * kLn2Hi;
   r = r - n * kLn2Lo;
   const float z = r * r;
   float p = kP0;
@@ -89,12 +86,12 @@ inline float exp_f(float x) {
   p = p * r + kP4;
   p = p * r + kP5;
   p = p * z + r + 1.0f;
-  return p * pow2(static_cast<int>(n));
+  const float e = p * pow2(static_cast<int>(n));
+  return x != x ? x : (x < kExpLo ? 0.0f : e);
 }
 
 inline float tanh_f(float u) {
-  float a = u < 0.0f ? -u : u;
-  if (a > 10.0f) a = 10.0f;
+  const float a0 = std::fabs(u), a = a0 > 10.0f ? 10.0f : a0;  // |−0| = +0 changes nothing: exp(±0) = 1
   const float t = 1.0f - 2.0f / (exp_f(2.0f * a) + 1.0f);
   return u < 0.0f ? -t : t;
 }
@@ -111,24 +108,55 @@ float tanh_exact(float u) {
   return tanh_f(u);
 }
 
-void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N) {
-  // tasks are (row, block of 64 outputs): one row alone (decoding) still spreads over threads
-  constexpr idx kBlock = 64;
-  const idx nb = (N + kBlock - 1) / kBlock, tasks = R * nb;
-#pragma omp parallel for schedule(static) if (R * K * N >= kParMin)
-  for (idx t = 0; t < tasks; t++) {
-    FpEnv env;
-    const idx r = t / nb, n0 = (t % nb) * kBlock, n1 = n0 + kBlock < N ? n0 + kBlock : N;
+namespace {
+
+constexpr idx kBlock = 64;  // outputs per task
+constexpr idx kRows = 4;    // rows per task: each weight loaded once serves four rows
+
+// Outputs [n0, n0 + kBlock) of rows [r0, r0 + kRows): fixed sizes, so the accumulators stay in registers.
+template <idx Rows>
+void linear_tile(float* out, const float* x, const float* w, const float* b, idx r0, idx n0, idx K, idx N) {
+  float acc[Rows][kBlock] = {};
+  for (idx k = 0; k < K; k++) {
+    const float* __restrict wk = w + k * N + n0;
+    for (idx i = 0; i < Rows; i++) {
+      const float xv = x[(r0 + i) * K + k];
+      for (idx j = 0; j < kBlock; j++) acc[i][j] += xv * wk[j];
+    }
+  }
+  for (idx i = 0; i < Rows; i++)
+    for (idx j = 0; j < kBlock; j++) out[(r0 + i) * N + n0 + j] = b ? acc[i][j] + b[n0 + j] : acc[i][j];
+}
+
+// Any rows and outputs (the edges): the same operations in the same order per element.
+void linear_edge(float* out, const float* x, const float* w, const float* b, idx r0, idx r1, idx n0, idx n1, idx K, idx N) {
+  for (idx r = r0; r < r1; r++) {
     float* __restrict o = out + r * N;
-    const float* xr = x + r * K;
     for (idx n = n0; n < n1; n++) o[n] = 0.0f;
     for (idx k = 0; k < K; k++) {
-      const float xv = xr[k];
+      const float xv = x[r * K + k];
       const float* __restrict wk = w + k * N;
       for (idx n = n0; n < n1; n++) o[n] += xv * wk[n];
     }
     if (b)
       for (idx n = n0; n < n1; n++) o[n] += b[n];
+  }
+}
+
+}  // namespace
+
+void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N) {
+  // tasks are (group of rows, block of outputs): one row alone (decoding) still spreads over threads
+  const idx nb = (N + kBlock - 1) / kBlock, rb = (R + kRows - 1) / kRows, tasks = rb * nb;
+#pragma omp parallel for schedule(static) if (R * K * N >= 4 * kParMin)
+  for (idx t = 0; t < tasks; t++) {
+    FpEnv env;
+    const idx r0 = (t / nb) * kRows, n0 = (t % nb) * kBlock;
+    const idx r1 = r0 + kRows < R ? r0 + kRows : R, n1 = n0 + kBlock < N ? n0 + kBlock : N;
+    if (n1 - n0 < kBlock) linear_edge(out, x, w, b, r0, r1, n0, n1, K, N);
+    else if (r1 - r0 == kRows) linear_tile<kRows>(out, x, w, b, r0, n0, K, N);
+    else
+      for (idx r = r0; r < r1; r++) linear_tile<1>(out, x, w, b, r, n0, K, N);
   }
 }
 
@@ -221,8 +249,9 @@ void freqs(std::int32_t* out, const float* logits, idx R) {
     float mx = l[0];
     for (int i = 1; i < 256; i++)
       if (l[i] > mx) mx = l[i];
+    for (int i = 0; i < 256; i++) e[i] = exp_f(l[i] - mx);
     float sum = 0.0f;
-    for (int i = 0; i < 256; i++) sum += (e[i] = exp_f(l[i] - mx));
+    for (int i = 0; i < 256; i++) sum += e[i];
     const float c = kSpread / sum;
     for (int i = 0; i < 256; i++) {
       const float q = std::floor(e[i] * c);
