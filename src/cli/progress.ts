@@ -1,8 +1,7 @@
 /** A one-line progress display on stderr, only when stderr is a terminal (logs and pipes stay clean). */
-export interface Progress {
-  update(text: string): void;
-  done(): void;
-}
+import type { Progress } from '../util/progress.js';
+
+export type { Progress };
 
 export function progressLine(label: string): Progress {
   const tty = process.stderr.isTTY;
