@@ -10,7 +10,7 @@ import { layoutTask } from '../io/meta.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import type { AdamW, AdamWState } from '../optim/adamw.js';
 
-/** The run settings a checkpoint records (a subset of the trainer's options, so this module needs not import it). */
+/** The run settings a checkpoint records (a subset of the trainer's options, so that this module need not import the trainer). */
 export interface RunSettings {
   task: 'gen' | 'cls';
   convert?: ConversionMode;
