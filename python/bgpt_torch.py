@@ -18,8 +18,10 @@ Library use (put this folder on sys.path):
     cls = bt.Classifier(cfg, labels=3); cls(tokens) -> logits (B, labels)
 
     Config(..., heads=None, dropout=0.0)  heads default hidden // 64 (at least 1); dropout as GPT-2's
+    model(tokens, masks, sample=k)        patch sampling: a random k of the patch pairs (docs/format.md §3)
     model.state_dict()                    keys, order and buffers exactly as bgpt's .pth export
-    read_safetensors(path) / write_safetensors(path, tensors, metadata)
+    model.last_feature(context), model.byte_probs(feature, patch_so_far)   generation (§5), no caches
+    read_safetensors(path) / write_safetensors(path, tensors, metadata); load_pth(path) (tensors only)
     load_state(path) -> {name: float32 tensor} (parameters only); config_of(state) -> Config
 
 Command line:
@@ -226,12 +228,17 @@ class BGPT(nn.Module):
         return loss, logits
 
     @torch.no_grad()
+    def last_feature(self, context_tokens):
+        """The feature (1, H) of the last of the whole patches `context_tokens` (long, N·S), unmasked."""
+        return self.patch_level_decoder(context_tokens.reshape(1, -1, self.cfg.patch_size))[0, -1:]
+
+    @torch.no_grad()
+    def byte_probs(self, feature, patch_tokens):
+        """Next-token probabilities (257) after `feature` and the bytes of the patch begun so far (long, < S)."""
+        return F.softmax(self.byte_level_decoder(feature, patch_tokens.reshape(1, -1))[0, -1], dim=-1)
+
     def next_byte_probs(self, context_tokens, patch_tokens):
-        """Next-token probabilities after whole patches `context_tokens` (long, N·S) and the bytes of the
-        patch begun so far (long, < S)."""
-        S = self.cfg.patch_size
-        f = self.patch_level_decoder(context_tokens.reshape(1, -1, S))[0, -1:]
-        return F.softmax(self.byte_level_decoder(f, patch_tokens.reshape(1, -1))[0, -1], dim=-1)
+        return self.byte_probs(self.last_feature(context_tokens), patch_tokens)
 
 
 class Classifier(nn.Module):
@@ -557,14 +564,14 @@ def _timed(fn, steps, warmup):
 
 def _generate(model, n, rng):
     """The published scheme: per patch, the patch decoder over every patch so far; per byte, the byte decoder
-    over the patch so far (no caches). <eop> is never sampled, so that exactly n bytes are made."""
+    over the feature and the patch so far (no caches). <eop> is never sampled, so that exactly n bytes are made."""
     S = model.cfg.patch_size
     tokens = file_patches(b"", "txt", S)[:S]
     made = []
     while len(made) < n and len(tokens) < model.cfg.patch_length * S:
-        patch = []
+        patch, feature = [], model.last_feature(torch.tensor(tokens))
         while len(patch) < S and len(made) < n:
-            p = model.next_byte_probs(torch.tensor(tokens), torch.tensor(patch, dtype=torch.long)).double().numpy()
+            p = model.byte_probs(feature, torch.tensor(patch, dtype=torch.long)).double().numpy()
             p[EOP] = 0.0
             patch.append(int(rng.choice(VOCAB, p=p / p.sum())))
             made.append(patch[-1])
@@ -646,12 +653,17 @@ def main(argv=None):
         doc = make_vectors(a.out, cfg, a.seed, a.files)
         print(json.dumps(dict(out=a.out, losses={c["name"]: c["loss"] for c in doc["cases"]}, loss_after=doc["adamw_step"]["loss_after"])))
         return 0
+    configs, whats = a.config.split(","), a.what.split(",")
+    for name in configs:
+        if name not in BENCH_CONFIGS:
+            ap.error(f"unknown --config {name!r} (a, b or c)")
+    for what in whats:
+        if what not in ("train", "fwd", "gen"):
+            ap.error(f"unknown --what {what!r} (train, fwd or gen)")
     torch.set_num_threads(a.threads)
-    for cfg_name in a.config.split(","):
-        for what in a.what.split(","):
-            if cfg_name not in BENCH_CONFIGS or what not in ("train", "fwd", "gen"):
-                ap.error(f"unknown config {cfg_name!r} (a, b, c) or --what {what!r} (train, fwd, gen)")
-            print(json.dumps(bench(cfg_name, what, a.steps, a.warmup)), flush=True)
+    for name in configs:
+        for what in whats:
+            print(json.dumps(bench(name, what, a.steps, a.warmup)), flush=True)
     return 0
 
 

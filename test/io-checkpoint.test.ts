@@ -12,12 +12,12 @@ import { PthSource } from '../src/io/pth/read-pth.js';
 import { PyDict } from '../src/io/pth/pyvalue.js';
 import { readSafetensorsHeader } from '../src/io/safetensors.js';
 import { loadModelFile } from '../src/io/weights.js';
-import { BgptModel, type Batch } from '../src/model/bgpt.js';
+import { BgptModel } from '../src/model/bgpt.js';
 import { BgptClassifier } from '../src/model/classifier.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { cosineWithWarmup } from '../src/optim/schedule.js';
 import { Rng } from '../src/util/rng.js';
-import { VECTORS, vectors } from './helpers.js';
+import { VECTORS, batchOf, vectors } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bgpt-io-ckpt-'));
 const k = tsKernels;
@@ -29,11 +29,6 @@ function assertSameBits(a: Float32Array, b: Float32Array, what: string): void {
   assert.equal(a.length, b.length, what);
   const x = bits(a), y = bits(b);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) assert.fail(`${what}: element ${i} differs (${a[i]} vs ${b[i]})`);
-}
-
-function batchOf(c: { inputs: number[][]; masks: number[][] }): Batch {
-  const B = c.inputs.length, N = c.masks[0].length;
-  return { tokens: Int32Array.from(c.inputs.flat()), masks: Uint8Array.from(c.masks.flat()), B, N };
 }
 
 const TOTAL = 8, WARMUP = 2, BASE_LR = 1e-3;

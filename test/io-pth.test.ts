@@ -13,17 +13,12 @@ import { PthSource } from '../src/io/pth/read-pth.js';
 import { writePth } from '../src/io/pth/write-pth.js';
 import { halfToFloat, floatToHalf, floatToBf16 } from '../src/io/dtypes.js';
 import { loadModelFile, readModelWeights } from '../src/io/weights.js';
-import type { BgptModel, Batch } from '../src/model/bgpt.js';
+import type { BgptModel } from '../src/model/bgpt.js';
 import type { BgptClassifier } from '../src/model/classifier.js';
-import { ROOT, VECTORS, maxAbsErr, vectors } from './helpers.js';
+import { ROOT, VECTORS, batchOf, maxAbsErr, vectors } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bgpt-io-pth-'));
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'tiny-mixed.pth');
-
-function batchOf(c: { inputs: number[][]; masks: number[][] }): Batch {
-  const B = c.inputs.length, N = c.masks[0].length;
-  return { tokens: Int32Array.from(c.inputs.flat()), masks: Uint8Array.from(c.masks.flat()), B, N };
-}
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
