@@ -19,6 +19,10 @@ export { classifyFiles, continueFile, continueTokens, conversionPrompt, convertF
 export { evaluateClassifier, evaluatePairs } from './tasks/eval.js';
 export { train, type TrainOptions, type TrainResult } from './tasks/train.js';
 export { simulate } from './sim/cpu.js';
+export { getExactKernels, tsExact, type ExactKernels } from './backend/exact/index.js';
+export { ExactBgpt } from './compress/exact-model.js';
+export { compressBytes, decompressBytes, modelId, type CodecOptions } from './compress/codec.js';
+export { benchCompress, exactModel, processFiles } from './tasks/compress.js';
 export { evaluateFiles, type EvalResult, type FileScore } from './tasks/eval.js';
 export { Rng } from './util/rng.js';
 export { VERSION } from './version.js';

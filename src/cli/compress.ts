@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { listFiles } from '../data/files.js';
-import { benchCompress, ModelCodec, processFiles, totals, type FileResult } from '../tasks/compress.js';
+import { benchCompress, exactModel, processFiles, totals, type FileResult } from '../tasks/compress.js';
 import { generativeModel } from './options.js';
 import { progressLine } from './progress.js';
 
@@ -14,10 +14,10 @@ function run(mode: 'compress' | 'decompress', files: string[], opts: Opts): void
   if (files.filter((f) => f === '-').length > 1) throw new Error('- (stdin) can be given once');
   const model = generativeModel(opts.model);
   if (opts.out) mkdirSync(opts.out, { recursive: true });
-  const codec = new ModelCodec(model);
+  const ex = exactModel(model);
   const progress = progressLine(mode === 'compress' ? 'compressing' : 'decompressing');
   const t0 = performance.now();
-  const results = processFiles(codec, mode, files, {
+  const results = processFiles(ex, mode, files, {
     outDir: opts.out, force: opts.force,
     onProgress: (f, d, t) => progress.update(`${f} ${t ? ((100 * d) / t).toFixed(1) : 100}% (${rate(d, (performance.now() - t0) / 1000)})`),
   });
@@ -60,9 +60,9 @@ export function registerCompress(program: Command): void {
     .argument('<paths...>', 'files or folders (searched recursively, hidden files skipped)')
     .action((paths: string[], opts: { model: string; json?: boolean }) => {
       const files = listFiles(paths);
-      const codec = new ModelCodec(generativeModel(opts.model));
+      const ex = exactModel(generativeModel(opts.model));
       const progress = progressLine('benchmarking');
-      const r = benchCompress(codec, files, (f) => progress.update(f));
+      const r = benchCompress(ex, files, (f) => progress.update(f));
       progress.done();
       if (opts.json) return console.log(JSON.stringify(r));
       const names = r.total.results.map((e) => e.name);

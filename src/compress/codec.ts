@@ -10,7 +10,7 @@ import { deflateRawSync } from 'node:zlib';
 import type { BgptModel } from '../model/bgpt.js';
 import { EOP } from '../model/config.js';
 import { headerPatch } from '../data/patches.js';
-import { MODEL_ID_BYTES, Method, Reader, Writer, checkValue, readHeader, writeHeader, type Header, type WindowRule } from './container.js';
+import { MODEL_ID_BYTES, Method, Reader, Writer, checkValue, readHeader, writeHeader, type WindowRule } from './container.js';
 import type { ExactBgpt } from './exact-model.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
 
@@ -113,11 +113,11 @@ function compressible(raw: Uint8Array): boolean {
 }
 
 /** Compresses `data`; `ext` is the extension the model sees in the header patch (and is stored). */
-export function compressBytes(ex: ExactBgpt, model: BgptModel, data: Uint8Array, ext: string, opts: CodecOptions = {}): Uint8Array {
+export function compressBytes(ex: ExactBgpt, data: Uint8Array, ext: string, opts: CodecOptions = {}): Uint8Array {
   const S = ex.cfg.patchSize, rule = defaultRule(ex, opts.blockBytes), header = headerPatch(ext, S);
   const wins = windowsOf(Math.ceil(data.length / S), rule);
   const w = new Writer();
-  writeHeader(w, { length: data.length, modelId: modelId(model), rule, ext, check: 0 });
+  writeHeader(w, { length: data.length, modelId: modelId(ex.model), rule, ext, check: 0 });
   const checkAt = w.length - 4;
   for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
     const block = wins.slice(b0, b0 + rule.blockWindows), last = b0 + rule.blockWindows >= wins.length;
@@ -142,15 +142,10 @@ export function compressBytes(ex: ExactBgpt, model: BgptModel, data: Uint8Array,
   return out;
 }
 
-/** The header of a .bgpz (throws a one-line reason when it is not one). */
-export function peekHeader(buf: Uint8Array): Header {
-  return readHeader(new Reader(buf));
-}
-
 /** Decompresses a .bgpz made with the same model; returns the bytes and the stored extension. */
-export function decompressBytes(ex: ExactBgpt, model: BgptModel, buf: Uint8Array, opts: CodecOptions = {}): { bytes: Uint8Array; ext: string } {
+export function decompressBytes(ex: ExactBgpt, buf: Uint8Array, opts: CodecOptions = {}): { bytes: Uint8Array; ext: string } {
   const r = new Reader(buf), h = readHeader(r), S = ex.cfg.patchSize;
-  const id = modelId(model);
+  const id = modelId(ex.model);
   if (hex(h.modelId) !== hex(id)) throw new Error(`compressed with another model (model id ${hex(h.modelId)}; --model has ${hex(id)})`);
   if (h.rule.window > ex.cfg.patchLength) throw new Error('corrupt header (window longer than the model\'s context)');
   let out: Uint8Array;

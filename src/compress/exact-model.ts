@@ -106,7 +106,7 @@ export class ExactBgpt {
   private headT: Float32Array; // the tied LM head, [H, 256]: the end-of-patch token is never a file's byte
   private logits = new Float32Array(0);
 
-  constructor(readonly k: ExactKernels, model: BgptModel) {
+  constructor(readonly k: ExactKernels, readonly model: BgptModel) {
     const c = (this.cfg = model.cfg), H = c.hidden, p = model.params;
     this.patch = new Stack(k, model, PATCH_PREFIX, c.patchLayers, H, c.heads);
     this.byte = new Stack(k, model, BYTE_PREFIX, c.byteLayers, H, c.heads);

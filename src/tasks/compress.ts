@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
-import { getExactKernels, type ExactKernels } from '../backend/exact/index.js';
+import { getExactKernels } from '../backend/exact/index.js';
 import { ExactBgpt } from '../compress/exact-model.js';
-import { compressBytes, decompressBytes, type CodecOptions } from '../compress/codec.js';
+import { compressBytes, decompressBytes } from '../compress/codec.js';
 import { extensionOf } from '../data/patches.js';
 import type { BgptModel } from '../model/bgpt.js';
 import { writeAll, writeFileAtomic } from '../util/atomic.js';
@@ -28,22 +28,12 @@ export interface FileResult {
 export interface FilesOptions {
   outDir?: string;
   force?: boolean;
-  kernels?: ExactKernels;
   onProgress?: (file: string, done: number, total: number) => void;
 }
 
-/** A compressor bound to one model (its exact-kernel copy is built once). */
-export class ModelCodec {
-  readonly exact: ExactBgpt;
-  constructor(readonly model: BgptModel, kernels: ExactKernels = getExactKernels()) {
-    this.exact = new ExactBgpt(kernels, model);
-  }
-  compress(data: Uint8Array, ext: string, opts?: CodecOptions): Uint8Array {
-    return compressBytes(this.exact, this.model, data, ext, opts);
-  }
-  decompress(buf: Uint8Array, opts?: CodecOptions): { bytes: Uint8Array; ext: string } {
-    return decompressBytes(this.exact, this.model, buf, opts);
-  }
+/** The model on the exact kernels of the backend in use (TypeScript or native: the same bits). */
+export function exactModel(model: BgptModel): ExactBgpt {
+  return new ExactBgpt(getExactKernels(), model);
 }
 
 function outputPath(input: string, mode: 'compress' | 'decompress', outDir?: string): string {
@@ -61,7 +51,7 @@ function readAll(input: string): Buffer {
 }
 
 /** Compresses (or decompresses) each file; '-' reads stdin and writes stdout. Stops at the first failure. */
-export function processFiles(codec: ModelCodec, mode: 'compress' | 'decompress', inputs: string[], opts: FilesOptions = {}): FileResult[] {
+export function processFiles(ex: ExactBgpt, mode: 'compress' | 'decompress', inputs: string[], opts: FilesOptions = {}): FileResult[] {
   const results: FileResult[] = [];
   for (const input of inputs) {
     const output = input === '-' ? '-' : outputPath(input, mode, opts.outDir);
@@ -72,10 +62,10 @@ export function processFiles(codec: ModelCodec, mode: 'compress' | 'decompress',
     let result: Uint8Array, bytes: number, compressed: number;
     try {
       if (mode === 'compress') {
-        result = codec.compress(data, input === '-' ? '' : extensionOf(input), { onProgress });
+        result = compressBytes(ex, data, input === '-' ? '' : extensionOf(input), { onProgress });
         [bytes, compressed] = [data.length, result.length];
       } else {
-        result = codec.decompress(data, { onProgress }).bytes;
+        result = decompressBytes(ex, data, { onProgress }).bytes;
         [bytes, compressed] = [result.length, data.length];
       }
     } catch (e) {
@@ -153,7 +143,7 @@ function timed<T>(f: () => T): [T, number] {
 }
 
 /** Sizes and speeds of bgpt and the classic compressors on each file alone, and in total. */
-export function benchCompress(codec: ModelCodec, files: string[], onFile?: (file: string) => void): { files: BenchFile[]; total: BenchFile; skipped: string[] } {
+export function benchCompress(ex: ExactBgpt, files: string[], onFile?: (file: string) => void): { files: BenchFile[]; total: BenchFile; skipped: string[] } {
   const { available, skipped } = classicCompressors();
   const out: BenchFile[] = [];
   const sums = new Map<string, { compressed: number; c: number; d: number }>();
@@ -162,7 +152,7 @@ export function benchCompress(codec: ModelCodec, files: string[], onFile?: (file
     const data = readInput(file);
     const results: BenchEntry[] = [];
     const coders: Classic[] = [
-      { name: 'bgpt', compress: (d) => codec.compress(d, extensionOf(file)), decompress: (d) => codec.decompress(d).bytes },
+      { name: 'bgpt', compress: (d) => compressBytes(ex, d, extensionOf(file)), decompress: (d) => decompressBytes(ex, d).bytes },
       ...available,
     ];
     for (const c of coders) {
