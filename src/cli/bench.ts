@@ -2,11 +2,12 @@
 import type { Command } from 'commander';
 import { getKernels } from '../backend/index.js';
 import { BENCH_CONFIGS, runBench, runPeak, type BenchWhat } from '../tasks/bench.js';
+import { registerBenchServe } from './bench-serve.js';
 
 const WHATS: BenchWhat[] = ['train', 'fwd', 'gen', 'peak'];
 
 export function registerBench(program: Command): void {
-  program
+  const bench = program
     .command('bench')
     .description('measure training, forward and generation throughput (JSON lines)')
     .option('--config <names>', 'configs a, b, c (comma-separated)', 'a,b,c')
@@ -23,4 +24,5 @@ export function registerBench(program: Command): void {
       const k = getKernels();
       for (const c of configs) for (const w of whats) console.log(JSON.stringify(w === 'peak' ? runPeak(k, c) : runBench(k, c, w, { steps, warmup })));
     });
+  registerBenchServe(bench);
 }

@@ -14,6 +14,7 @@ import { registerConvert, registerGenerate } from './generate.js';
 import { registerInfo } from './info.js';
 import { registerInspect } from './inspect.js';
 import { registerPlot } from './plot.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { VERSION } from '../version.js';
 
@@ -29,6 +30,8 @@ program
   .description('byte models (bGPT): train, score and run models that read and write raw bytes')
   .version(VERSION)
   .showHelpAfterError('(run bgpt help for usage)')
+  // a subcommand's options are its own (`bench --config` and `bench serve --config` differ)
+  .enablePositionalOptions()
   .exitOverride();
 
 registerDemo(program);
@@ -46,6 +49,7 @@ registerGallery(program);
 registerPlot(program);
 registerBench(program);
 registerCompress(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

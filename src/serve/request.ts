@@ -1,0 +1,113 @@
+/**
+ * Reading and checking requests. Everything a client sends is data: a body, an extension, sampling numbers.
+ * Nothing names a file or a model. Every problem becomes an HttpError with one line of text.
+ */
+import type { IncomingMessage } from 'node:http';
+import { checkSampling, type SamplingOptions } from '../model/sampling.js';
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+/** The request body, refused with 413 past `max` bytes (announced or sent). */
+export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const announced = req.headers['content-length'];
+  if (announced !== undefined && Number(announced) > max) return Promise.reject(tooLarge(max));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const fail = (e: Error) => {
+      req.removeAllListeners('data');
+      reject(e);
+    };
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) fail(tooLarge(max));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', fail);
+    req.on('aborted', () => fail(new HttpError(400, 'the request body was cut off')));
+  });
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(413, `the body is larger than the limit of ${max} bytes`);
+}
+
+const EXT = /^[A-Za-z0-9_+-]{0,32}$/;
+
+/** The query of a route that takes only `ext` (the file type; empty for none). */
+export function extParam(url: URL): string {
+  for (const k of url.searchParams.keys()) if (k !== 'ext') throw new HttpError(400, `unknown query parameter "${k}"`);
+  const all = url.searchParams.getAll('ext');
+  if (all.length > 1) throw new HttpError(400, 'ext is given more than once');
+  const ext = all[0] ?? '';
+  if (!EXT.test(ext)) throw new HttpError(400, 'ext must be up to 32 letters, digits, "_", "+" or "-"');
+  return ext;
+}
+
+export interface GenerateRequest {
+  ext: string;
+  prompt: Uint8Array;
+  maxBytes: number;
+  sampling: SamplingOptions;
+  seed: number;
+  stream: boolean;
+}
+
+const FIELDS = ['ext', 'prompt_base64', 'max_bytes', 'top_k', 'top_p', 'temperature', 'seed', 'stream'];
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function field<T>(o: Record<string, unknown>, name: string, kind: 'string' | 'number' | 'boolean', fallback: T): T {
+  const v = o[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== kind) throw new HttpError(400, `${name} must be a ${kind}`);
+  return v as T;
+}
+
+function integer(o: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+  const v = field(o, name, 'number', fallback);
+  if (!Number.isInteger(v) || v < min || v > max) throw new HttpError(400, `${name} must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+/**
+ * A generation request: `{ext, prompt_base64, max_bytes, top_k, top_p, temperature, seed, stream}`, every
+ * field optional (max_bytes defaults to the server's limit, the seed to a random one).
+ */
+export function parseGenerate(body: Buffer, limits: { maxBytes: number }, randomSeed: () => number): GenerateRequest {
+  let o: unknown;
+  try {
+    o = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'the body is not valid JSON');
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new HttpError(400, 'the body must be a JSON object');
+  const r = o as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!FIELDS.includes(k)) throw new HttpError(400, `unknown field "${k.slice(0, 40)}" (known: ${FIELDS.join(', ')})`);
+  const ext = field(r, 'ext', 'string', '');
+  if (!EXT.test(ext)) throw new HttpError(400, 'ext must be up to 32 letters, digits, "_", "+" or "-"');
+  const b64 = field(r, 'prompt_base64', 'string', '');
+  if (!BASE64.test(b64)) throw new HttpError(400, 'prompt_base64 is not valid base64');
+  const sampling = {
+    topK: integer(r, 'top_k', 0, 0, 256),
+    topP: field(r, 'top_p', 'number', 1),
+    temperature: field(r, 'temperature', 'number', 1),
+  };
+  try {
+    checkSampling(sampling);
+  } catch (e) {
+    throw new HttpError(400, (e as Error).message.replace('-', '_'));
+  }
+  return {
+    ext,
+    prompt: Buffer.from(b64, 'base64'),
+    maxBytes: integer(r, 'max_bytes', limits.maxBytes, 1, limits.maxBytes),
+    sampling,
+    seed: r.seed === undefined ? randomSeed() : integer(r, 'seed', 0, 0, 2 ** 32 - 1),
+    stream: field(r, 'stream', 'boolean', false),
+  };
+}

@@ -1,0 +1,322 @@
+/**
+ * The HTTP server of `bgpt serve` (node:http). Routes: POST /v1/score, /v1/classify, /v1/generate; GET
+ * /healthz, /metrics. The model is fixed at start; requests carry only data. Compute runs on the event loop
+ * between network events, one batch turn at a time (see scheduler.ts).
+ */
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { headerPatch } from '../data/patches.js';
+import type { LoadedModel } from '../io/weights.js';
+import type { StopReason } from '../tasks/generate.js';
+import { SequentialDecoder, type StreamDecoder, type StreamSpec } from './decoder.js';
+import { classifyFiles, inputPatches, scoreFiles, type ClassProbs, type FileInput, type Score } from './files.js';
+import { ServeMetrics } from './metrics.js';
+import { HttpError, extParam, parseGenerate, readBody, type GenerateRequest } from './request.js';
+import { QueueFull, Scheduler, type GenerateSink } from './scheduler.js';
+
+export interface ServeLimits {
+  /** Largest request body in bytes (413 past it). */
+  maxBody: number;
+  /** Most requests waiting to start (429 past it). */
+  maxQueue: number;
+  /** Most generation streams decoded together and most bodies per forward. */
+  maxBatch: number;
+  /** Largest max_bytes a generation may ask for (and its default). */
+  maxBytes: number;
+  /** Time from a request's arrival to the end of its answer (504 past it). */
+  timeLimitMs: number;
+}
+
+export const DEFAULT_LIMITS: ServeLimits = { maxBody: 8 << 20, maxQueue: 64, maxBatch: 16, maxBytes: 4096, timeLimitMs: 60_000 };
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  /** Bearer token every route but /healthz requires. */
+  token?: string;
+  limits?: Partial<ServeLimits>;
+  /** The generation decoder (default: one over the model's cached generator). */
+  decoder?: StreamDecoder;
+}
+
+type Result = Score | ClassProbs;
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, deadline: number) => Promise<void>;
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+export class BgptServer {
+  readonly limits: ServeLimits;
+  readonly metrics: ServeMetrics;
+  private http: Server;
+  private scheduler: Scheduler<Result>;
+  private routes: Record<string, { method: string; auth: boolean; run: Handler }>;
+  private token: Buffer | null;
+  private inflight = 0;
+  private draining = false;
+  private idle: (() => void) | null = null;
+
+  constructor(private loaded: LoadedModel, private opts: ServeOptions = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const cfg = loaded.config;
+    this.token = opts.token ? sha256(opts.token) : null;
+    const work = loaded.task === 'generative'
+      ? { decoder: opts.decoder ?? new SequentialDecoder(loaded.model), runFiles: (f: FileInput[]) => scoreFiles(loaded.model, f) }
+      : { runFiles: (f: FileInput[]) => classifyFiles(loaded.model, loaded.labels ?? [], f) };
+    this.scheduler = new Scheduler<Result>(
+      { maxBatch: this.limits.maxBatch, maxQueue: this.limits.maxQueue, maxBatchPatches: Math.max(cfg.patchLength, Math.floor(16384 / cfg.patchSize)) },
+      { ...work, patchesOf: (f) => inputPatches(cfg, f).length / cfg.patchSize },
+      { batch: (kind, n) => this.metrics.batchSize(kind, n), generated: (n) => this.metrics.generated(n) },
+    );
+    this.metrics = new ServeMetrics(
+      { task: loaded.task, config: cfg, parameters: loaded.model.layout.count(), backend: loaded.model.k.name },
+      { queued: () => this.scheduler.queued, active: () => this.scheduler.active },
+    );
+    this.routes = {
+      '/healthz': { method: 'GET', auth: false, run: async (_q, res) => this.healthz(res) },
+      '/metrics': { method: 'GET', auth: true, run: async (_q, res) => this.send(res, 200, await this.metrics.text(), this.metrics.contentType) },
+      '/v1/score': { method: 'POST', auth: true, run: (q, res, url, d) => this.file(q, res, url, d, 'generative') },
+      '/v1/classify': { method: 'POST', auth: true, run: (q, res, url, d) => this.file(q, res, url, d, 'classification') },
+      '/v1/generate': { method: 'POST', auth: true, run: (q, res, _u, d) => this.generate(q, res, d) },
+    };
+    this.http = createServer((req, res) => void this.handle(req, res));
+    // slow senders count against the same time limit as slow answers
+    this.http.requestTimeout = this.limits.timeLimitMs;
+    this.http.headersTimeout = Math.min(this.limits.timeLimitMs, 60_000);
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.opts.port ?? 8080, this.opts.host ?? '127.0.0.1', () => resolve(this.http.address() as AddressInfo));
+    });
+  }
+
+  /** Requests being answered. */
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /**
+   * Stops accepting, lets the requests in flight finish for up to `graceMs`, then fails what is left and
+   * closes every connection.
+   */
+  async drain(graceMs: number): Promise<{ unfinished: number }> {
+    this.draining = true;
+    this.http.close();
+    this.http.closeIdleConnections();
+    let unfinished = 0;
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      unfinished = this.inflight;
+      this.scheduler.abortAll(new HttpError(503, 'the server shut down before this request finished'));
+    }
+    await new Promise((r) => setImmediate(r));
+    this.http.closeAllConnections();
+    return { unfinished };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = performance.now();
+    let route = 'other';
+    this.inflight++;
+    res.on('close', () => {
+      this.inflight--;
+      this.metrics.request(route, res.statusCode, (performance.now() - t0) / 1000);
+      if (this.inflight === 0) this.idle?.();
+    });
+    try {
+      if (this.draining) throw new HttpError(503, 'the server is shutting down');
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        throw new HttpError(400, 'malformed request target');
+      }
+      const r = this.routes[url.pathname];
+      if (!r) throw new HttpError(404, `no route ${url.pathname.slice(0, 100)}`);
+      route = url.pathname;
+      if (req.method !== r.method) throw new HttpError(405, `${route} takes ${r.method}`, { Allow: r.method });
+      if (r.auth && !this.authorized(req)) throw new HttpError(401, 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer' });
+      await r.run(req, res, url, t0 + this.limits.timeLimitMs);
+    } catch (e) {
+      this.fail(res, e);
+    }
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (!this.token) return true;
+    const h = req.headers.authorization;
+    if (typeof h !== 'string' || !h.startsWith('Bearer ')) return false;
+    // equal-length digests: the comparison takes the same time whatever the token sent
+    return timingSafeEqual(sha256(h.slice(7)), this.token);
+  }
+
+  private healthz(res: ServerResponse): void {
+    this.json(res, 200, { status: 'ok', task: this.loaded.task, queued: this.scheduler.queued, active: this.scheduler.active });
+  }
+
+  private needTask(task: LoadedModel['task'], route: string): void {
+    if (this.loaded.task !== task) throw new HttpError(400, `${route} needs a ${task} model; this server runs a ${this.loaded.task} one`);
+  }
+
+  /** Refuses before reading a body when nothing could take it. */
+  private needRoom(): void {
+    if (this.scheduler.queued >= this.limits.maxQueue) throw queueFull(this.limits.maxQueue);
+  }
+
+  private body(req: IncomingMessage, deadline: number): Promise<Buffer> {
+    return withDeadline(readBody(req, this.limits.maxBody), deadline, () => bodyLate(this.limits.timeLimitMs));
+  }
+
+  /** Runs `submit`, turning a full queue into 429. */
+  private enqueue<T>(submit: () => T): T {
+    try {
+      return submit();
+    } catch (e) {
+      throw e instanceof QueueFull ? queueFull(this.limits.maxQueue) : e;
+    }
+  }
+
+  private async file(req: IncomingMessage, res: ServerResponse, url: URL, deadline: number, task: LoadedModel['task']): Promise<void> {
+    this.needTask(task, url.pathname);
+    const ext = extParam(url);
+    this.needRoom();
+    const bytes = await this.body(req, deadline);
+    const job = this.enqueue(() => this.scheduler.runFile({ bytes, ext }));
+    res.on('close', job.cancel);
+    const r = await withDeadline(job.result, deadline, () => overTime(this.limits.timeLimitMs), job.cancel);
+    this.metrics.input(bytes.length);
+    this.json(res, 200, r);
+  }
+
+  private async generate(req: IncomingMessage, res: ServerResponse, deadline: number): Promise<void> {
+    this.needTask('generative', '/v1/generate');
+    this.needRoom();
+    const body = await this.body(req, deadline);
+    const g = parseGenerate(body, this.limits, () => randomInt(0, 2 ** 32));
+    const spec = this.streamSpec(g);
+    const out: number[] = [];
+    let ended = false;
+    const sink: GenerateSink = g.stream
+      ? {
+        byte: (b) => {
+          out.push(b);
+          res.write(`event: bytes\ndata: {"bytes_base64":"${Buffer.of(b).toString('base64')}"}\n\n`);
+        },
+        end: (stop) => {
+          ended = true;
+          res.end(`event: end\ndata: ${JSON.stringify(summary(out, stop))}\n\n`);
+        },
+        fail: (e) => {
+          ended = true;
+          this.fail(res, e);
+        },
+      }
+      : {
+        byte: (b) => out.push(b),
+        end: (stop) => {
+          ended = true;
+          this.json(res, 200, { bytes_base64: Buffer.from(out).toString('base64'), ...summary(out, stop) });
+        },
+        fail: (e) => {
+          ended = true;
+          this.fail(res, e);
+        },
+      };
+    const ticket = this.enqueue(() => this.scheduler.generate(spec, sink));
+    if (g.stream) res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', ...this.closing() });
+    const timer = setTimeout(() => {
+      ticket.cancel();
+      sink.fail(overTime(this.limits.timeLimitMs));
+    }, Math.max(0, deadline - performance.now()));
+    res.on('close', () => {
+      clearTimeout(timer);
+      if (!ended) ticket.cancel();
+    });
+  }
+
+  /** The prompt as the decoder takes it: header patch and whole patches, then the bytes of a partial patch. */
+  private streamSpec(g: GenerateRequest): StreamSpec {
+    const { patchSize: S, patchLength: L } = this.loaded.config;
+    const whole = Math.floor(g.prompt.length / S) * S;
+    const context = new Int32Array(S + whole);
+    context.set(headerPatch(g.ext, S));
+    context.set(g.prompt.subarray(0, whole), S);
+    if (context.length / S >= L) throw new HttpError(400, `a prompt of ${g.prompt.length} bytes leaves no room to generate within the model's ${L} patches`);
+    return { context, partial: g.prompt.subarray(whole), sampling: g.sampling, seed: g.seed, maxBytes: g.maxBytes };
+  }
+
+  private closing(): Record<string, string> {
+    return this.draining ? { Connection: 'close' } : {};
+  }
+
+  private send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers, ...this.closing() }).end(body);
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    this.send(res, status, `${JSON.stringify(body)}\n`, 'application/json', headers);
+  }
+
+  /** One JSON line for any failure; a stream already under way gets an `error` event instead. */
+  private fail(res: ServerResponse, e: unknown): void {
+    const err = e instanceof HttpError ? e : new HttpError(500, (e as Error)?.message ?? String(e));
+    const message = err.message.replace(/\s+/g, ' ');
+    if (res.writableEnded || res.destroyed) return;
+    if (res.headersSent) {
+      res.end(`event: error\ndata: ${JSON.stringify({ error: message, status: err.status })}\n\n`);
+      return;
+    }
+    // a body left unread (413) is not drained: the connection closes after the answer
+    const close: Record<string, string> = err.status === 413 ? { Connection: 'close' } : {};
+    this.json(res, err.status, { error: message }, { ...err.headers, ...close });
+  }
+}
+
+function summary(out: number[], stop: StopReason): { bytes: number; stop: StopReason } {
+  return { bytes: out.length, stop };
+}
+
+function queueFull(max: number): HttpError {
+  return new HttpError(429, `the queue is full (${max} requests waiting); retry later`, { 'Retry-After': '1' });
+}
+
+function overTime(ms: number): HttpError {
+  return new HttpError(504, `the request ran past the time limit of ${ms / 1000} s`);
+}
+
+/** A client too slow to send its body within the time limit: 408, the client's delay. */
+function bodyLate(ms: number): HttpError {
+  return new HttpError(408, `the request body did not arrive within the time limit of ${ms / 1000} s`);
+}
+
+/** The promise, or `late()` as the error at the deadline (after `onTimeout`, e.g. leaving the queue). */
+function withDeadline<T>(p: Promise<T>, deadline: number, late: () => HttpError, onTimeout?: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout?.();
+      reject(late());
+    }, Math.max(0, deadline - performance.now()));
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
