@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { classProbs, evaluateFiles } from '../src/tasks/eval.js';
+import { modelId } from '../src/compress/codec.js';
+import { Writer, writeHeader } from '../src/compress/container.js';
+import { ModelCodec } from '../src/tasks/compress.js';
 import { continueFile } from '../src/tasks/generate.js';
 import { SequentialDecoder } from '../src/serve/decoder.js';
 import { scoreFiles, classifyFiles } from '../src/serve/files.js';
@@ -318,5 +321,52 @@ describe('serve: queue and time limits', () => {
     assert.equal(ev[ev.length - 1].event, 'error');
     assert.match(String(ev[ev.length - 1].data.error), /shut down/);
     await assert.rejects(fetch(`${s.url}/healthz`));
+  });
+});
+
+describe('serve: compression', () => {
+  it('POST /v1/compress gives the library\'s .bgpz; /v1/decompress gives the bytes and extension back', async () => {
+    const s = await serve(gen, { limits: { maxBody: 2000 } });
+    try {
+      const data = Buffer.from('abcabcabc '.repeat(30));
+      const r = await post(`${s.url}/v1/compress?ext=txt`, data);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('content-type'), 'application/octet-stream');
+      const z = Buffer.from(await r.arrayBuffer());
+      assert.deepEqual(z, Buffer.from(new ModelCodec(gen.model).compress(data, 'txt')));
+      const d = await post(`${s.url}/v1/decompress`, z);
+      assert.equal(d.status, 200);
+      assert.equal(d.headers.get('bgpt-ext'), 'txt');
+      assert.deepEqual(Buffer.from(await d.arrayBuffer()), data);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('bad .bgpz bodies → 400, an output over the body limit → 413, a classifier → 400', async () => {
+    const big = await serve(gen, { limits: { maxBody: 5000 } }), c = await serve(cls);
+    try {
+      const z = Buffer.from(await (await post(`${big.url}/v1/compress?ext=bin`, new Uint8Array(3000))).arrayBuffer());
+      // a header alone that announces more than the limit is refused before anything is allocated
+      const w = new Writer();
+      writeHeader(w, { length: 10 ** 9, modelId: modelId(gen.model), rule: { window: 4, carry: 2, blockWindows: 1 }, ext: 'bin', check: 0 });
+      const over = await post(`${big.url}/v1/decompress`, w.finish());
+      assert.equal(over.status, 413);
+      assert.match((await over.json()).error, /would be 1000000000 bytes/);
+      const junk = await post(`${big.url}/v1/decompress`, 'not a bgpz file');
+      assert.equal(junk.status, 400);
+      assert.match((await junk.json()).error, /not a \.bgpz file/);
+      const flipped = Buffer.from(z);
+      flipped[flipped.length - 1] ^= 0xff;
+      const bad = await post(`${big.url}/v1/decompress`, flipped);
+      assert.equal(bad.status, 400);
+      assert.match((await bad.json()).error, /cannot decompress/);
+      assert.equal((await post(`${big.url}/v1/decompress?ext=txt`, z)).status, 400);
+      assert.equal((await post(`${c.url}/v1/compress`, 'x')).status, 400);
+      assert.equal((await fetch(`${big.url}/healthz`)).status, 200);
+    } finally {
+      await big.close();
+      await c.close();
+    }
   });
 });

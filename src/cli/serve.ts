@@ -20,7 +20,7 @@ export function registerServe(program: Command): void {
   const d = DEFAULT_LIMITS;
   program
     .command('serve')
-    .description('serve a model over HTTP: /v1/score, /v1/classify, /v1/generate, /healthz, /metrics')
+    .description('serve a model over HTTP: /v1/score, /v1/classify, /v1/generate, /v1/compress, /v1/decompress, /healthz, /metrics')
     .requiredOption('-m, --model <weights>', 'the model: .safetensors, original .pth or bgpt checkpoint')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', '8080')

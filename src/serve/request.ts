@@ -39,9 +39,18 @@ function tooLarge(max: number): HttpError {
 
 const EXT = /^[A-Za-z0-9_+-]{0,32}$/;
 
+function onlyParams(url: URL, allowed: string[]): void {
+  for (const k of url.searchParams.keys()) if (!allowed.includes(k)) throw new HttpError(400, `unknown query parameter "${k.slice(0, 40)}"`);
+}
+
+/** A route that takes no query. */
+export function noQuery(url: URL): void {
+  onlyParams(url, []);
+}
+
 /** The query of a route that takes only `ext` (the file type; empty for none). */
 export function extParam(url: URL): string {
-  for (const k of url.searchParams.keys()) if (k !== 'ext') throw new HttpError(400, `unknown query parameter "${k}"`);
+  onlyParams(url, ['ext']);
   const all = url.searchParams.getAll('ext');
   if (all.length > 1) throw new HttpError(400, 'ext is given more than once');
   const ext = all[0] ?? '';

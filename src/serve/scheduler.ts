@@ -1,7 +1,7 @@
 /**
  * Continuous batching. One loop, run between network events (setImmediate), does per turn: one forward
- * over queued score/classify bodies (as many as fit the batch), admits waiting generation streams into
- * the decoder, and one decoder step for every joined stream. A stream therefore joins at the next step and
+ * over queued score/classify bodies (as many as fit the batch), one job that runs alone (compression),
+ * admits waiting generation streams into the decoder, and one decoder step for every joined stream. A stream therefore joins at the next step and
  * leaves the step it ends; nothing waits for a batch to fill. Work beyond the queue limit is refused.
  */
 import type { StopReason } from '../tasks/generate.js';
@@ -39,15 +39,24 @@ interface FileJob<R> {
   done: boolean;
 }
 
+interface AloneJob {
+  work: () => unknown;
+  resolve(r: unknown): void;
+  reject(e: Error): void;
+  done: boolean;
+}
+
 interface StreamJob {
   spec: StreamSpec;
   sink: GenerateSink;
-  id: number;
+  /** The decoder's id once joined. */
+  id: number | null;
   done: boolean;
 }
 
 export class Scheduler<R> {
   private files: FileJob<R>[] = [];
+  private alone: AloneJob[] = [];
   private waiting: StreamJob[] = [];
   private streams = new Map<number, StreamJob>();
   private scheduled = false;
@@ -60,7 +69,7 @@ export class Scheduler<R> {
 
   /** Requests waiting to start. */
   get queued(): number {
-    return this.files.length + this.waiting.length;
+    return this.files.length + this.alone.length + this.waiting.length;
   }
 
   /** Streams being decoded. */
@@ -82,22 +91,26 @@ export class Scheduler<R> {
     });
     this.files.push(job);
     this.kick();
-    return {
-      result,
-      cancel: () => {
-        if (job.done) return;
-        job.done = true;
-        const i = this.files.indexOf(job);
-        if (i >= 0) this.files.splice(i, 1);
-      },
-    };
+    return { result, cancel: () => dequeue(this.files, job) };
+  }
+
+  /** Runs `work` by itself in a later turn; `cancel` drops it if it has not started. */
+  runAlone<T>(work: () => T): { result: Promise<T>; cancel(): void } {
+    this.admitCheck();
+    let job!: AloneJob;
+    const result = new Promise<T>((resolve, reject) => {
+      job = { work, resolve: resolve as (r: unknown) => void, reject, done: false };
+    });
+    this.alone.push(job);
+    this.kick();
+    return { result, cancel: () => dequeue(this.alone, job) };
   }
 
   /** Starts a generation stream; `cancel` makes it leave the queue or the batch. */
   generate(spec: StreamSpec, sink: GenerateSink): { cancel(): void } {
     if (!this.work.decoder) throw new Error('this model cannot generate');
     this.admitCheck();
-    const job: StreamJob = { spec, sink, id: 0, done: false };
+    const job: StreamJob = { spec, sink, id: null, done: false };
     this.waiting.push(job);
     this.kick();
     return {
@@ -106,17 +119,17 @@ export class Scheduler<R> {
         job.done = true;
         const i = this.waiting.indexOf(job);
         if (i >= 0) this.waiting.splice(i, 1);
-        else if (this.streams.delete(job.id)) this.work.decoder!.leave(job.id);
+        else if (job.id !== null && this.streams.delete(job.id)) this.work.decoder!.leave(job.id);
       },
     };
   }
 
   /** Fails everything queued or running (shutdown after the grace period). */
   abortAll(e: Error): void {
-    for (const f of this.files.splice(0)) settle(f, () => f.reject(e));
+    for (const f of [...this.files.splice(0), ...this.alone.splice(0)]) settle(f, () => f.reject(e));
     for (const s of [...this.waiting.splice(0), ...this.streams.values()]) {
-      if (s.id) this.work.decoder!.leave(s.id);
-      finish(s, () => s.sink.fail(e));
+      if (s.id !== null) this.work.decoder!.leave(s.id);
+      settle(s, () => s.sink.fail(e));
     }
     this.streams.clear();
   }
@@ -130,9 +143,10 @@ export class Scheduler<R> {
   private turn(): void {
     this.scheduled = false;
     this.runFileBatch();
+    this.runAloneJob();
     this.admitStreams();
     this.stepStreams();
-    if (this.files.length || this.waiting.length || this.streams.size) this.kick();
+    if (this.queued || this.streams.size) this.kick();
   }
 
   private runFileBatch(): void {
@@ -157,15 +171,27 @@ export class Scheduler<R> {
     batch.forEach((j, i) => settle(j, () => j.resolve(results[i])));
   }
 
+  private runAloneJob(): void {
+    const job = this.alone.shift();
+    if (!job) return;
+    try {
+      const r = job.work();
+      settle(job, () => job.resolve(r));
+    } catch (e) {
+      settle(job, () => job.reject(e as Error));
+    }
+  }
+
   private admitStreams(): void {
     const decoder = this.work.decoder;
     while (decoder && this.waiting.length && decoder.size < this.limits.maxBatch) {
       const job = this.waiting.shift()!;
       try {
-        job.id = decoder.join(job.spec);
-        this.streams.set(job.id, job);
+        const id = decoder.join(job.spec);
+        job.id = id;
+        this.streams.set(id, job);
       } catch (e) {
-        finish(job, () => job.sink.fail(e as Error));
+        settle(job, () => job.sink.fail(e as Error));
       }
     }
   }
@@ -179,8 +205,8 @@ export class Scheduler<R> {
       outs = decoder.step();
     } catch (e) {
       for (const s of this.streams.values()) {
-        decoder.leave(s.id);
-        finish(s, () => s.sink.fail(e as Error));
+        decoder.leave(s.id!);
+        settle(s, () => s.sink.fail(e as Error));
       }
       this.streams.clear();
       return;
@@ -195,7 +221,7 @@ export class Scheduler<R> {
       }
       if (o.stop) {
         this.streams.delete(o.id);
-        finish(job, () => job.sink.end(o.stop!));
+        settle(job, () => job.sink.end(o.stop!));
       }
     }
     this.observe?.generated(bytes);
@@ -211,14 +237,16 @@ function guard(f: () => void): void {
   }
 }
 
-function settle<R>(j: FileJob<R>, f: () => void): void {
+function settle(j: { done: boolean }, f: () => void): void {
   if (j.done) return;
   j.done = true;
   guard(f);
 }
 
-function finish(s: StreamJob, f: () => void): void {
-  if (s.done) return;
-  s.done = true;
-  guard(f);
+/** Takes a job that has not run out of its queue. */
+function dequeue<J extends { done: boolean }>(queue: J[], job: J): void {
+  if (job.done) return;
+  job.done = true;
+  const i = queue.indexOf(job);
+  if (i >= 0) queue.splice(i, 1);
 }

@@ -1,6 +1,6 @@
 /**
- * The HTTP server of `bgpt serve` (node:http). Routes: POST /v1/score, /v1/classify, /v1/generate; GET
- * /healthz, /metrics. The model is fixed at start; requests carry only data. Compute runs on the event loop
+ * The HTTP server of `bgpt serve` (node:http). Routes: POST /v1/score, /v1/classify, /v1/generate,
+ * /v1/compress, /v1/decompress; GET /healthz, /metrics. The model is fixed at start; requests carry only data. Compute runs on the event loop
  * between network events, one batch turn at a time (see scheduler.ts).
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
@@ -8,11 +8,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { headerPatch } from '../data/patches.js';
 import type { LoadedModel } from '../io/weights.js';
+import { peekHeader } from '../compress/codec.js';
+import { ModelCodec } from '../tasks/compress.js';
 import type { StopReason } from '../tasks/generate.js';
 import { SequentialDecoder, type StreamDecoder, type StreamSpec } from './decoder.js';
 import { classifyFiles, inputPatches, scoreFiles, type ClassProbs, type FileInput, type Score } from './files.js';
 import { ServeMetrics } from './metrics.js';
-import { HttpError, extParam, parseGenerate, readBody, type GenerateRequest } from './request.js';
+import { HttpError, extParam, noQuery, parseGenerate, readBody, type GenerateRequest } from './request.js';
 import { QueueFull, Scheduler, type GenerateSink } from './scheduler.js';
 
 export interface ServeLimits {
@@ -55,6 +57,8 @@ export class BgptServer {
   private inflight = 0;
   private draining = false;
   private idle: (() => void) | null = null;
+  /** Built on the first compression request (a second copy of the weights, laid out for exact kernels). */
+  private codecCache: ModelCodec | null = null;
 
   constructor(private loaded: LoadedModel, private opts: ServeOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -78,6 +82,8 @@ export class BgptServer {
       '/v1/score': { method: 'POST', auth: true, run: (q, res, url, d) => this.file(q, res, url, d, 'generative') },
       '/v1/classify': { method: 'POST', auth: true, run: (q, res, url, d) => this.file(q, res, url, d, 'classification') },
       '/v1/generate': { method: 'POST', auth: true, run: (q, res, _u, d) => this.generate(q, res, d) },
+      '/v1/compress': { method: 'POST', auth: true, run: (q, res, url, d) => this.compress(q, res, url, d) },
+      '/v1/decompress': { method: 'POST', auth: true, run: (q, res, url, d) => this.decompress(q, res, url, d) },
     };
     this.http = createServer((req, res) => void this.handle(req, res));
     // slow senders count against the same time limit as slow answers
@@ -242,6 +248,59 @@ export class BgptServer {
     });
   }
 
+  private codec(): ModelCodec {
+    if (this.loaded.task !== 'generative') throw new Error('compression needs a generative model');
+    return (this.codecCache ??= new ModelCodec(this.loaded.model));
+  }
+
+  /**
+   * Runs `work` alone in a scheduler turn. It cannot be interrupted from outside, so it is handed a
+   * progress callback that throws once the deadline has passed.
+   */
+  private async alone<T>(res: ServerResponse, deadline: number, work: (onProgress: () => void) => T): Promise<T> {
+    const late = () => overTime(this.limits.timeLimitMs);
+    const onProgress = () => {
+      if (performance.now() > deadline) throw late();
+    };
+    const job = this.enqueue(() => this.scheduler.runAlone(() => work(onProgress)));
+    res.on('close', job.cancel);
+    return withDeadline(job.result, deadline, late, job.cancel);
+  }
+
+  /** The body as a .bgpz file (lossless, docs/compression.md); `ext` is what the model is told the type is. */
+  private async compress(req: IncomingMessage, res: ServerResponse, url: URL, deadline: number): Promise<void> {
+    this.needTask('generative', url.pathname);
+    const ext = extParam(url);
+    this.needRoom();
+    const bytes = await this.body(req, deadline);
+    const out = await this.alone(res, deadline, (onProgress) => this.codec().compress(bytes, ext, { onProgress }));
+    this.metrics.input(bytes.length);
+    this.send(res, 200, out, 'application/octet-stream');
+  }
+
+  /** A .bgpz body made with this model → the original bytes; the stored extension in `Bgpt-Ext`. */
+  private async decompress(req: IncomingMessage, res: ServerResponse, url: URL, deadline: number): Promise<void> {
+    this.needTask('generative', url.pathname);
+    noQuery(url);
+    this.needRoom();
+    const buf = await this.body(req, deadline);
+    let length: number;
+    try {
+      length = peekHeader(buf).length;
+    } catch (e) {
+      throw new HttpError(400, `not a .bgpz file: ${(e as Error).message}`);
+    }
+    if (length > this.limits.maxBody) throw new HttpError(413, `the decompressed file would be ${length} bytes, over the limit of ${this.limits.maxBody}`);
+    const r = await this.alone(res, deadline, (onProgress) => {
+      try {
+        return this.codec().decompress(buf, { onProgress });
+      } catch (e) {
+        throw e instanceof HttpError ? e : new HttpError(400, `cannot decompress: ${(e as Error).message}`);
+      }
+    });
+    this.send(res, 200, r.bytes, 'application/octet-stream', { 'Bgpt-Ext': encodeURIComponent(r.ext) });
+  }
+
   /** The prompt as the decoder takes it: header patch and whole patches, then the bytes of a partial patch. */
   private streamSpec(g: GenerateRequest): StreamSpec {
     const { patchSize: S, patchLength: L } = this.loaded.config;
@@ -257,7 +316,7 @@ export class BgptServer {
     return this.draining ? { Connection: 'close' } : {};
   }
 
-  private send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
+  private send(res: ServerResponse, status: number, body: string | Uint8Array, type: string, headers: Record<string, string> = {}): void {
     if (res.headersSent) {
       res.end();
       return;
