@@ -8,8 +8,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { headerPatch } from '../data/patches.js';
 import type { LoadedModel } from '../io/weights.js';
-import { peekHeader } from '../compress/codec.js';
-import { ModelCodec } from '../tasks/compress.js';
+import { compressBytes, decompressBytes } from '../compress/codec.js';
+import { Reader, readHeader } from '../compress/container.js';
+import type { ExactBgpt } from '../compress/exact-model.js';
+import { exactModel } from '../tasks/compress.js';
 import type { StopReason } from '../tasks/generate.js';
 import { SequentialDecoder, type StreamDecoder, type StreamSpec } from './decoder.js';
 import { classifyFiles, inputPatches, scoreFiles, type ClassProbs, type FileInput, type Score } from './files.js';
@@ -58,7 +60,7 @@ export class BgptServer {
   private draining = false;
   private idle: (() => void) | null = null;
   /** Built on the first compression request (a second copy of the weights, laid out for exact kernels). */
-  private codecCache: ModelCodec | null = null;
+  private exact: ExactBgpt | null = null;
 
   constructor(private loaded: LoadedModel, private opts: ServeOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -248,9 +250,9 @@ export class BgptServer {
     });
   }
 
-  private codec(): ModelCodec {
+  private codec(): ExactBgpt {
     if (this.loaded.task !== 'generative') throw new Error('compression needs a generative model');
-    return (this.codecCache ??= new ModelCodec(this.loaded.model));
+    return (this.exact ??= exactModel(this.loaded.model));
   }
 
   /**
@@ -273,7 +275,7 @@ export class BgptServer {
     const ext = extParam(url);
     this.needRoom();
     const bytes = await this.body(req, deadline);
-    const out = await this.alone(res, deadline, (onProgress) => this.codec().compress(bytes, ext, { onProgress }));
+    const out = await this.alone(res, deadline, (onProgress) => compressBytes(this.codec(), bytes, ext, { onProgress }));
     this.metrics.input(bytes.length);
     this.send(res, 200, out, 'application/octet-stream');
   }
@@ -286,14 +288,14 @@ export class BgptServer {
     const buf = await this.body(req, deadline);
     let length: number;
     try {
-      length = peekHeader(buf).length;
+      length = readHeader(new Reader(buf)).length;
     } catch (e) {
       throw new HttpError(400, `not a .bgpz file: ${(e as Error).message}`);
     }
     if (length > this.limits.maxBody) throw new HttpError(413, `the decompressed file would be ${length} bytes, over the limit of ${this.limits.maxBody}`);
     const r = await this.alone(res, deadline, (onProgress) => {
       try {
-        return this.codec().decompress(buf, { onProgress });
+        return decompressBytes(this.codec(), buf, { onProgress });
       } catch (e) {
         throw e instanceof HttpError ? e : new HttpError(400, `cannot decompress: ${(e as Error).message}`);
       }
