@@ -1,6 +1,6 @@
 /** `bgpt serve` under hostile input (a seeded fuzz over raw sockets) and SIGTERM during a stream. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -166,5 +166,22 @@ describe('serve: SIGTERM', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+});
+
+describe('bgpt bench serve', () => {
+  it('drives a server on loopback and reports throughput, latency, errors and memory', () => {
+    const r = spawnSync(process.execPath, [CLI, 'bench', 'serve', '--config', 'a', '--route', 'generate,score', '--clients', '1,2', '--duration', '1', '--max-bytes', '32', '--body-bytes', '300'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => [l.route, l.clients]), [['generate', 1], ['generate', 2], ['score', 1], ['score', 2], [undefined, undefined]]);
+    for (const l of lines.slice(0, 4)) {
+      assert.deepEqual(l.errors, {});
+      assert.ok(l.requests > 0 && l.bytes_per_s > 0, JSON.stringify(l));
+      assert.ok(l.latency_ms.p50 <= l.latency_ms.p95 && l.latency_ms.p95 <= l.latency_ms.p99 && l.latency_ms.p99 <= l.latency_ms.max);
+      assert.ok(l.server_rss_mb.before > 0 && l.server_rss_mb.after > 0);
+    }
+    assert.ok(typeof lines[1].speedup_vs_1_client === 'number');
+    assert.deepEqual(lines[4], { server_exit: 0 });
   });
 });
