@@ -1,5 +1,7 @@
-// Shared helpers for the native kernels: sizes, the parallel threshold and a vectorisable exp.
+// Shared helpers for the native kernels: sizes, when to go parallel (a cost model) and a vectorisable exp.
 #pragma once
+
+#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -9,8 +11,51 @@ namespace bgpt {
 
 using idx = std::int64_t;
 
-// Below this many elements (or multiply-adds) a loop runs on the calling thread: waking the OpenMP team
-// costs a few microseconds, more than the work itself.
+// When to run a loop on more than one thread: a cost model in nanoseconds of one thread's work. Waking the
+// OpenMP team costs microseconds on a quiet machine and far more on a busy one (a woken thread that finds no
+// free core holds the whole team up: measured on 2 loaded cores, a 2-thread add of 1 M floats took 9x as long
+// as one thread). So a call goes parallel only when one thread would need kParMinNs or more, and each thread
+// then gets at least kNsPerThread of the work. Rates are those of one AVX-512 core (conservative for AVX2).
+constexpr double kParMinNs = 100e3;
+constexpr double kNsPerThread = 50e3;
+constexpr double kNsStream = 0.5;   // per float streamed through a simple loop (add, dropout, copies)
+constexpr double kNsElem = 1.5;     // per float with some arithmetic (gelu, layernorm, softmax, adamw)
+constexpr double kNsMac = 0.02;     // per multiply-add inside a GEMM (cache-resident operands)
+constexpr double kNsWeight = 0.16;  // per weight a GEMM reads from memory (a matrix-vector product's limit)
+
+// Team size for a call that one thread would finish in `ns` nanoseconds: 1 below the threshold, else as many
+// threads as get kNsPerThread each, at most the team size in effect.
+inline int threads_for(double ns) {
+  if (ns < kParMinNs) return 1;
+  const int max = omp_get_max_threads();
+  const double n = ns / kNsPerThread;
+  return n >= max ? max : (n < 1 ? 1 : static_cast<int>(n));
+}
+
+// Estimated one-thread time of C[M,N] = A[M,K]·B[K,N]: compute- or weight-read-bound, whichever is slower.
+inline double gemm_ns(idx M, idx K, idx N) {
+  const double macs = static_cast<double>(M) * K * N, reads = static_cast<double>(K) * N;
+  return macs * kNsMac > reads * kNsWeight ? macs * kNsMac : reads * kNsWeight;
+}
+
+// Caps the OpenMP team size for the current scope (for libraries that size their own teams, as oneDNN does
+// from omp_get_max_threads()); the previous size comes back at the end of the scope.
+class ThreadCap {
+ public:
+  explicit ThreadCap(int n) : prev_(omp_get_max_threads()) {
+    if (n < prev_) omp_set_num_threads(n < 1 ? 1 : n);
+  }
+  ~ThreadCap() {
+    if (omp_get_max_threads() != prev_) omp_set_num_threads(prev_);
+  }
+  ThreadCap(const ThreadCap&) = delete;
+  ThreadCap& operator=(const ThreadCap&) = delete;
+
+ private:
+  int prev_;
+};
+
+// Legacy element-count threshold (kept for kernels not yet on the cost model).
 constexpr idx kParMin = idx(1) << 15;
 
 // Dropout's keep mask (the Conventions of src/backend/types.ts): element i is kept when

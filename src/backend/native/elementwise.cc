@@ -9,7 +9,7 @@ namespace bgpt {
 
 void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate) {
   // Each thread sums its block of rows into a private double row; the rows are then added in thread order.
-  const int nt = (M * N > kParMin && M > 1) ? omp_get_max_threads() : 1;
+  const int nt = M > 1 ? threads_for(M * N * kNsStream) : 1;
   std::vector<double> part(static_cast<size_t>(nt) * N, 0.0);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -30,12 +30,14 @@ void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate) {
 }
 
 void add(float* out, const float* a, const float* b, idx n) {
-#pragma omp parallel for simd schedule(static) if (n > 4 * kParMin)
+  const int nt = threads_for(n * kNsStream);
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
   for (idx i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
 void add_in_place(float* y, const float* x, idx n) {
-#pragma omp parallel for simd schedule(static) if (n > 4 * kParMin)
+  const int nt = threads_for(n * kNsStream);
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
   for (idx i = 0; i < n; i++) y[i] += x[i];
 }
 
@@ -45,7 +47,8 @@ void dropout(float* x, idx n, double p, std::uint32_t seed) {
   const DropParams dp(p, seed);
   const std::uint32_t key = dp.key, thr = dp.threshold;
   const float sc = dp.scale;
-#pragma omp parallel for simd schedule(static) if (n > 4 * kParMin)
+  const int nt = threads_for(n * kNsStream);
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
   for (idx i = 0; i < n; i++) x[i] = drop_hash(key, static_cast<std::uint32_t>(i)) >= thr ? x[i] * sc : 0.0f;
 }
 

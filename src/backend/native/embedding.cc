@@ -14,7 +14,8 @@ void patch_embed_forward(float* out, const float* W, const float* bias, const st
   // h outermost: the weight row W[h, :] (S·V floats, 16 kB for S = 16, V = 257) stays in L1 while every patch
   // gathers its S entries from it.
   const idx cols = S * V;
-#pragma omp parallel for schedule(static) if (rows * S * H > kParMin && H > 1)
+  const int nt = H > 1 ? threads_for(rows * S * H * kNsElem) : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (idx h = 0; h < H; h++) {
     const float* Wh = W + h * cols;
     for (idx r = 0; r < rows; r++) {
@@ -29,7 +30,8 @@ void patch_embed_forward(float* out, const float* W, const float* bias, const st
 void patch_embed_backward(float* dW, float* dbias, const float* dout, const std::int32_t* tokens, idx rows, idx S,
                           idx H, idx V) {
   const idx cols = S * V;
-#pragma omp parallel for schedule(static) if (rows * S * H > kParMin && H > 1)
+  const int nt = H > 1 ? threads_for(rows * S * H * kNsElem) : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (idx h = 0; h < H; h++) {
     float* dWh = dW + h * cols;
     float db = dbias[h];
@@ -45,7 +47,8 @@ void patch_embed_backward(float* dW, float* dbias, const float* dout, const std:
 
 void embed_forward(float* out, const float* wte, const float* wpe, const std::int32_t* tokens, idx rows, idx T,
                    idx H) {
-#pragma omp parallel for schedule(static) if (rows * H > 4 * kParMin && rows > 1)
+  const int nt = rows > 1 ? threads_for(rows * H * kNsStream) : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (idx r = 0; r < rows; r++) {
     const std::int32_t tok = tokens[r];
     const float* __restrict p = wpe + (r % T) * H;
@@ -65,8 +68,8 @@ void embed_backward(float* dwte, float* dwpe, const float* dout, const std::int3
                     idx H) {
   // Each thread takes a range of columns (whole cache lines of 16 floats) and walks all rows.
   const idx lines = (H + 15) / 16;
-  const bool par = rows * H > 4 * kParMin && lines > 1;
-#pragma omp parallel if (par)
+  const int nt = lines > 1 ? threads_for(rows * H * 2 * kNsStream) : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
   {
     const idx tid = omp_get_thread_num(), team = omp_get_num_threads();
     const idx c0 = std::min(H, 16 * (lines * tid / team)), c1 = std::min(H, 16 * (lines * (tid + 1) / team));

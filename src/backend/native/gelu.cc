@@ -11,7 +11,8 @@ constexpr float kA = 0.044715f;
 }  // namespace
 
 void gelu_forward(float* out, const float* x, idx n) {
-#pragma omp parallel for simd schedule(static) if (n > kParMin)
+  const int nt = threads_for(n * kNsElem);
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
   for (idx i = 0; i < n; i++) {
     const float v = x[i];
     const float y = kC * (v + kA * v * v * v);
@@ -21,7 +22,8 @@ void gelu_forward(float* out, const float* x, idx n) {
 
 void gelu_backward(float* dx, const float* x, const float* dout, idx n) {
   // With s = 0.5(1 + tanh y): 1 − tanh² y = 4s(1 − s), so gelu' = s + 2x·s(1 − s)·dy/dx.
-#pragma omp parallel for simd schedule(static) if (n > kParMin)
+  const int nt = threads_for(n * kNsElem);
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
   for (idx i = 0; i < n; i++) {
     const float v = x[i];
     const float y = kC * (v + kA * v * v * v);

@@ -11,7 +11,8 @@ namespace bgpt {
 
 void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
                        idx rows, idx H, float eps) {
-#pragma omp parallel for schedule(static) if (rows * H > kParMin && rows > 1)
+  const int nt = rows > 1 ? threads_for(rows * H * kNsElem) : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (idx r = 0; r < rows; r++) {
     const float* xr = x + r * H;
     float* o = out + r * H;
@@ -39,7 +40,7 @@ void layernorm_backward(float* dx, float* dw, float* db, const float* dout, cons
                         const float* rstd, const float* w, idx rows, idx H) {
   // dx = s·(g − mean(g) − x̂·mean(g·x̂)) with g = dout·w, per row; dw and db are summed over rows into
   // per-thread double rows that are added to dw, db at the end (race-free, deterministic for a thread count).
-  const int nt = (rows * H > kParMin && rows > 1) ? omp_get_max_threads() : 1;
+  const int nt = rows > 1 ? threads_for(rows * H * 2 * kNsElem) : 1;
   std::vector<double> part(static_cast<size_t>(nt) * 2 * H, 0.0);
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {

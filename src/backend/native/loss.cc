@@ -19,7 +19,8 @@ inline float row_max(const float* x, idx V) {
 double cross_entropy(float* dlogits, const float* logits, const std::int32_t* targets, idx rows, idx V,
                      float scale) {
   double total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (rows * V > kParMin && rows > 1)
+  const int nt = rows > 1 ? threads_for(rows * V * kNsElem) : 1;
+#pragma omp parallel for schedule(static) reduction(+ : total) num_threads(nt) if (nt > 1)
   for (idx r = 0; r < rows; r++) {
     const float* x = logits + r * V;
     float* dl = dlogits ? dlogits + r * V : nullptr;  // may be x itself
@@ -55,7 +56,8 @@ double cross_entropy(float* dlogits, const float* logits, const std::int32_t* ta
 }
 
 void softmax(float* out, const float* x, idx rows, idx V) {
-#pragma omp parallel for schedule(static) if (rows * V > kParMin && rows > 1)
+  const int nt = rows > 1 ? threads_for(rows * V * kNsElem) : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (idx r = 0; r < rows; r++) {
     const float* xr = x + r * V;
     float* o = out + r * V;  // may be xr itself

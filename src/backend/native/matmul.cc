@@ -10,9 +10,11 @@ namespace bgpt {
 int matmul(float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N, bool transA,
            bool transB, bool accumulate) {
   if (M == 0 || N == 0) return dnnl_success;
+  // oneDNN sizes its team from omp_get_max_threads(): capped here by the cost model (threads never hurt).
+  const ThreadCap cap(threads_for(gemm_ns(M, K, N)));
   // The bias goes in first (copied, or added when accumulating) so that sgemm only ever needs beta = 1.
   if (bias) {
-#pragma omp parallel for schedule(static) if (M * N > kParMin)
+#pragma omp parallel for schedule(static) if (M * N * kNsStream > kParMinNs)
     for (idx i = 0; i < M; i++) {
       float* c = C + i * N;
       if (accumulate) {
