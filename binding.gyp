@@ -20,6 +20,7 @@
         "src/backend/native/gelu.cc",
         "src/backend/native/layernorm.cc",
         "src/backend/native/attention.cc",
+        "src/backend/native/attention_cached.cc",
         "src/backend/native/embedding.cc",
         "src/backend/native/loss.cc",
         "src/backend/native/adamw.cc",

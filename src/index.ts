@@ -13,9 +13,10 @@ export { readSafetensors, readSafetensorsHeader, writeSafetensors } from './io/s
 export { inferConfig, loadModelFile, modelFromTensors, readModelWeights, saveWeights, type LoadedModel, type ModelMeta } from './io/weights.js';
 export { checkpointOf, loadCheckpoint, restoreAdamW, saveCheckpoint, type Checkpoint, type CheckpointTask, type TrainingState } from './io/checkpoint.js';
 export { exportPth, exportSafetensors } from './io/export.js';
-export { Generator } from './model/generator.js';
+export { Decoder } from './model/generator.js';
+export { BatchGenerator, type StreamEvent, type StreamOptions, type StopReason } from './model/streams.js';
 export { filterProbs, sample, SAMPLING_DEFAULTS, type SamplingOptions } from './model/sampling.js';
-export { classifyFiles, continueFile, continueTokens, conversionPrompt, convertFile, generateFile, type Generated } from './tasks/generate.js';
+export { classifyFiles, continueFile, continueMany, continueTokens, conversionPrompt, convertFile, filePrompt, generateFile, newFilePrompt, type Generated, type Prompt } from './tasks/generate.js';
 export { evaluateClassifier, evaluatePairs } from './tasks/eval.js';
 export { train, type TrainOptions, type TrainResult } from './tasks/train.js';
 export { simulate } from './sim/cpu.js';

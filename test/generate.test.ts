@@ -6,7 +6,7 @@ import { headerPatch } from '../src/data/patches.js';
 import { loadModelFile } from '../src/io/weights.js';
 import { BgptModel } from '../src/model/bgpt.js';
 import { VOCAB } from '../src/model/config.js';
-import { Generator } from '../src/model/generator.js';
+import { Decoder } from '../src/model/generator.js';
 import { filterProbs, sample } from '../src/model/sampling.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { conversionPrompt, continueTokens } from '../src/tasks/generate.js';
@@ -32,26 +32,26 @@ for (const k of backends()) {
     it('every next-byte distribution equals a full recompute', () => {
       const rng = new Rng(11);
       const m = new BgptModel(k, cfg, { rng });
-      const gen = new Generator(m);
+      const gen = new Decoder(m), one = Int32Array.of(0);
       const context: number[] = [...headerPatch('txt', 4)];
-      gen.pushPatches(Int32Array.from(context));
+      gen.pushPatches(one, Int32Array.from(context));
       for (let patch = 0; patch < 5; patch++) {
         const bytes: number[] = [];
-        let probs = gen.beginPatch();
+        let probs = gen.step(one, Int32Array.of(-1));
         for (let i = 0; i < 4; i++) {
           const want = recomputeProbs(m, Int32Array.from(context), bytes);
           assert.ok(maxAbsErr(probs, want) <= 1e-5, `patch ${patch} byte ${i}: ${maxAbsErr(probs, want)}`);
           const t = rng.int(256);
           bytes.push(t);
-          if (i < 3) probs = gen.pushByte(t);
+          if (i < 3) probs = gen.step(one, Int32Array.of(t));
         }
         context.push(...bytes);
-        gen.pushPatches(Int32Array.from(bytes));
+        gen.pushPatches(one, Int32Array.from(bytes));
       }
       // a multi-patch prefill gives the same state as one patch at a time
-      const g2 = new Generator(m);
-      g2.pushPatches(Int32Array.from(context));
-      assert.ok(maxAbsErr(g2.beginPatch(), recomputeProbs(m, Int32Array.from(context), [])) <= 1e-5);
+      const g2 = new Decoder(m);
+      g2.pushPatches(one, Int32Array.from(context));
+      assert.ok(maxAbsErr(g2.step(one, Int32Array.of(-1)), recomputeProbs(m, Int32Array.from(context), [])) <= 1e-5);
     });
 
     it('reproduces generate_probs of the reference vectors', () => {
@@ -61,11 +61,11 @@ for (const k of backends()) {
       m.forward({ tokens: Int32Array.from(c.inputs.flat()), masks: Uint8Array.from(c.masks.flat()), B: 2, N: c.masks[0].length }, { grad: true });
       m.backward();
       new AdamW(k, m.layout.size, { lr: a.lr }).update(m.params.data, m.params.grad!);
-      const g = vectors.generate_probs, gen = new Generator(m);
-      gen.pushPatches(Int32Array.from(g.context_bytes));
-      gen.beginPatch();
-      let probs = gen.pushByte(g.tokens[1]);
-      probs = gen.pushByte(g.tokens[2]);
+      const g = vectors.generate_probs, gen = new Decoder(m), one = Int32Array.of(0);
+      gen.pushPatches(one, Int32Array.from(g.context_bytes));
+      gen.step(one, Int32Array.of(-1));
+      gen.step(one, Int32Array.of(g.tokens[1]));
+      const probs = gen.step(one, Int32Array.of(g.tokens[2]));
       assert.ok(maxAbsErr(probs, g.probs) <= 1e-5, `${maxAbsErr(probs, g.probs)}`);
     });
 

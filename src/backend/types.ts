@@ -100,6 +100,19 @@ export interface Kernels {
   ): void;
 
   /**
+   * Attention of T new positions per sequence against a key/value cache (inference; same results as
+   * `attentionForward` over the whole sequence without mask). Sequence b lives in cache slot slots[b]
+   * (distinct), with past[b] positions already cached: keys and values are [slots, capacity, H] (heads
+   * contiguous in each row, as in qkv). The new positions' keys and values (from qkv [B,T,3H]) are first
+   * written at positions past[b]..past[b]+T−1 of the slot (past[b] + T ≤ capacity); then position t
+   * attends over cache positions 0..past[b]+t. out [B,T,H]. The caller advances its lengths by T.
+   */
+  attentionCached(
+    out: Float32Array, qkv: Float32Array, keys: Float32Array, values: Float32Array, slots: Int32Array,
+    past: Int32Array, B: number, T: number, H: number, nHead: number, capacity: number,
+  ): void;
+
+  /**
    * Patch embedding as a gather-sum (never a dense one-hot product):
    * out[r,:] = bias + Σ_s W[:, s·V + tokens[r·S+s]] where W is the nn.Linear weight stored [H, S·V] and every
    * token is in [0, V).

@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { repairMedia } from '../data/media/repair.js';
 import { extensionOf } from '../data/patches.js';
-import { continueFile, convertFile, generateFile, type Generated } from '../tasks/generate.js';
+import { continueMany, conversionPrompt, filePrompt, newFilePrompt, type Generated } from '../tasks/generate.js';
 import { readInput } from '../tasks/eval.js';
 import { Rng } from '../util/rng.js';
 import { addSamplingOptions, generativeModel, num, samplingOf, type SamplingFlags } from './options.js';
@@ -60,21 +60,24 @@ export function registerGenerate(program: Command): void {
     if (ext === undefined) throw new Error('--ext is required (the type of file to generate)');
     const model = generativeModel(opts.model);
     mkdirSync(opts.out, { recursive: true });
-    const rng = new Rng(s.seed), rate = rateReporter('generating');
-    for (let i = 0; i < count; i++) {
-      rate.start();
-      const t0 = performance.now();
-      const o = { ...s, rng, maxBytes, onByte: rate.onByte };
-      const g = prompt ? continueFile(model, prompt, ext, promptBytes, o) : generateFile(model, ext, o);
-      // a continuation is written whole: the prompt bytes it continued, then the new bytes
-      const head = prompt ? prompt.subarray(0, Math.min(promptBytes ?? prompt.length, prompt.length)) : new Uint8Array(0);
+    // the files are decoded together as one batch; file i samples with its own generator (seed + i)
+    const p = prompt ? filePrompt(model, prompt, ext, promptBytes) : newFilePrompt(model, ext);
+    const rate = rateReporter(count > 1 ? `generating ${count} files` : 'generating');
+    rate.start();
+    const t0 = performance.now();
+    const rngs = Array.from({ length: count }, (_, i) => new Rng(s.seed + i));
+    const results = continueMany(model, Array.from({ length: count }, () => p), { ...s, rngs, maxBytes, onByte: rate.onByte });
+    rate.done();
+    const seconds = (performance.now() - t0) / 1000;
+    // a continuation is written whole: the prompt bytes it continued, then the new bytes
+    const head = prompt ? prompt.subarray(0, Math.min(promptBytes ?? prompt.length, prompt.length)) : new Uint8Array(0);
+    results.forEach((g, i) => {
       const path = join(opts.out, `${i}${ext ? `.${ext}` : ''}`);
       const file = openable(Buffer.concat([head, g.bytes]), ext);
       writeFileAtomic(path, file.bytes);
-      rate.done();
-      const r = summary(path, g, (performance.now() - t0) / 1000, file.repaired);
+      const r = summary(path, g, seconds, file.repaired);
       console.log(opts.json ? JSON.stringify(r) : `${path}: ${g.bytes.length} bytes (${g.stop === 'end' ? 'ended by the model' : g.stop === 'length' ? 'reached the patch length' : 'reached --max-bytes'}), ${r.bytes_per_s} bytes/s${file.repaired ? ', header sizes repaired' : ''}`);
-    }
+    });
   });
 }
 
@@ -95,19 +98,22 @@ export function registerConvert(program: Command): void {
     const inputs = files.map((f) => ({ path: f, bytes: readInput(f) }));
     const model = generativeModel(opts.model);
     mkdirSync(opts.out, { recursive: true });
-    const rng = new Rng(s.seed), rate = rateReporter('converting');
-    for (const { path, bytes } of inputs) {
-      rate.start();
-      const t0 = performance.now();
-      const ext = extensionOf(path);
-      const g = convertFile(model, bytes, ext, opts.to, { ...s, rng, maxBytes, onByte: rate.onByte });
-      const name = basename(path);
+    const rate = rateReporter('converting');
+    rate.start();
+    const t0 = performance.now();
+    const { patchSize: S, patchLength: L } = model.cfg;
+    const prompts = inputs.map(({ path, bytes }) => ({ context: conversionPrompt(bytes, extensionOf(path), opts.to, S, L), partial: [] }));
+    const rngs = inputs.map((_, i) => new Rng(s.seed + i));
+    const results = continueMany(model, prompts, { ...s, rngs, maxBytes, onByte: rate.onByte });
+    rate.done();
+    const seconds = (performance.now() - t0) / 1000;
+    inputs.forEach(({ path }, i) => {
+      const g = results[i], ext = extensionOf(path), name = basename(path);
       const out = join(opts.out, `${ext ? name.slice(0, -(ext.length + 1)) : name}.${opts.to}`);
       const file = openable(g.bytes, opts.to);
       writeFileAtomic(out, file.bytes);
-      rate.done();
-      const r = { input: path, ...summary(out, g, (performance.now() - t0) / 1000, file.repaired) };
+      const r = { input: path, ...summary(out, g, seconds, file.repaired) };
       console.log(opts.json ? JSON.stringify(r) : `${path} → ${out}: ${g.bytes.length} bytes`);
-    }
+    });
   });
 }

@@ -4,6 +4,7 @@
  */
 import type { Kernels } from '../backend/types.js';
 import { GPT2, type Dropout } from '../nn/gpt2.js';
+import type { CacheStep } from '../nn/kv-cache.js';
 import { Buffers, type Params } from '../nn/params.js';
 import { VOCAB, type BgptConfig } from './config.js';
 import { BYTE_PREFIX } from './params.js';
@@ -31,8 +32,7 @@ export class ByteLevelDecoder {
    * (fused with the loss) and `backward()` may follow.
    */
   forward(features: Float32Array, targets: Int32Array, M: number, opts: { grad?: boolean; perPair?: boolean; logits?: boolean; gradScale?: number; drop?: Dropout | null } = {}): ByteLoss {
-    const { patchSize: S, hidden: H } = this.cfg, k = this.k, T = S + 1, R = M * T, b = this.bufs;
-    const wte = this.p.w(`${BYTE_PREFIX}wte.weight`);
+    const { patchSize: S } = this.cfg, k = this.k, T = S + 1, R = M * T, b = this.bufs;
     // input ids: −1 marks the feature slot; labels: t₀..t_{S−1} at positions 0..S−1, none at S
     const inTok = b.ints('inTok', R);
     const labels = b.ints('labels', R);
@@ -45,15 +45,9 @@ export class ByteLevelDecoder {
       }
       labels[m * T + S] = -1;
     }
-    const x = this.gpt.input(R);
-    k.embedForward(x, wte, this.p.w(`${BYTE_PREFIX}wpe.weight`), inTok, R, T, H);
-    for (let m = 0; m < M; m++) {
-      const o = m * T * H, f = m * H;
-      for (let i = 0; i < H; i++) x[o + i] += features[f + i];
-    }
+    this.embed(inTok, features, M, T, null);
     const h = this.gpt.forward(M, T, null, !!opts.grad, opts.drop ?? null);
-    const logits = b.get('logits', R * VOCAB);
-    k.matmul(logits, h, wte, null, R, H, VOCAB, false, true, false); // tied lm_head: h · wteᵀ
+    const logits = this.logits(h, R);
     const out: ByteLoss = { loss: 0 };
     if (opts.logits) out.logits = logits.slice();
     const count = M * S;
@@ -68,6 +62,47 @@ export class ByteLevelDecoder {
     out.loss = sum / count;
     this.last = opts.grad ? { M, inTok, h, dlogits: logits } : null;
     return out;
+  }
+
+  /**
+   * Input embeddings of B sequences of T positions into gpt.input: token + position embedding, and at
+   * every row whose token is −1 (the first position of a sequence) its sequence's feature instead of a
+   * token. With `step`, sequence b's positions start after those cached in its slot.
+   */
+  private embed(inTok: Int32Array, features: Float32Array, B: number, T: number, step: CacheStep | null): Float32Array {
+    const H = this.cfg.hidden, k = this.k, x = this.gpt.input(B * T);
+    const wte = this.p.w(`${BYTE_PREFIX}wte.weight`), wpe = this.p.w(`${BYTE_PREFIX}wpe.weight`);
+    if (!step) k.embedForward(x, wte, wpe, inTok, B * T, T, H);
+    else {
+      for (let b = 0; b < B; b++) {
+        const past = step.cache.length[step.slots[b]];
+        k.embedForward(x.subarray(b * T * H, (b + 1) * T * H), wte, wpe.subarray(past * H), inTok.subarray(b * T, (b + 1) * T), T, T, H);
+      }
+    }
+    for (let r = 0; r < B * T; r++) {
+      if (inTok[r] >= 0) continue;
+      const o = r * H, f = Math.floor(r / T) * H;
+      for (let i = 0; i < H; i++) x[o + i] += features[f + i];
+    }
+    return x;
+  }
+
+  /** The tied LM head: logits [R, 257] = h · wteᵀ (valid until the next call). */
+  private logits(h: Float32Array, R: number): Float32Array {
+    const logits = this.bufs.get('logits', R * VOCAB);
+    this.k.matmul(logits, h, this.p.w(`${BYTE_PREFIX}wte.weight`), null, R, this.cfg.hidden, VOCAB, false, true, false);
+    return logits;
+  }
+
+  /**
+   * One decoding step (inference): sequence b continues the bytes cached in slot step.slots[b] by the token
+   * tokens[b], or by its patch feature features[b] when that token is −1 (a patch's first position).
+   * Returns the next-token logits [B, 257] (valid until the next call).
+   */
+  decode(tokens: Int32Array, features: Float32Array, step: CacheStep): Float32Array {
+    const B = tokens.length;
+    this.embed(tokens, features, B, 1, step);
+    return this.logits(this.gpt.forward(B, 1, null, false, null, step), B);
   }
 
   /** Backward of the last forward with grad; returns ∂loss/∂features [M, H] (valid until the next call). */

@@ -1,83 +1,74 @@
 /**
- * Incremental generation with key/value caches (docs/format.md §5): the patch-level decoder extends its cache by one
- * patch at a time and the byte-level decoder by one byte, so each new byte costs one row through each stack
- * instead of the original's recomputation of every prefix. The distributions are those of a full recompute.
+ * Decoding with key/value caches (docs/format.md §5), several sequences at once: each sequence owns a slot of the
+ * patch-level cache (its patches so far) and of the byte-level cache (the patch being decoded), so a new
+ * byte costs one row through the byte-level decoder and a new patch one row through the patch-level
+ * decoder — the same layer code as training, over the cached past. The distributions are those of a full
+ * recompute; sequences in one batch do not see each other.
  */
 import type { KVCache } from '../nn/kv-cache.js';
+import { Buffers } from '../nn/params.js';
 import type { BgptModel } from './bgpt.js';
 import { VOCAB } from './config.js';
-import { BYTE_PREFIX, PATCH_PREFIX } from './params.js';
 
-const EMB = 'patch_level_decoder.patch_embedding';
+export class Decoder {
+  readonly patchCache: KVCache;
+  readonly byteCache: KVCache;
+  /** The last patch feature of each slot [slots, H]: what the next patch is decoded from. */
+  private features: Float32Array;
+  private bufs = new Buffers();
 
-export class Generator {
-  private patchCache: KVCache;
-  private byteCache: KVCache;
-  private feature: Float32Array;
-  private bytePos = 0;
-  readonly probs = new Float32Array(VOCAB);
-
-  constructor(readonly model: BgptModel) {
+  constructor(readonly model: BgptModel, readonly slots = 1) {
     const { patchLength: L, patchSize: S, hidden: H } = model.cfg;
-    this.patchCache = model.patchDecoder.gpt.newCache(L);
-    this.byteCache = model.byteDecoder.gpt.newCache(S + 1);
-    this.feature = new Float32Array(H);
+    this.patchCache = model.patchDecoder.gpt.newCache(slots, L);
+    this.byteCache = model.byteDecoder.gpt.newCache(slots, S + 1);
+    this.features = new Float32Array(slots * H);
   }
 
-  /** Patches in the patch-level cache. */
-  get patches(): number {
-    return this.patchCache.length;
+  /** Patches in slot s's context. */
+  patches(s: number): number {
+    return this.patchCache.length[s];
   }
 
-  reset(): void {
-    this.patchCache.reset();
-    this.byteCache.reset();
-  }
-
-  /** Appends whole patches (tokens [R·S]) to the patch-level context; the last one's feature is kept. */
-  pushPatches(tokens: Int32Array): void {
-    const { patchSize: S, hidden: H, patchLength: L } = this.model.cfg, k = this.model.k, p = this.model.params;
-    const R = tokens.length / S, past = this.patchCache.length;
-    if (!Number.isInteger(R) || R < 1) throw new Error('pushPatches needs whole patches');
-    if (past + R > L) throw new Error(`the context would exceed the model's ${L} patches`);
-    const gpt = this.model.patchDecoder.gpt;
-    const x = gpt.input(R);
-    k.patchEmbedForward(x, p.w(`${EMB}.weight`), p.w(`${EMB}.bias`), tokens, R, S, H, VOCAB);
-    const wpe = p.w(`${PATCH_PREFIX}wpe.weight`);
-    for (let r = 0; r < R; r++) for (let i = 0; i < H; i++) x[r * H + i] += wpe[(past + r) * H + i];
-    const out = gpt.extend(R, this.patchCache);
-    this.feature.set(out.subarray((R - 1) * H, R * H));
+  /** Empties slot s (for a new sequence). */
+  reset(s: number): void {
+    this.patchCache.reset(s);
+    this.byteCache.reset(s);
   }
 
   /**
-   * Starts decoding the patch after the context: returns the distribution of its first token. Decode with
-   * `pushByte` from there.
+   * Appends N whole patches to the context of each of the given slots (tokens [slots.length·N·S]); the
+   * last one's feature is kept for decoding the patch after it.
    */
-  beginPatch(): Float32Array {
-    if (this.patchCache.length === 0) throw new Error('generation needs at least one patch of context');
-    this.byteCache.reset();
-    this.bytePos = 0;
-    return this.step(this.feature, -1);
+  pushPatches(slots: Int32Array, tokens: Int32Array): void {
+    const { patchSize: S, hidden: H, patchLength: L } = this.model.cfg, B = slots.length;
+    const N = tokens.length / (B * S);
+    if (!Number.isInteger(N) || N < 1) throw new Error('pushPatches needs whole patches for every slot');
+    for (const s of slots) if (this.patches(s) + N > L) throw new Error(`the context would exceed the model's ${L} patches`);
+    const F = this.model.patchDecoder.forward(tokens, B, N, null, false, null, { cache: this.patchCache, slots });
+    for (let b = 0; b < B; b++) this.features.set(F.subarray(((b + 1) * N - 1) * H, (b + 1) * N * H), slots[b] * H);
   }
 
-  /** Feeds the next token of the patch being decoded; returns the distribution of the one after it. */
-  pushByte(token: number): Float32Array {
-    if (this.bytePos >= this.model.cfg.patchSize - 1) throw new Error('the patch is already complete');
-    return this.step(null, token);
-  }
-
-  private step(feature: Float32Array | null, token: number): Float32Array {
-    const { hidden: H } = this.model.cfg, k = this.model.k, p = this.model.params;
-    const gpt = this.model.byteDecoder.gpt, pos = this.byteCache.length;
-    const wte = p.w(`${BYTE_PREFIX}wte.weight`), wpe = p.w(`${BYTE_PREFIX}wpe.weight`);
-    const x = gpt.input(1);
-    for (let i = 0; i < H; i++) x[i] = (feature ? feature[i] : wte[token * H + i]) + wpe[pos * H + i];
-    const h = gpt.extend(1, this.byteCache);
-    this.bytePos = pos;
-    const logits = this.probs;
-    k.matmul(logits, h, wte, null, 1, H, VOCAB, false, true, false);
-    k.softmax(this.probs, logits, 1, VOCAB);
-    return this.probs;
+  /**
+   * One byte-level step for each slot: tokens[b] ≥ 0 feeds that byte of the patch being decoded; −1 starts
+   * a new patch (from the slot's last patch feature). Returns the next-token distributions [B, 257]
+   * (valid until the next call).
+   */
+  step(slots: Int32Array, tokens: Int32Array): Float32Array {
+    const { hidden: H, patchSize: S } = this.model.cfg, B = slots.length;
+    const feats = this.bufs.get('feats', B * H);
+    for (let b = 0; b < B; b++) {
+      const s = slots[b];
+      if (tokens[b] < 0) {
+        if (this.patches(s) === 0) throw new Error('decoding needs at least one patch of context');
+        this.byteCache.reset(s);
+        feats.set(this.features.subarray(s * H, (s + 1) * H), b * H);
+      } else if (this.byteCache.length[s] === 0 || this.byteCache.length[s] >= S) {
+        throw new Error(this.byteCache.length[s] === 0 ? 'a patch starts with −1 (its feature)' : 'the patch is already complete');
+      }
+    }
+    const logits = this.model.byteDecoder.decode(tokens, feats, { cache: this.byteCache, slots });
+    const probs = this.bufs.get('probs', B * VOCAB);
+    this.model.k.softmax(probs, logits, B, VOCAB);
+    return probs;
   }
 }
-

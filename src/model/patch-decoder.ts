@@ -4,6 +4,7 @@
  */
 import type { Kernels } from '../backend/types.js';
 import { GPT2, type Dropout } from '../nn/gpt2.js';
+import type { CacheStep } from '../nn/kv-cache.js';
 import { Buffers, type Params } from '../nn/params.js';
 import { VOCAB, type BgptConfig } from './config.js';
 import { PATCH_PREFIX } from './params.js';
@@ -28,19 +29,25 @@ export class PatchLevelDecoder {
 
   /**
    * tokens [B·N·S] (0..256) → last hidden state [B·N, H]. mask [B·N] of 0/1 or null (all valid).
-   * `keep` keeps activations for backward; `drop` applies GPT-2's training dropout.
+   * `keep` keeps activations for backward; `drop` applies GPT-2's training dropout. With `step` (inference),
+   * sequence b's N patches come after the patches cached in its slot: their positions start there.
    */
-  forward(tokens: Int32Array, B: number, N: number, mask: Float32Array | null, keep: boolean, drop: Dropout | null = null): Float32Array {
+  forward(tokens: Int32Array, B: number, N: number, mask: Float32Array | null, keep: boolean, drop: Dropout | null = null, step: CacheStep | null = null): Float32Array {
     const { patchSize: S, hidden: H, patchLength: L } = this.cfg, k = this.k, R = B * N;
-    if (N > L) throw new Error(`${N} patches exceed the model's patch length ${L}`);
     if (tokens.length < R * S) throw new Error(`expected ${R * S} tokens, got ${tokens.length}`);
     const x = this.gpt.input(R);
     k.patchEmbedForward(x, this.p.w(`${EMB}.weight`), this.p.w(`${EMB}.bias`), tokens, R, S, H, VOCAB);
-    const pos = this.bufs.get('pos', R * H);
-    k.embedForward(pos, this.p.w(`${PATCH_PREFIX}wte.weight`), this.p.w(`${PATCH_PREFIX}wpe.weight`), this.none(R), R, N, H);
+    const pos = this.bufs.get('pos', R * H), wte = this.p.w(`${PATCH_PREFIX}wte.weight`), wpe = this.p.w(`${PATCH_PREFIX}wpe.weight`);
+    for (let b = 0; b < (step ? B : 1); b++) {
+      // the position embedding of rows past..past+N−1 is that of rows 0..N−1 of the table shifted by past
+      const past = step ? step.cache.length[step.slots[b]] : 0;
+      if (past + N > L) throw new Error(`${past + N} patches exceed the model's patch length ${L}`);
+      const rows = step ? N : R;
+      k.embedForward(pos.subarray(b * N * H, (b * N + rows) * H), wte, wpe.subarray(past * H), this.none(rows), rows, N, H);
+    }
     k.addInPlace(x, pos, R * H);
     this.last = { tokens, R, N };
-    return this.gpt.forward(B, N, mask, keep, drop);
+    return this.gpt.forward(B, N, mask, keep, drop, step);
   }
 
   /** Backward from ∂loss/∂features [B·N, H]; accumulates every gradient of the patch-level decoder. */

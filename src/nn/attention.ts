@@ -8,8 +8,17 @@ export const MASK_VALUE = -10000;
 
 export interface AttentionActs {
   qkv: Float32Array; // [R, 3H]
-  att: Float32Array; // [B, nHead, T, T] softmax probabilities
+  att: Float32Array; // [B, nHead, T, T] softmax probabilities (empty with a cache)
   y: Float32Array; // [R, H] heads merged, before c_proj
+}
+
+/** One block's view of a key/value cache: its keys and values [slots, capacity, H] and where each row block goes. */
+export interface LayerCache {
+  keys: Float32Array;
+  values: Float32Array;
+  slots: Int32Array;
+  past: Int32Array;
+  capacity: number;
 }
 
 export class Attention {
@@ -21,11 +30,18 @@ export class Attention {
     this.cProj = new Conv1D(p, `${prefix}c_proj`, H, H);
   }
 
-  /** `dropP`/`seed`: dropout on the attention probabilities (training only). */
-  forward(k: Kernels, out: Float32Array, x: Float32Array, a: AttentionActs, B: number, T: number, mask: Float32Array | null, dropP = 0, seed = 0): void {
+  /**
+   * `dropP`/`seed`: dropout on the attention probabilities (training only). With `cache` the T rows of each
+   * sequence are new positions after those cached (inference; nothing is kept for backward).
+   */
+  forward(
+    k: Kernels, out: Float32Array, x: Float32Array, a: AttentionActs, B: number, T: number, mask: Float32Array | null,
+    dropP = 0, seed = 0, cache: LayerCache | null = null,
+  ): void {
     const R = B * T;
     this.cAttn.forward(k, a.qkv, x, R);
-    k.attentionForward(a.y, a.att, a.qkv, mask, B, T, this.H, this.nHead, MASK_VALUE, dropP, seed);
+    if (cache) k.attentionCached(a.y, a.qkv, cache.keys, cache.values, cache.slots, cache.past, B, T, this.H, this.nHead, cache.capacity);
+    else k.attentionForward(a.y, a.att, a.qkv, mask, B, T, this.H, this.nHead, MASK_VALUE, dropP, seed);
     this.cProj.forward(k, out, a.y, R);
   }
 

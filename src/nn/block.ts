@@ -1,6 +1,6 @@
 /** A GPT-2 block (transformers 4.18): x += attn(ln_1(x)); x += mlp(ln_2(x)). */
 import type { Kernels } from '../backend/types.js';
-import { Attention, type AttentionActs } from './attention.js';
+import { Attention, type AttentionActs, type LayerCache } from './attention.js';
 import { LayerNorm } from './layernorm.js';
 import { Mlp, type MlpActs } from './mlp.js';
 import type { Params } from './params.js';
@@ -49,14 +49,14 @@ export class Block {
     this.mlp = new Mlp(p, `${prefix}mlp.`, H);
   }
 
-  /** out = block(x); `tmp` is scratch [R, H]. */
+  /** out = block(x); `tmp` is scratch [R, H]. With `cache`, x holds new positions after the cached ones. */
   forward(
     k: Kernels, out: Float32Array, x: Float32Array, a: BlockActs, tmp: Float32Array, B: number, T: number,
-    mask: Float32Array | null, drop: BlockDropout | null = null,
+    mask: Float32Array | null, drop: BlockDropout | null = null, cache: LayerCache | null = null,
   ): void {
     const R = B * T, n = R * this.H, p = drop?.p ?? 0;
     this.ln1.forward(k, a.a1, a.mean1, a.rstd1, x, R);
-    this.attn.forward(k, tmp, a.a1, a, B, T, mask, p, drop?.attn ?? 0);
+    this.attn.forward(k, tmp, a.a1, a, B, T, mask, p, drop?.attn ?? 0, cache);
     if (p > 0) k.dropout(tmp, n, p, drop!.attnOut);
     k.add(a.x1, x, tmp, n);
     this.ln2.forward(k, a.a2, a.mean2, a.rstd2, a.x1, R);

@@ -5,7 +5,7 @@
 import type { Kernels } from '../backend/types.js';
 import { Block, type BlockActs, type BlockDropout, type BlockScratch } from './block.js';
 import { LayerNorm } from './layernorm.js';
-import { KVCache, attendCached } from './kv-cache.js';
+import { KVCache, type CacheStep } from './kv-cache.js';
 import { Buffers, type Params } from './params.js';
 
 /** Training-time dropout of a whole stack: probability and a seed from which every site's mask derives. */
@@ -45,11 +45,11 @@ export class GPT2 {
     return this.res(0, R, true);
   }
 
-  private acts(i: number, B: number, T: number, keep: boolean): BlockActs {
+  private acts(i: number, B: number, T: number, keep: boolean, cached = false): BlockActs {
     const R = B * T, H = this.H, b = this.bufs, p = keep ? `L${i}.` : 'L.';
     return {
       a1: b.get(`${p}a1`, R * H), mean1: b.get(`${p}m1`, R), rstd1: b.get(`${p}r1`, R),
-      qkv: b.get(`${p}qkv`, R * 3 * H), att: b.get(`${p}att`, B * this.nHead * T * T), y: b.get(`${p}y`, R * H),
+      qkv: b.get(`${p}qkv`, R * 3 * H), att: b.get(`${p}att`, cached ? 0 : B * this.nHead * T * T), y: b.get(`${p}y`, R * H),
       x1: b.get(`${p}x1`, R * H),
       a2: b.get(`${p}a2`, R * H), mean2: b.get(`${p}m2`, R), rstd2: b.get(`${p}r2`, R),
       fc: b.get(`${p}fc`, R * 4 * H), g: b.get(`${p}g`, R * 4 * H),
@@ -58,21 +58,31 @@ export class GPT2 {
 
   /**
    * Runs the stack on input(B·T). `keep` keeps every block's activations for backward; without it the
-   * blocks share one set (inference). Returns ln_f's output [B·T, H] (valid until the next call).
+   * blocks share one set (inference). With `step`, the T rows of sequence b are new positions after those
+   * cached in slot step.slots[b] (inference; no mask), whose lengths then grow by T. Returns ln_f's output
+   * [B·T, H] (valid until the next call).
    */
-  forward(B: number, T: number, mask: Float32Array | null, keep: boolean, drop: Dropout | null = null): Float32Array {
+  forward(B: number, T: number, mask: Float32Array | null, keep: boolean, drop: Dropout | null = null, step: CacheStep | null = null): Float32Array {
     const k = this.k, R = B * T, n = this.blocks.length;
     const tmp = this.bufs.get('tmp', R * this.H);
     if (drop && drop.p > 0) {
       if (!keep) throw new Error('dropout is for training (keep = true)');
       k.dropout(this.input(R), R * this.H, drop.p, siteSeed(drop.seed, 0));
     }
+    if (step && (keep || mask)) throw new Error('a cached forward is for inference (no keep, no mask)');
+    let past: Int32Array | null = null;
+    if (step) {
+      past = this.bufs.ints('past', B);
+      for (let b = 0; b < B; b++) past[b] = step.cache.length[step.slots[b]];
+    }
     for (let i = 0; i < n; i++) {
       // without keep, the residual stream ping-pongs between two buffers; input(R) (res0) is read first
       const x = i === 0 ? this.input(R) : this.res(i, R, keep);
       const out = this.res(i + 1, R, keep);
-      this.blocks[i].forward(k, out, x, this.acts(i, B, T, keep), tmp, B, T, mask, blockDropout(drop, i));
+      const lc = step && past ? { keys: step.cache.keys[i], values: step.cache.values[i], slots: step.slots, past, capacity: step.cache.capacity } : null;
+      this.blocks[i].forward(k, out, x, this.acts(i, B, T, keep, !!step), tmp, B, T, mask, blockDropout(drop, i), lc);
     }
+    if (step) for (let b = 0; b < B; b++) step.cache.length[step.slots[b]] += T;
     const xf = n === 0 ? this.input(R) : this.res(n, R, keep);
     const out = this.bufs.get('out', R * this.H);
     this.lnF.forward(k, out, this.bufs.get('mf', R), this.bufs.get('rf', R), xf, R);
@@ -100,39 +110,9 @@ export class GPT2 {
     return dres;
   }
 
-  /** A cache for `extend`, holding up to `capacity` positions. */
-  newCache(capacity: number): KVCache {
-    return new KVCache(this.blocks.length, capacity, this.H);
-  }
-
-  /**
-   * Runs R new positions (input embeddings in `input(R)`) on top of those in `cache`, appending their keys
-   * and values; returns ln_f's output for the R rows. Inference only (nothing is kept for backward).
-   */
-  extend(R: number, cache: KVCache): Float32Array {
-    const k = this.k, H = this.H, past = cache.length, b = this.bufs;
-    const x = this.input(R);
-    const a1 = b.get('e.a1', R * H), m = b.get('e.m', R), r = b.get('e.r', R), qkv = b.get('e.qkv', R * 3 * H);
-    const y = b.get('e.y', R * H), t = b.get('e.t', R * H), fc = b.get('e.fc', R * 4 * H);
-    const x1 = b.get('e.x1', R * H), g = b.get('e.g', R * 4 * H);
-    for (let i = 0; i < this.blocks.length; i++) {
-      const blk = this.blocks[i];
-      blk.ln1.forward(k, a1, m, r, x, R);
-      blk.attn.cAttn.forward(k, qkv, a1, R);
-      cache.append(i, qkv, R, past);
-      attendCached(y, qkv, cache.keys[i], cache.values[i], R, past, H, blk.attn.nHead);
-      blk.attn.cProj.forward(k, t, y, R);
-      k.add(x1, x, t, R * H);
-      blk.ln2.forward(k, a1, m, r, x1, R);
-      blk.mlp.cFc.forward(k, fc, a1, R);
-      k.geluForward(g, fc, R * 4 * H);
-      blk.mlp.cProj.forward(k, t, g, R);
-      k.add(x, x1, t, R * H); // the next block's input, in place
-    }
-    cache.length = past + R;
-    const out = b.get('e.out', R * H);
-    this.lnF.forward(k, out, m, r, x, R);
-    return out;
+  /** A key/value cache for `slots` sequences of up to `capacity` positions each. */
+  newCache(slots: number, capacity: number): KVCache {
+    return new KVCache(this.blocks.length, slots, capacity, this.H);
   }
 
   /** Frees the activation memory (it is reallocated on the next forward). */

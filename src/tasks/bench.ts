@@ -10,7 +10,7 @@ import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../util/rng.js';
 import { headerPatch } from '../data/patches.js';
 import { SAMPLING_DEFAULTS } from '../model/sampling.js';
-import { continueTokens } from './generate.js';
+import { continueMany } from './generate.js';
 import { measureMatmulRate, peakRssMiB, trainFlops, type MatmulRate } from './flops.js';
 
 export const BENCH_CONFIGS: Record<string, { cfg: BgptConfig; batch: number }> = {
@@ -63,20 +63,33 @@ const median = (a: number[]) => {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 
-export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'peak'>, opts: { steps?: number; warmup?: number; genBytes?: number } = {}): BenchRecord {
-  const spec = BENCH_CONFIGS[config];
+export interface BenchOptions {
+  steps?: number;
+  warmup?: number;
+  genBytes?: number;
+  /** gen: streams decoded together as one batch (bytes_per_s is their aggregate). */
+  streams?: number;
+  /** A loaded model to time instead of a random one of the config's shape (gen and fwd). */
+  model?: BgptModel;
+}
+
+export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'peak'>, opts: BenchOptions = {}): BenchRecord {
+  const spec = opts.model ? { cfg: opts.model.cfg, batch: 1 } : BENCH_CONFIGS[config];
   if (!spec) throw new Error(`unknown bench config "${config}" (a, b or c)`);
   const { cfg, batch } = spec;
   const rng = new Rng(0);
-  const model = new BgptModel(k, cfg, { rng, grad: what === 'train' });
+  if (opts.model && what === 'train') throw new Error('bench --model times gen and fwd only');
+  const model = opts.model ?? new BgptModel(k, cfg, { rng, grad: what === 'train' });
+  const streams = opts.streams ?? 1;
   const steps = opts.steps ?? 5, warmup = opts.warmup ?? 2;
   const extra: Record<string, unknown> = {};
   let bytesPerStep: number, times: number[];
   if (what === 'gen') {
     const n = opts.genBytes ?? 256;
-    bytesPerStep = n;
-    times = timeSteps(() => generateRandomBytes(model, n, rng), Math.min(steps, 3), 1);
+    bytesPerStep = n * streams;
+    times = timeSteps(() => generateRandomBytes(model, n, streams, rng), Math.min(steps, 3), 1);
     extra.kv_cache = true;
+    extra.streams = streams;
   } else {
     const b = randomBatch(cfg, batch, rng);
     bytesPerStep = b.tokens.length;
@@ -107,7 +120,7 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
   return {
     config, what, backend: k.name, threads: k.threads(), bytes_per_s: bytesPerStep / med, median_s: med,
     spread_s: [Math.min(...times), Math.max(...times)], steps: times.length, step_s: times.map((t) => +t.toFixed(4)),
-    bytes_per_step: bytesPerStep, params: model.layout.count(), batch: what === 'gen' ? 1 : batch, ...extra,
+    bytes_per_step: bytesPerStep, params: model.layout.count(), batch: what === 'gen' ? streams : batch, ...extra,
     peak_rss_mib: peakRssMiB(),
   };
 }
@@ -119,7 +132,9 @@ export function runPeak(k: Kernels, config: string): { config: string; what: 'pe
   return { config, what: 'peak', backend: k.name, threads: k.threads(), ...measureMatmulRate(k, spec.cfg.hidden) };
 }
 
-/** Generation as python/bgpt_torch.py bench times it: from a "txt" header patch, <eop> disabled, until n bytes exist. */
-function generateRandomBytes(model: BgptModel, n: number, rng: Rng): void {
-  continueTokens(model, headerPatch('txt', model.cfg.patchSize), [], { ...SAMPLING_DEFAULTS, rng, maxBytes: n, noEnd: true });
+/** Generation as python/bgpt_torch.py bench times it: from a "txt" header patch, <eop> disabled, until n bytes exist (per stream). */
+function generateRandomBytes(model: BgptModel, n: number, streams: number, rng: Rng): void {
+  const prompts = Array.from({ length: streams }, () => ({ context: headerPatch('txt', model.cfg.patchSize), partial: [] }));
+  const rngs = prompts.map(() => new Rng(rng.nextU32()));
+  continueMany(model, prompts, { ...SAMPLING_DEFAULTS, rngs, maxBytes: n, noEnd: true });
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "args.h"
 #include "kernels.h"
@@ -175,6 +176,29 @@ Napi::Value AttentionBackward(Info info) {
   return info.Env().Undefined();
 }
 
+Napi::Value AttentionCached(Info info) {
+  Args a(info, "attentionCached", 11);
+  const AttnShape s = attnShape(a, 6);
+  const idx capacity = a.dim(10, "capacity");
+  float* out = a.f32(0, "out", prod({s.B, s.T, s.H}));
+  const float* qkv = a.f32(1, "qkv", prod({s.B, s.T, 3, s.H}));
+  const idx rowFloats = prod({capacity, s.H});
+  float* keys = a.f32(2, "keys", rowFloats);
+  const idx nSlots = rowFloats == 0 ? 0 : a.length(2) / rowFloats;
+  float* values = a.f32(3, "values", prod({nSlots, rowFloats}));
+  const std::int32_t* slots = a.i32(4, "slots", s.B);
+  const std::int32_t* past = a.i32(5, "past", s.B);
+  a.tokensIn(slots, s.B, "slots", 0, nSlots);
+  a.tokensIn(past, s.B, "past", 0, capacity - s.T + 1);
+  std::vector<bool> used(static_cast<size_t>(nSlots), false);
+  for (idx b = 0; b < s.B; b++) {
+    if (used[slots[b]]) a.fail("slots must be distinct (slot " + std::to_string(slots[b]) + " appears twice)");
+    used[slots[b]] = true;
+  }
+  attention_cached(out, qkv, keys, values, slots, past, s.B, s.T, s.H, s.nHead, capacity);
+  return info.Env().Undefined();
+}
+
 Napi::Value PatchEmbedForward(Info info) {
   Args a(info, "patchEmbedForward", 8);
   const idx rows = a.dim(4, "rows"), S = a.dim(5, "S"), H = a.dim(6, "H"), V = a.dim(7, "V");
@@ -331,6 +355,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"dropout", Dropout},
       {"attentionForward", AttentionForward},
       {"attentionBackward", AttentionBackward},
+      {"attentionCached", AttentionCached},
       {"patchEmbedForward", PatchEmbedForward},
       {"patchEmbedBackward", PatchEmbedBackward},
       {"embedForward", EmbedForward},

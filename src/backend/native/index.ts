@@ -27,7 +27,7 @@ export type NativeLoad =
 
 const KERNELS = [
   'matmul', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
-  'geluBackward', 'dropout', 'attentionForward', 'attentionBackward', 'patchEmbedForward', 'patchEmbedBackward',
+  'geluBackward', 'dropout', 'attentionForward', 'attentionBackward', 'attentionCached', 'patchEmbedForward', 'patchEmbedBackward',
   'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
 ] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
 
@@ -86,6 +86,7 @@ function load(): NativeLoad {
     dropout: addon.dropout,
     attentionForward: addon.attentionForward,
     attentionBackward: addon.attentionBackward,
+    attentionCached: addon.attentionCached,
     patchEmbedForward: addon.patchEmbedForward,
     patchEmbedBackward: addon.patchEmbedBackward,
     embedForward: addon.embedForward,

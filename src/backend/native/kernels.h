@@ -34,6 +34,11 @@ void attention_forward(float* out, float* att, const float* qkv, const float* ma
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, idx B, idx T, idx H,
                         idx nHead, double dropP, std::uint32_t seed);
 
+// attention_cached.cc — keys/values [slots, capacity, H]; slots[b] distinct, past[b] + T <= capacity (checked
+// by the caller).
+void attention_cached(float* out, const float* qkv, float* keys, float* values, const std::int32_t* slots,
+                      const std::int32_t* past, idx B, idx T, idx H, idx nHead, idx capacity);
+
 // embedding.cc — V: the vocabulary of a patch position (257 in bGPT).
 void patch_embed_forward(float* out, const float* W, const float* bias, const std::int32_t* tokens, idx rows,
                          idx S, idx H, idx V);

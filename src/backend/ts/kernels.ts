@@ -184,6 +184,45 @@ function attentionForward(
   }
 }
 
+function attentionCached(
+  out: Float32Array, qkv: Float32Array, keys: Float32Array, values: Float32Array, slots: Int32Array,
+  past: Int32Array, B: number, T: number, H: number, nHead: number, capacity: number,
+): void {
+  const d = H / nHead, scale = 1 / Math.sqrt(d), H3 = 3 * H;
+  for (let b = 0; b < B; b++) {
+    const base = slots[b] * capacity * H, p0 = past[b];
+    if (p0 + T > capacity) throw new RangeError(`attentionCached: ${p0} + ${T} positions exceed the cache's ${capacity}`);
+    for (let t = 0; t < T; t++) {
+      const r = (b * T + t) * H3, c = base + (p0 + t) * H;
+      keys.set(qkv.subarray(r + H, r + 2 * H), c);
+      values.set(qkv.subarray(r + 2 * H, r + 3 * H), c);
+    }
+    const p = new Float64Array(p0 + T);
+    for (let t = 0; t < T; t++) {
+      const n = p0 + t + 1; // keys visible to this position: none in the future, so no −10000 terms
+      for (let h = 0; h < nHead; h++) {
+        const q = (b * T + t) * H3 + h * d;
+        let max = -Infinity;
+        for (let u = 0; u < n; u++) {
+          const k = base + u * H + h * d;
+          let dot = 0;
+          for (let i = 0; i < d; i++) dot += qkv[q + i] * keys[k + i];
+          p[u] = dot * scale;
+          if (p[u] > max) max = p[u];
+        }
+        let sum = 0;
+        for (let u = 0; u < n; u++) sum += (p[u] = Math.exp(p[u] - max));
+        const o = (b * T + t) * H + h * d;
+        for (let i = 0; i < d; i++) {
+          let acc = 0;
+          for (let u = 0; u < n; u++) acc += (p[u] / sum) * values[base + u * H + h * d + i];
+          out[o + i] = acc;
+        }
+      }
+    }
+  }
+}
+
 function attentionBackward(
   dqkv: Float32Array, dout: Float32Array, qkv: Float32Array, att: Float32Array,
   B: number, T: number, H: number, nHead: number, dropP = 0, seed = 0,
@@ -338,6 +377,7 @@ export const tsKernels: Kernels = {
   dropout,
   attentionForward,
   attentionBackward,
+  attentionCached,
   patchEmbedForward,
   patchEmbedBackward,
   embedForward,
