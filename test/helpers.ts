@@ -97,8 +97,15 @@ export function batchOf(c: { inputs: number[][]; masks: number[][] }): Batch {
 /** The Python with torch the PyTorch tests use, and why they are skipped when it has none. */
 export const PYTHON = '/usr/bin/python3';
 export const TORCH_REF = join(ROOT, 'python');
-const torchProbe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-export const torchSkip: string | false = torchProbe.status === 0 ? false : `no torch for ${PYTHON} (${(torchProbe.error?.message ?? torchProbe.stderr.trim().split('\n').pop()) || 'import failed'})`;
+let torchProbe: string | false | undefined;
+/** Probed once, when a test file asks (importing torch takes a second or more). */
+export function torchSkip(): string | false {
+  if (torchProbe === undefined) {
+    const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+    torchProbe = r.status === 0 ? false : `no torch for ${PYTHON} (${(r.error?.message ?? r.stderr.trim().split('\n').pop()) || 'import failed'})`;
+  }
+  return torchProbe;
+}
 
 /** Runs python with bgpt_torch importable; returns the exit status and output. */
 export function runPython(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {

@@ -47,7 +47,7 @@ def losses(m):
     return out
 `;
 
-describe('interop with PyTorch', { skip: torchSkip }, () => {
+describe('interop with PyTorch', { skip: torchSkip() }, () => {
   it('an exported generative .pth loads with weights_only=True, strictly, and gives the vector losses', () => {
     const p = join(tmp, 'gen.pth');
     exportPth(p, loadCheckpoint(join(VECTORS, 'weights.safetensors')));

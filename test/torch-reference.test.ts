@@ -21,7 +21,7 @@ function lastJson(out: string): Record<string, unknown> {
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-describe('PyTorch reference (python/bgpt_torch.py)', { skip: torchSkip }, () => {
+describe('PyTorch reference (python/bgpt_torch.py)', { skip: torchSkip() }, () => {
   for (const set of vectorSets) {
     it(`reproduces every number of ${set.name}`, () => {
       const r = runPython([SCRIPT, 'check', set.dir]);
