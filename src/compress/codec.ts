@@ -33,7 +33,8 @@ const ids = new WeakMap<BgptModel, Uint8Array>();
 export function modelId(model: BgptModel): Uint8Array {
   let id = ids.get(model);
   if (!id) {
-    const h = createHash('sha256').update(`bgpt ${JSON.stringify(model.cfg)}`);
+    const c = model.cfg; // named in a fixed order: the same weights loaded from any file give the same id
+    const h = createHash('sha256').update(`bgpt S=${c.patchSize} L=${c.patchLength} H=${c.hidden} ${c.patchLayers}+${c.byteLayers} heads=${c.heads}`);
     for (const s of model.layout.specs) {
       const w = model.params.w(s.name);
       h.update(s.name).update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));

@@ -12,6 +12,13 @@ const P0 = f(1.98756915e-4), P1 = f(1.3981999507e-3), P2 = f(8.3334519073e-3), P
 const EXP_LO = f(-87.33654), EXP_HI = f(88);
 const GELU_C = f(Math.sqrt(2 / Math.PI)), GELU_A = f(0.044715), LN_EPS = f(1e-5);
 
+/** 2^n for integer n in [−126, 127], built from its bits (no library pow). */
+const pow2Float = new Float32Array(1), pow2Bits = new Int32Array(pow2Float.buffer);
+function pow2(n: number): number {
+  pow2Bits[0] = (n + 127) << 23;
+  return pow2Float[0];
+}
+
 /** exp(x) of a float, from + and × only (Cody–Waite reduction, degree-6 polynomial); 0 below ln(FLT_MIN). */
 export function expExact(x: number): number {
   if (x !== x) return x; // NaN
@@ -28,7 +35,7 @@ export function expExact(x: number): number {
   p = f(f(p * r) + P4);
   p = f(f(p * r) + P5);
   p = f(f(f(p * z) + r) + 1);
-  return f(p * 2 ** n);
+  return f(p * pow2(n));
 }
 
 /** tanh(u) = ±(1 − 2 / (exp(2|u|) + 1)), |u| clamped at 10 (where it is 1 in float). */
