@@ -9,7 +9,7 @@ import { compressBytes, modelId } from '../src/compress/codec.js';
 import { Writer, writeHeader } from '../src/compress/container.js';
 import { exactModel } from '../src/tasks/compress.js';
 import { continueFile } from '../src/tasks/generate.js';
-import { SequentialDecoder } from '../src/serve/decoder.js';
+import { BatchedDecoder } from '../src/serve/decoder.js';
 import { scoreFiles, classifyFiles } from '../src/serve/files.js';
 import { Scheduler } from '../src/serve/scheduler.js';
 import { Rng } from '../src/util/rng.js';
@@ -111,7 +111,7 @@ describe('serve: routes', () => {
 
 describe('serve: batching gives each request its solo result', () => {
   it('streams submitted together decode in one batch, each equal to its solo run', async () => {
-    const dec = new SequentialDecoder(gen.model), sizes: number[] = [];
+    const dec = new BatchedDecoder(gen.model, 8), sizes: number[] = [];
     const s = new Scheduler({ maxBatch: 8, maxBatchPatches: 1000, maxQueue: 10 }, { decoder: dec, patchesOf: () => 1 }, { batch: (k, n) => k === 'generate' && sizes.push(n), generated: () => {} });
     const runs = [0, 1, 2, 3].map((i) => new Promise<Uint8Array>((resolve, reject) => {
       const out: number[] = [];
