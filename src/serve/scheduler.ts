@@ -116,10 +116,8 @@ export class Scheduler<R> {
     return {
       cancel: () => {
         if (job.done) return;
-        job.done = true;
-        const i = this.waiting.indexOf(job);
-        if (i >= 0) this.waiting.splice(i, 1);
-        else if (job.id !== null && this.streams.delete(job.id)) this.work.decoder!.leave(job.id);
+        dequeue(this.waiting, job);
+        if (job.id !== null && this.streams.delete(job.id)) this.leave(job.id);
       },
     };
   }
@@ -128,10 +126,15 @@ export class Scheduler<R> {
   abortAll(e: Error): void {
     for (const f of [...this.files.splice(0), ...this.alone.splice(0)]) settle(f, () => f.reject(e));
     for (const s of [...this.waiting.splice(0), ...this.streams.values()]) {
-      if (s.id !== null) this.work.decoder!.leave(s.id);
+      if (s.id !== null) this.leave(s.id);
       settle(s, () => s.sink.fail(e));
     }
     this.streams.clear();
+  }
+
+  /** A stream leaves the decoder; a decoder that no longer knows it must not stop the loop. */
+  private leave(id: number): void {
+    guard(() => this.work.decoder!.leave(id));
   }
 
   private kick(): void {
@@ -205,7 +208,7 @@ export class Scheduler<R> {
       outs = decoder.step();
     } catch (e) {
       for (const s of this.streams.values()) {
-        decoder.leave(s.id!);
+        this.leave(s.id!);
         settle(s, () => s.sink.fail(e as Error));
       }
       this.streams.clear();
@@ -228,7 +231,7 @@ export class Scheduler<R> {
   }
 }
 
-/** A sink's failure must not stop the loop that serves everyone else. */
+/** A sink's (or a leaving stream's) failure must not stop the loop that serves everyone else. */
 function guard(f: () => void): void {
   try {
     f();
