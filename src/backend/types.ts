@@ -27,7 +27,7 @@
  *   overlapping index ranges get the same mask there: give each tensor (layer, step) its own seed.
  */
 export interface Kernels {
-  readonly name: 'ts' | 'native';
+  readonly name: 'ts' | 'native' | 'wasm';
 
   /**
    * C[M,N] = op(A)·op(B) (+ bias[N] broadcast over rows) (+ C when accumulate).

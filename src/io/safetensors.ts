@@ -4,9 +4,10 @@
  * a header that fits in the file, known dtypes, sizes that match shape × dtype, and tensors that tile the
  * data region exactly (inside it, no overlaps, no holes), as the format requires.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { writeAll, writeAtomic } from '../util/atomic.js';
+import type { RandomAccess } from './access.js';
 import { DTYPE_BYTES, convertToFloat32, encodeFloat32, isDType, type DType } from './dtypes.js';
+import { fileAccess } from './file-access.js';
 import { outFor, type TensorSource } from './source.js';
 
 export { halfToFloat } from './dtypes.js';
@@ -29,42 +30,31 @@ export interface StHeader {
   dataStart: number;
 }
 
-function readFully(fd: number, buf: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < buf.length) {
-    const n = readSync(fd, buf, done, buf.length - done, position + done);
-    if (n <= 0) throw new Error(`file ends at byte ${position + done} (truncated?)`);
-    done += n;
-  }
-}
-
-function readHeaderFd(fd: number): StHeader {
-  const size = fstatSync(fd).size;
+function readHeader(file: RandomAccess): StHeader {
+  const size = file.size;
   if (size < 8) throw new Error('not a safetensors file (too short)');
-  const lenBuf = Buffer.alloc(8);
-  readFully(fd, lenBuf, 0);
-  const hlen = lenBuf.readBigUInt64LE(0);
+  const len = file.read(0, 8);
+  const hlen = new DataView(len.buffer, len.byteOffset, 8).getBigUint64(0, true);
   if (hlen > BigInt(Math.min(MAX_HEADER, size - 8))) throw new Error(`not a safetensors file (header length ${hlen} does not fit in ${size} bytes)`);
-  const hbuf = Buffer.alloc(Number(hlen));
-  readFully(fd, hbuf, 8);
+  const hbuf = file.read(8, Number(hlen));
   return parseHeader(hbuf, 8 + hbuf.length, size);
 }
 
 /** Parses and validates the header of a safetensors file (reads only the header). */
 export function readSafetensorsHeader(path: string): StHeader {
-  const fd = openSync(path, 'r');
+  const file = fileAccess(path);
   try {
-    return readHeaderFd(fd);
+    return readHeader(file);
   } finally {
-    closeSync(fd);
+    file.close();
   }
 }
 
-function parseHeader(hbuf: Buffer, dataStart: number, fileSize: number): StHeader {
+function parseHeader(hbuf: Uint8Array, dataStart: number, fileSize: number): StHeader {
   let json: unknown;
   if (hbuf[0] !== 0x7b) throw new Error('not a safetensors file (header does not start with "{")');
   try {
-    json = JSON.parse(hbuf.toString('utf8'));
+    json = JSON.parse(new TextDecoder().decode(hbuf));
   } catch {
     throw new Error('not a safetensors file (header is not JSON)');
   }
@@ -113,14 +103,15 @@ export class SafetensorsSource implements TensorSource {
   readonly format = 'safetensors' as const;
   readonly header: StHeader;
   readonly tensors = new Map<string, { dtype: DType; shape: number[] }>();
-  private fd: number;
+  private file: RandomAccess;
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'r');
+  /** Opens `path` on disk, or reads the file through `file` (then `path` only names it). */
+  constructor(readonly path: string, file?: RandomAccess) {
+    this.file = file ?? fileAccess(path);
     try {
-      this.header = readHeaderFd(this.fd);
+      this.header = readHeader(this.file);
     } catch (e) {
-      closeSync(this.fd);
+      this.file.close();
       throw e;
     }
     const sorted = [...this.header.entries].sort((a, b) => a[1].begin - b[1].begin);
@@ -137,14 +128,11 @@ export class SafetensorsSource implements TensorSource {
     const dtype = e.dtype as DType;
     if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16' && dtype !== 'F64') throw new Error(`tensor ${name} is ${dtype}, not a floating-point type`);
     const dst = outFor(name, e.shape, out);
-    const raw = Buffer.alloc(e.end - e.begin);
-    readFully(this.fd, raw, this.header.dataStart + e.begin);
-    return convertToFloat32(raw, dtype, dst);
+    return convertToFloat32(this.file.read(this.header.dataStart + e.begin, e.end - e.begin), dtype, dst);
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.file.close();
   }
 }
 

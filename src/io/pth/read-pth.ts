@@ -4,6 +4,7 @@
  * The pickle is read with the restricted unpickler; tensors stay descriptors until `read`, which takes just
  * that tensor's bytes from its storage entry (float32, float16, bfloat16 or float64, any strides).
  */
+import type { RandomAccess } from '../access.js';
 import { DTYPE_BYTES, convertToFloat32, isFloatDType } from '../dtypes.js';
 import { outFor, type TensorInfo, type TensorSource } from '../source.js';
 import { PyDict, TensorRef, asInt, isContiguous, type PyValue } from './pyvalue.js';
@@ -35,14 +36,15 @@ export class PthSource implements TensorSource {
   readonly prefix: string;
   private zip: ZipReader;
 
-  constructor(readonly path: string) {
-    this.zip = new ZipReader(path);
+  /** Opens `path` on disk, or reads the archive through `file` (then `path` only names it). */
+  constructor(readonly path: string, file?: RandomAccess) {
+    this.zip = new ZipReader(path, file);
     try {
       const pkls = [...this.zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
       if (pkls.length !== 1) throw new Error(pkls.length ? 'more than one data.pkl in the archive' : 'not a torch checkpoint (no <archive>/data.pkl in the zip)');
       this.prefix = pkls[0].slice(0, -'data.pkl'.length);
       const order = this.zip.entries.get(`${this.prefix}byteorder`);
-      if (order && this.zip.read(order.name, 16).toString('latin1').trim() !== 'little') throw new Error('big-endian torch checkpoints are not supported');
+      if (order && String.fromCharCode(...this.zip.read(order.name, 16)).trim() !== 'little') throw new Error('big-endian torch checkpoints are not supported');
       this.root = unpickle(this.zip.read(pkls[0], MAX_PICKLE));
       const { sd, top } = findStateDict(this.root);
       this.info = describe(top);

@@ -4,10 +4,11 @@
  * archive is never held in memory. Every offset and size is checked against the file before it is used:
  * entries must lie inside the archive, before the central directory, and must not overlap.
  * torch writes entries uncompressed ("stored"); deflated entries (a re-zipped archive) are inflated with
- * node's zlib, capped at their declared size.
+ * fflate (the same in Node and the browser), capped at their declared size.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
+import { inflateSync } from 'fflate';
+import { checkRange, type RandomAccess } from '../access.js';
+import { fileAccess } from '../file-access.js';
 import { crc32 } from './crc32.js';
 
 export interface ZipEntry {
@@ -25,95 +26,114 @@ export interface ZipEntry {
 const SIG_EOCD = 0x06054b50, SIG_EOCD64 = 0x06064b50, SIG_LOC64 = 0x07064b50, SIG_CEN = 0x02014b50, SIG_LOC = 0x04034b50;
 const MAX_ENTRIES = 1_000_000;
 
+const utf8 = new TextDecoder();
+
+/** Little-endian field readers over a byte array. */
+class Fields {
+  private dv: DataView;
+  constructor(readonly b: Uint8Array) {
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  u16(at: number): number {
+    return this.dv.getUint16(at, true);
+  }
+  u32(at: number): number {
+    return this.dv.getUint32(at, true);
+  }
+  u64(at: number): number {
+    const v = this.dv.getBigUint64(at, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('zip64 field out of range');
+    return Number(v);
+  }
+  get length(): number {
+    return this.b.length;
+  }
+}
+
 export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
   readonly size: number;
-  private fd: number;
+  private file: RandomAccess;
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'r');
+  /** Opens `path` on disk, or reads the archive through `file` (then `path` only names it). */
+  constructor(readonly path: string, file?: RandomAccess) {
+    this.file = file ?? fileAccess(path);
     try {
-      this.size = fstatSync(this.fd).size;
+      this.size = this.file.size;
       this.readDirectory();
     } catch (e) {
-      closeSync(this.fd);
+      this.file.close();
       throw e;
     }
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.file.close();
   }
 
   /** Reads `length` bytes at `offset` of the archive (checked to lie inside it). */
-  private pread(offset: number, length: number): Buffer {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+  private pread(offset: number, length: number): Uint8Array {
+    try {
+      checkRange(offset, length, this.size);
+    } catch {
       throw new Error(`zip archive is truncated or corrupt (needs bytes ${offset}..${offset + length} of ${this.size})`);
     }
-    const b = Buffer.alloc(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, b, done, length - done, offset + done);
-      if (n <= 0) throw new Error(`zip archive is truncated (read stopped at byte ${offset + done})`);
-      done += n;
-    }
-    return b;
+    return this.file.read(offset, length);
   }
 
   private readDirectory(): void {
     if (this.size < 22) throw new Error('not a complete zip archive (too short; truncated?)');
     // the end-of-central-directory record sits in the last 22 + 65535 (comment) bytes
     const tailLen = Math.min(this.size, 22 + 65535);
-    const tail = this.pread(this.size - tailLen, tailLen);
+    const tail = new Fields(this.pread(this.size - tailLen, tailLen));
     let at = -1;
     for (let i = tailLen - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === SIG_EOCD && i + 22 + tail.readUInt16LE(i + 20) === tailLen) {
+      if (tail.u32(i) === SIG_EOCD && i + 22 + tail.u16(i + 20) === tailLen) {
         at = i;
         break;
       }
     }
     if (at < 0) throw new Error('not a complete zip archive (no end of central directory; truncated?)');
     const eocdOffset = this.size - tailLen + at;
-    let count = tail.readUInt16LE(at + 10);
-    let cdSize = tail.readUInt32LE(at + 12);
-    let cdOffset = tail.readUInt32LE(at + 16);
+    let count = tail.u16(at + 10);
+    let cdSize = tail.u32(at + 12);
+    let cdOffset = tail.u32(at + 16);
     let cdEnd = eocdOffset;
     if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
       if (eocdOffset < 20) throw new Error('zip64 locator missing');
-      const loc = this.pread(eocdOffset - 20, 20);
-      if (loc.readUInt32LE(0) !== SIG_LOC64) throw new Error('zip64 locator missing');
-      const recOffset = u64(loc, 8);
-      const rec = this.pread(recOffset, 56);
-      if (rec.readUInt32LE(0) !== SIG_EOCD64) throw new Error('zip64 end of central directory is corrupt');
-      count = u64(rec, 32);
-      cdSize = u64(rec, 40);
-      cdOffset = u64(rec, 48);
+      const loc = new Fields(this.pread(eocdOffset - 20, 20));
+      if (loc.u32(0) !== SIG_LOC64) throw new Error('zip64 locator missing');
+      const recOffset = loc.u64(8);
+      const rec = new Fields(this.pread(recOffset, 56));
+      if (rec.u32(0) !== SIG_EOCD64) throw new Error('zip64 end of central directory is corrupt');
+      count = rec.u64(32);
+      cdSize = rec.u64(40);
+      cdOffset = rec.u64(48);
       cdEnd = recOffset;
     }
     if (count > MAX_ENTRIES) throw new Error(`zip archive claims ${count} entries`);
     if (cdOffset + cdSize > cdEnd) throw new Error(`zip central directory (${cdOffset}+${cdSize}) runs past its end record at ${cdEnd}`);
-    const cd = this.pread(cdOffset, cdSize);
+    const cd = new Fields(this.pread(cdOffset, cdSize));
     let p = 0;
     for (let i = 0; i < count; i++) {
-      if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CEN) throw new Error(`zip central directory entry ${i} is corrupt`);
-      const flags = cd.readUInt16LE(p + 8), method = cd.readUInt16LE(p + 10), crc = cd.readUInt32LE(p + 16);
-      let csize = cd.readUInt32LE(p + 20), usize = cd.readUInt32LE(p + 24);
-      const nlen = cd.readUInt16LE(p + 28), xlen = cd.readUInt16LE(p + 30), clen = cd.readUInt16LE(p + 32);
-      let off = cd.readUInt32LE(p + 42);
+      if (p + 46 > cd.length || cd.u32(p) !== SIG_CEN) throw new Error(`zip central directory entry ${i} is corrupt`);
+      const flags = cd.u16(p + 8), method = cd.u16(p + 10), crc = cd.u32(p + 16);
+      let csize = cd.u32(p + 20), usize = cd.u32(p + 24);
+      const nlen = cd.u16(p + 28), xlen = cd.u16(p + 30), clen = cd.u16(p + 32);
+      let off = cd.u32(p + 42);
       if (p + 46 + nlen + xlen + clen > cd.length) throw new Error(`zip central directory entry ${i} is corrupt`);
-      const name = cd.toString('utf8', p + 46, p + 46 + nlen);
+      const name = utf8.decode(cd.b.subarray(p + 46, p + 46 + nlen));
       // zip64 extra field: the 0xffffffff fields, in order usize, csize, offset
       let x = p + 46 + nlen;
       const xEnd = x + xlen;
       while (x + 4 <= xEnd) {
-        const id = cd.readUInt16LE(x), len = cd.readUInt16LE(x + 2);
+        const id = cd.u16(x), len = cd.u16(x + 2);
         if (x + 4 + len > xEnd) throw new Error(`zip entry ${name}: corrupt extra field`);
         if (id === 1) {
           let q = x + 4;
           const take = (): number => {
             if (q + 8 > x + 4 + len) throw new Error(`zip entry ${name}: short zip64 field`);
-            const v = u64(cd, q);
+            const v = cd.u64(q);
             q += 8;
             return v;
           };
@@ -134,9 +154,9 @@ export class ZipReader {
     const ranges: [number, number, string][] = [];
     for (const e of this.entries.values()) {
       if (e.headerOffset + 30 > cdOffset) throw new Error(`zip entry ${e.name} points outside the archive (offset ${e.headerOffset})`);
-      const lh = this.pread(e.headerOffset, 30);
-      if (lh.readUInt32LE(0) !== SIG_LOC) throw new Error(`zip entry ${e.name}: no local header at offset ${e.headerOffset}`);
-      e.dataOffset = e.headerOffset + 30 + lh.readUInt16LE(26) + lh.readUInt16LE(28);
+      const lh = new Fields(this.pread(e.headerOffset, 30));
+      if (lh.u32(0) !== SIG_LOC) throw new Error(`zip entry ${e.name}: no local header at offset ${e.headerOffset}`);
+      e.dataOffset = e.headerOffset + 30 + lh.u16(26) + lh.u16(28);
       if (e.dataOffset + e.compressedSize > cdOffset) {
         throw new Error(`zip entry ${e.name} (${e.compressedSize} bytes at ${e.dataOffset}) runs past the archive's data (${cdOffset} bytes)`);
       }
@@ -155,18 +175,19 @@ export class ZipReader {
   }
 
   /** The whole entry, decompressed, its CRC checked. `limit` caps the size accepted. */
-  read(name: string, limit = Infinity): Buffer {
+  read(name: string, limit = Infinity): Uint8Array {
     const e = this.entry(name);
     if (e.size > limit) throw new Error(`zip entry ${name} is ${e.size} bytes (limit ${limit})`);
     const raw = this.pread(e.dataOffset, e.compressedSize);
     let data = raw;
     if (e.method === 8) {
       try {
-        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+        // one byte of room past the declared size: a longer stream is caught without inflating all of it
+        data = inflateSync(raw, { out: new Uint8Array(e.size + 1) });
       } catch {
         throw new Error(`zip entry ${name}: corrupt deflate data`);
       }
-      if (data.length !== e.size) throw new Error(`zip entry ${name}: inflates to ${data.length} bytes, header says ${e.size}`);
+      if (data.length !== e.size) throw new Error(`zip entry ${name}: inflates to ${data.length > e.size ? 'more than ' : ''}${data.length} bytes, header says ${e.size}`);
     }
     if (crc32(data) !== e.crc) throw new Error(`zip entry ${name}: CRC mismatch (corrupt archive)`);
     return data;
@@ -176,7 +197,7 @@ export class ZipReader {
    * Bytes [start, start + length) of an entry. Stored entries are read in place (the CRC is checked when
    * the range is the whole entry); deflated ones are inflated whole first.
    */
-  readRange(name: string, start: number, length: number): Buffer {
+  readRange(name: string, start: number, length: number): Uint8Array {
     const e = this.entry(name);
     if (start < 0 || length < 0 || start + length > e.size) throw new Error(`bytes ${start}..${start + length} lie outside entry ${name} (${e.size} bytes)`);
     if (e.method !== 0) return this.read(name).subarray(start, start + length);
@@ -184,10 +205,4 @@ export class ZipReader {
     if (start === 0 && length === e.size && crc32(b) !== e.crc) throw new Error(`zip entry ${name}: CRC mismatch (corrupt archive)`);
     return b;
   }
-}
-
-function u64(b: Buffer, at: number): number {
-  const v = b.readBigUInt64LE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('zip64 field out of range');
-  return Number(v);
 }
