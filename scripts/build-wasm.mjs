@@ -1,5 +1,6 @@
 // Rebuilds src/backend/wasm/kernels.wasm from matmul.cc with clang + lld (Debian: apt-get install -y clang lld).
 // The built module is checked in, so installing and testing never need clang; run this after editing the C++.
+// Usage: node scripts/build-wasm.mjs [OUT.wasm]   (default: the checked-in src/backend/wasm/kernels.wasm)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,7 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'backend'
 const args = [
   '--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-nostdlib', '-fno-exceptions',
   '-Wl,--no-entry', '-Wl,--export=__heap_base', '-Wl,--strip-all',
-  '-o', join(dir, 'kernels.wasm'), join(dir, 'matmul.cc'),
+  '-o', process.argv[2] ?? join(dir, 'kernels.wasm'), join(dir, 'matmul.cc'),
 ];
 const clang = process.env.CLANG ?? 'clang';
 const r = spawnSync(clang, args, { stdio: 'inherit' });

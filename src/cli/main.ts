@@ -16,6 +16,7 @@ import { registerInspect } from './inspect.js';
 import { registerPlot } from './plot.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
+import { registerWeb } from './web.js';
 import { VERSION } from '../version.js';
 
 // `bgpt … | head` closes stdout early: that is the reader's choice, not an error
@@ -50,6 +51,7 @@ registerPlot(program);
 registerBench(program);
 registerCompress(program);
 registerServe(program);
+registerWeb(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -16,7 +16,7 @@ export function extensionOf(path: string): string {
 /** The header patch: the extension's UTF-8 bytes cut to S, padded with <eop>. */
 export function headerPatch(ext: string, S: number): Int32Array {
   const p = new Int32Array(S).fill(EOP);
-  const b = Buffer.from(ext, 'utf8');
+  const b = new TextEncoder().encode(ext);
   for (let i = 0; i < Math.min(S, b.length); i++) p[i] = b[i];
   return p;
 }

@@ -1,0 +1,44 @@
+/** Messages between the page and the worker that runs the model. */
+
+export type BackendName = 'ts' | 'wasm';
+
+export interface SamplingRequest {
+  topK: number;
+  topP: number;
+  temperature: number;
+}
+
+export type Request =
+  | { type: 'load'; model: Blob | string; name: string; backend: BackendName | 'auto' }
+  | { type: 'score'; files: { name: string; data: Blob | string }[] }
+  | { type: 'classify'; files: { name: string; data: Blob | string }[] }
+  | { type: 'generate'; ext: string; seed: number; maxBytes: number; sampling: SamplingRequest }
+  | { type: 'bench'; what: 'matmul' | 'gen' };
+
+export interface ModelInfo {
+  name: string;
+  format: string;
+  task: 'generative' | 'classification';
+  labels?: string[];
+  config: { patchSize: number; patchLength: number; hidden: number; patchLayers: number; byteLayers: number; heads: number };
+  params: number;
+  backend: BackendName;
+  /** The torch checkpoint holds an optimizer state, which was not read. */
+  skippedOptimizer: boolean;
+  seconds: number;
+}
+
+export interface Score { name: string; loss: number; bpb: number; bytes: number }
+export interface ClassResult { name: string; label: string; probs: Record<string, number> }
+export interface BenchRow { backend: string; what: string; value: number; unit: string; shape: string }
+
+export type Reply =
+  | { type: 'ready'; backends: BackendName[]; wasmError?: string; webgpu: string }
+  | { type: 'loaded'; info: ModelInfo }
+  | { type: 'progress'; done: number; total: number; what: string }
+  | { type: 'partial'; bytes: Uint8Array }
+  | { type: 'scored'; files: Score[]; loss: number; bpb: number; backend: BackendName }
+  | { type: 'classified'; files: ClassResult[]; backend: BackendName }
+  | { type: 'generated'; ext: string; bytes: Uint8Array; stop: string; backend: BackendName; seconds: number }
+  | { type: 'bench'; rows: BenchRow[] }
+  | { type: 'error'; message: string };

@@ -1,0 +1,200 @@
+/**
+ * The worker that holds the model and runs it, so the page stays responsive: it loads a checkpoint through
+ * the same readers as Node (reading a File or a fetched Blob by slices), then scores, classifies, generates
+ * and benchmarks on the TypeScript or the WebAssembly backend. One request at a time; Stop = the page ends
+ * this worker and starts another.
+ */
+import { tsKernels } from '../backend/ts/kernels.js';
+import type { Kernels } from '../backend/types.js';
+import { wasmKernels, type WasmKernels } from '../backend/wasm/kernels.js';
+import { extensionOf, filePatches, truncate } from '../data/patches.js';
+import { openTensorSource } from '../io/open.js';
+import { readWeights } from '../io/weights.js';
+import { BgptModel } from '../model/bgpt.js';
+import { BgptClassifier } from '../model/classifier.js';
+import { checkSampling } from '../model/sampling.js';
+import { runBench } from '../tasks/bench.js';
+import { classProbs } from '../tasks/eval.js';
+import { generateFile } from '../tasks/generate.js';
+import { Rng } from '../util/rng.js';
+import { blobAccess } from './blob-access.js';
+import type { BackendName, BenchRow, ClassResult, ModelInfo, Reply, Request, Score } from './protocol.js';
+
+const scope = self as unknown as { onmessage: ((e: MessageEvent<Request>) => void) | null; postMessage(m: Reply): void };
+const post = (m: Reply) => scope.postMessage(m);
+
+let wasm: WasmKernels | null = null;
+let wasmError: string | undefined;
+let model: BgptModel | BgptClassifier | null = null;
+let labels: string[] = [];
+let backend: BackendName = 'ts';
+
+async function init(): Promise<void> {
+  try {
+    const r = await fetch(new URL('bgpt-kernels.wasm', self.location.href));
+    if (!r.ok) throw new Error(`bgpt-kernels.wasm: HTTP ${r.status}`);
+    wasm = wasmKernels(await WebAssembly.compile(await r.arrayBuffer()));
+  } catch (e) {
+    wasmError = (e as Error).message;
+  }
+  post({ type: 'ready', backends: wasm ? ['ts', 'wasm'] : ['ts'], wasmError, webgpu: await webgpuStatus() });
+}
+
+/** Whether the browser offers a WebGPU adapter (reported only: the kernels are synchronous, GPU readback is not). */
+async function webgpuStatus(): Promise<string> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return 'absent (no navigator.gpu)';
+  try {
+    return (await gpu.requestAdapter()) ? 'adapter present' : 'absent (no adapter)';
+  } catch (e) {
+    return `absent (${(e as Error).message})`;
+  }
+}
+
+function kernelsFor(name: BackendName): Kernels {
+  if (name === 'wasm') {
+    if (!wasm) throw new Error(`the WebAssembly backend is not available: ${wasmError}`);
+    return wasm;
+  }
+  return tsKernels;
+}
+
+async function blobOf(data: Blob | string): Promise<Blob> {
+  if (typeof data !== 'string') return data;
+  const r = await fetch(data);
+  if (!r.ok) throw new Error(`${data}: HTTP ${r.status}`);
+  return r.blob();
+}
+
+async function bytesOf(data: Blob | string): Promise<Uint8Array> {
+  return new Uint8Array(await (await blobOf(data)).arrayBuffer());
+}
+
+async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
+  const t0 = performance.now();
+  model = null;
+  backend = req.backend === 'auto' ? (wasm ? 'wasm' : 'ts') : req.backend;
+  const k = kernelsFor(backend);
+  const blob = await blobOf(req.model);
+  let w;
+  try {
+    const src = openTensorSource(req.name, blobAccess(blob));
+    try {
+      w = readWeights(src);
+    } finally {
+      src.close();
+    }
+  } catch (e) {
+    throw new Error(`${req.name}: ${(e as Error).message}`);
+  }
+  if (w.task.kind === 'classification') {
+    labels = w.task.labels;
+    model = new BgptClassifier(k, w.config, labels.length, { params: w.params });
+  } else {
+    labels = [];
+    model = new BgptModel(k, w.config, { params: w.params });
+  }
+  if (backend === 'wasm') wasm!.pin(w.params);
+  const info: ModelInfo = {
+    name: req.name, format: w.meta.format, task: labels.length ? 'classification' : 'generative', labels: labels.length ? labels : undefined, config: w.config,
+    params: w.params.length, backend, skippedOptimizer: !!w.meta.hasTorchOptimizer || !!w.meta.optimizer, seconds: (performance.now() - t0) / 1000,
+  };
+  post({ type: 'loaded', info });
+}
+
+function need<T>(kind: 'generative' | 'classification', m: typeof model): T {
+  if (!m) throw new Error('open a model first');
+  const is = m instanceof BgptClassifier ? 'classification' : 'generative';
+  if (is !== kind) throw new Error(`this is a ${is === 'classification' ? 'classifier' : 'generative model'}; ${kind === 'classification' ? 'classifying needs a classifier' : 'scoring and generating need a generative model'}`);
+  return m as T;
+}
+
+/** Mean cross-entropy per file (head truncation, SPEC §3) and the token-weighted total. */
+async function score(files: { name: string; data: Blob | string }[]): Promise<void> {
+  const m = need<BgptModel>('generative', model);
+  const { patchSize: S, patchLength: L } = m.cfg;
+  const out: Score[] = [];
+  let sum = 0, tokens = 0;
+  for (const [i, f] of files.entries()) {
+    const bytes = await bytesOf(f.data);
+    const p = truncate(filePatches(bytes, extensionOf(f.name), S), S, L, 'head'), N = p.length / S;
+    const r = m.forward({ tokens: p, masks: new Uint8Array(N).fill(1), B: 1, N }, { perSequence: true });
+    const s = r.perSequence!.sum[0], t = r.perSequence!.tokens[0];
+    out.push({ name: f.name, loss: s / t, bpb: s / t / Math.LN2, bytes: bytes.length });
+    sum += s;
+    tokens += t;
+    post({ type: 'progress', done: i + 1, total: files.length, what: 'files scored' });
+  }
+  post({ type: 'scored', files: out, loss: sum / tokens, bpb: sum / tokens / Math.LN2, backend });
+}
+
+async function classify(files: { name: string; data: Blob | string }[]): Promise<void> {
+  const m = need<BgptClassifier>('classification', model);
+  const out: ClassResult[] = [];
+  for (const [i, f] of files.entries()) {
+    const { probs } = classProbs(m, f.name, await bytesOf(f.data));
+    let best = 0;
+    for (let j = 1; j < probs.length; j++) if (probs[j] > probs[best]) best = j;
+    out.push({ name: f.name, label: labels[best], probs: Object.fromEntries(labels.map((l, j) => [l, probs[j]])) });
+    post({ type: 'progress', done: i + 1, total: files.length, what: 'files classified' });
+  }
+  post({ type: 'classified', files: out, backend });
+}
+
+function generate(req: Extract<Request, { type: 'generate' }>): void {
+  const m = need<BgptModel>('generative', model);
+  checkSampling(req.sampling);
+  const t0 = performance.now(), limit = Math.min(req.maxBytes, (m.cfg.patchLength - 1) * m.cfg.patchSize);
+  let last = 0;
+  const g = generateFile(m, req.ext, {
+    ...req.sampling, rng: new Rng(req.seed), maxBytes: req.maxBytes,
+    onByte: (n) => {
+      const now = performance.now();
+      if (now - last > 100) { // a message per byte would flood the page
+        last = now;
+        post({ type: 'progress', done: n, total: limit, what: 'bytes generated' });
+      }
+    },
+  });
+  post({ type: 'generated', ext: req.ext, bytes: g.bytes, stop: g.stop, backend, seconds: (performance.now() - t0) / 1000 });
+}
+
+/** Best-of-3 GFLOP/s of a square product, or config b generation bytes/s, on every backend. */
+function bench(what: 'matmul' | 'gen'): void {
+  const rows: BenchRow[] = [];
+  const names: BackendName[] = wasm ? ['ts', 'wasm'] : ['ts'];
+  for (const name of names) {
+    const k = kernelsFor(name);
+    if (what === 'gen') {
+      const r = runBench(k, 'b', 'gen', { steps: 3, genBytes: 64 });
+      rows.push({ backend: name, what: 'generation, config b', value: 64 / r.spread_s[0], unit: 'bytes/s', shape: 'best of 3 × 64 bytes' });
+      continue;
+    }
+    const n = name === 'ts' ? 128 : 512, rng = new Rng(1);
+    const A = Float32Array.from({ length: n * n }, () => rng.normal()), B = A.slice().reverse(), C = new Float32Array(n * n);
+    let best = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const t = performance.now();
+      k.matmul(C, A, B, null, n, n, n, false, false, false);
+      best = Math.min(best, performance.now() - t);
+    }
+    rows.push({ backend: name, what: 'matmul', value: (2 * n ** 3) / (best / 1000) / 1e9, unit: 'GFLOP/s', shape: `${n}×${n}×${n}, best of 3` });
+  }
+  post({ type: 'bench', rows });
+}
+
+let queue = init();
+scope.onmessage = (e) => {
+  const req = e.data;
+  queue = queue.then(async () => {
+    try {
+      if (req.type === 'load') await load(req);
+      else if (req.type === 'score') await score(req.files);
+      else if (req.type === 'classify') await classify(req.files);
+      else if (req.type === 'generate') generate(req);
+      else bench(req.what);
+    } catch (err) {
+      post({ type: 'error', message: (err as Error).message });
+    }
+  });
+};

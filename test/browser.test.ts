@@ -1,0 +1,110 @@
+/**
+ * The browser app in a real Chromium (headless, through puppeteer-core; no browser download): the page loads
+ * the reference weights over http, and its answers in <pre id="result"> are checked against the PyTorch
+ * vectors on every in-page backend. Skipped by name when /usr/bin/chromium (or $BGPT_CHROMIUM) is missing.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tsKernels } from '../src/backend/ts/kernels.js';
+import { loadModelFile } from '../src/io/weights.js';
+import type { BgptModel } from '../src/model/bgpt.js';
+import { generateFile } from '../src/tasks/generate.js';
+import { serveDir, writeSite } from '../src/tasks/site.js';
+import { Rng } from '../src/util/rng.js';
+import { ROOT, VECTORS, vectors } from './helpers.js';
+
+const CHROMIUM = process.env.BGPT_CHROMIUM ?? '/usr/bin/chromium';
+const skip = !existsSync(CHROMIUM) ? `chromium not installed (${CHROMIUM}; apt-get install -y chromium)`
+  : !existsSync(join(ROOT, 'dist', 'site', 'index.html')) ? 'the browser app is not built (npm run build)' : false;
+
+type Browser = import('puppeteer-core').Browser;
+type Page = import('puppeteer-core').Page;
+
+describe('the browser app in Chromium', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bgpt-web-'));
+  let server: Server, url: string, browser: Browser, page: Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    writeSite(dir);
+    mkdirSync(join(dir, 'files'));
+    for (const f of ['weights.safetensors', 'weights.pth', 'cls.pth']) copyFileSync(join(VECTORS, f), join(dir, 'files', f));
+    writeFileSync(join(dir, 'files', 'a.txt'), 'Hi bGPT!'); // the bytes of case single_txt
+    ({ server, url } = await serveDir(dir, 0));
+    const puppeteer = (await import('puppeteer-core')).default;
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(dir, 'profile')}`],
+    });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Opens the page with a query and returns the JSON it writes into <pre id="result">. */
+  async function query(q: string): Promise<Record<string, any>> {
+    await page.goto(`${url}index.html?${q}`);
+    await page.waitForFunction(() => document.getElementById('result')?.textContent, { timeout: 30_000 });
+    return JSON.parse((await page.$eval('#result', (e) => e.textContent))!);
+  }
+
+  const single = vectors.cases.find((c) => c.name === 'single_txt')!;
+  for (const backend of ['ts', 'wasm']) {
+    for (const weights of ['weights.safetensors', 'weights.pth']) {
+      it(`scores a file with the reference loss: ${backend} backend, ${weights}`, async () => {
+        const r = await query(`model=files/${weights}&score=files/a.txt&backend=${backend}`);
+        assert.equal(r.backend, backend, JSON.stringify(r));
+        assert.ok(Math.abs(r.loss - single.loss) / single.loss <= 1e-4, `loss ${r.loss} vs ${single.loss}`);
+        assert.ok(Math.abs(r.bpb - r.loss / Math.LN2) < 1e-9);
+        assert.equal(r.bytes, 8);
+      });
+    }
+  }
+
+  it('classifies with the vector classifier', async () => {
+    const logits = vectors.classifier.logits, z = logits.map((l) => Math.exp(l)), sum = z.reduce((a, b) => a + b);
+    for (const backend of ['ts', 'wasm']) {
+      const r = await query(`model=files/cls.pth&classify=files/a.txt&backend=${backend}`);
+      const probs = Object.values(r.probs as Record<string, number>);
+      assert.equal(probs.length, logits.length, JSON.stringify(r));
+      probs.forEach((p, i) => assert.ok(Math.abs(p - z[i] / sum) <= 1e-4, `label ${i}: ${p} vs ${z[i] / sum}`));
+      assert.equal(r.label, Object.keys(r.probs)[z.indexOf(Math.max(...z))]);
+    }
+  });
+
+  it('generates with a seed: the bytes Node generates, shown as an image', async () => {
+    const r = await query('model=files/weights.pth&generate=bmp&seed=3&max=20&backend=ts');
+    const m = loadModelFile(tsKernels, join(VECTORS, 'weights.pth')).model as BgptModel;
+    const want = generateFile(m, 'bmp', { topK: 0, topP: 1, temperature: 1, rng: new Rng(3), maxBytes: 20 });
+    assert.equal(r.bytes, 20);
+    assert.equal(r.stop, 'max-bytes');
+    assert.deepEqual(Buffer.from(r.base64, 'base64'), Buffer.from(want.bytes));
+    // the page repairs the header of a generated BMP for display: it decodes as a 32×32 image
+    await page.waitForFunction(() => (document.querySelector('#outputs img') as HTMLImageElement | null)?.complete, { timeout: 10_000 });
+    assert.equal(await page.$eval('#outputs img', (e) => (e as HTMLImageElement).naturalWidth), 32);
+  });
+
+  it('measures GFLOP/s on every backend and reports WebGPU', async () => {
+    const r = await query('bench=matmul');
+    assert.deepEqual(r.rows.map((x: { backend: string }) => x.backend), ['ts', 'wasm']);
+    for (const row of r.rows) assert.ok(row.value > 0 && row.unit === 'GFLOP/s', JSON.stringify(row));
+    assert.match(r.webgpu, /adapter|absent/);
+  });
+
+  it('answers errors as {"error"} naming the file', async () => {
+    const r = await query('model=files/missing.pth&score=files/a.txt');
+    assert.match(r.error, /missing\.pth/);
+    const bad = await query('model=files/a.txt&score=files/a.txt');
+    assert.match(bad.error, /a\.txt: not a model file/);
+    assert.deepEqual(errors, []);
+  });
+});
