@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tsKernels } from '../src/backend/ts/kernels.js';
+import { PthSource } from '../src/io/pth/read-pth.js';
+import { PyDict, TensorRef } from '../src/io/pth/pyvalue.js';
 import { loadModelFile } from '../src/io/weights.js';
 import type { BgptModel } from '../src/model/bgpt.js';
 import { generateFile } from '../src/tasks/generate.js';
@@ -17,6 +19,7 @@ import { serveDir, writeSite } from '../src/tasks/site.js';
 import { Rng } from '../src/util/rng.js';
 import { ROOT, VECTORS, vectors } from './helpers.js';
 
+const MIXED = join(ROOT, 'test', 'fixtures', 'tiny-mixed.pth');
 const CHROMIUM = process.env.BGPT_CHROMIUM ?? '/usr/bin/chromium';
 const skip = !existsSync(CHROMIUM) ? `chromium not installed (${CHROMIUM}; apt-get install -y chromium)`
   : !existsSync(join(ROOT, 'dist', 'site', 'index.html')) ? 'the browser app is not built (npm run build)' : false;
@@ -33,6 +36,7 @@ describe('the browser app in Chromium', { skip }, () => {
     writeSite(dir);
     mkdirSync(join(dir, 'files'));
     for (const f of ['weights.safetensors', 'weights.pth', 'cls.pth']) copyFileSync(join(VECTORS, f), join(dir, 'files', f));
+    copyFileSync(MIXED, join(dir, 'files', 'tiny-mixed.pth'));
     writeFileSync(join(dir, 'files', 'a.txt'), 'Hi bGPT!'); // the bytes of case single_txt
     ({ server, url } = await serveDir(dir, 0));
     const puppeteer = (await import('puppeteer-core')).default;
@@ -91,6 +95,17 @@ describe('the browser app in Chromium', { skip }, () => {
     // the page repairs the header of a generated BMP for display: it decodes as a 32×32 image
     await page.waitForFunction(() => (document.querySelector('#outputs img') as HTMLImageElement | null)?.complete, { timeout: 10_000 });
     assert.equal(await page.$eval('#outputs img', (e) => (e as HTMLImageElement).naturalWidth), 32);
+  });
+
+  it('reads only the state dict of a .pth, not the other tensors it holds', async () => {
+    // tiny-mixed.pth holds the model and, under "ref", float32 copies of it (as a checkpoint holds optimizer state)
+    const src = new PthSource(MIXED);
+    let other = 0;
+    for (const t of ((src.root as PyDict).get('ref') as PyDict).map.values()) other += (t as TensorRef).storage.numel * 4;
+    src.close();
+    const { model } = await query('model=files/tiny-mixed.pth');
+    assert.equal(model.params, loadModelFile(tsKernels, MIXED).model.layout.size);
+    assert.ok(model.bytesRead + other <= model.fileBytes, `read ${model.bytesRead} of ${model.fileBytes} bytes, ${other} of them not the model's`);
   });
 
   it('measures GFLOP/s on every backend and reports WebGPU', async () => {

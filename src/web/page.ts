@@ -107,9 +107,11 @@ async function openModel(model: Blob | string, name: string): Promise<ModelInfo 
   return info;
 }
 
+const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 2 : 0)} MB`;
+
 function describe(i: ModelInfo): string {
   const c = i.config, what = i.task === 'classification' ? `classifier (${i.labels!.join(', ')})` : 'generative model';
-  return `${i.name}: ${i.format}, ${what}, ${(i.params / 1e6).toFixed(2)} M parameters (hidden ${c.hidden}, ${c.patchLayers}+${c.byteLayers} layers, patch ${c.patchSize}×${c.patchLength}), ${i.backend} backend, read in ${i.seconds.toFixed(2)} s${i.skippedOptimizer ? '; the optimizer state was not read' : ''}`;
+  return `${i.name}: ${i.format}, ${what}, ${(i.params / 1e6).toFixed(2)} M parameters (hidden ${c.hidden}, ${c.patchLayers}+${c.byteLayers} layers, patch ${c.patchSize}×${c.patchLength}), ${i.backend} backend, read in ${i.seconds.toFixed(2)} s (${mb(i.bytesRead)} of the file's ${mb(i.fileBytes)})${i.skippedOptimizer ? '; the optimizer state was not read' : ''}`;
 }
 
 async function handleFiles(files: File[]): Promise<void> {

@@ -26,6 +26,9 @@ export interface ModelInfo {
   /** The torch checkpoint holds an optimizer state, which was not read. */
   skippedOptimizer: boolean;
   seconds: number;
+  /** Bytes of the file read to load the model, and its size. */
+  bytesRead: number;
+  fileBytes: number;
 }
 
 export interface Score { name: string; loss: number; bpb: number; bytes: number }

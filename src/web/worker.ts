@@ -76,9 +76,10 @@ async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
   backend = req.backend === 'auto' ? (wasm ? 'wasm' : 'ts') : req.backend;
   const k = kernelsFor(backend);
   const blob = await blobOf(req.model);
+  const access = blobAccess(blob);
   let w;
   try {
-    const src = openTensorSource(req.name, blobAccess(blob));
+    const src = openTensorSource(req.name, access);
     try {
       w = readWeights(src);
     } finally {
@@ -98,6 +99,7 @@ async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
   const info: ModelInfo = {
     name: req.name, format: w.meta.format, task: labels.length ? 'classification' : 'generative', labels: labels.length ? labels : undefined, config: w.config,
     params: w.params.length, backend, skippedOptimizer: !!w.meta.hasTorchOptimizer || !!w.meta.optimizer, seconds: (performance.now() - t0) / 1000,
+    bytesRead: access.bytesRead, fileBytes: blob.size,
   };
   post({ type: 'loaded', info });
 }
