@@ -1,6 +1,6 @@
 /**
  * The import layers of src/ (arrows point down only):
- *   cli → tasks, sim, serve → data, io, compress → model → nn, optim → backend, util
+ *   cli, web → tasks, sim, serve → data, io, compress → model → nn, optim → backend, util
  * A file may import files of its own level or of a lower one, never of a higher one, and no chain of imports
  * may come back to where it started. Every import counts: `import type`, `export … from` and `import()`.
  * Two files stand outside the levels: src/index.ts (the library's entry point) may import anything and is
@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const LEVEL: Record<string, number> = { backend: 0, util: 0, nn: 1, optim: 1, model: 2, data: 3, io: 3, compress: 3, tasks: 4, sim: 4, serve: 4, cli: 5 };
+const LEVEL: Record<string, number> = { backend: 0, util: 0, nn: 1, optim: 1, model: 2, data: 3, io: 3, compress: 3, tasks: 4, sim: 4, serve: 4, cli: 5, web: 5 };
 const ENTRY = 'index.ts', LEAF = 'version.ts';
 
 type Graph = Map<string, string[]>; // file (relative to src/) → the src/ files it imports
@@ -104,7 +104,7 @@ describe('import layers of src/', () => {
       ['tasks/train-state.ts', ['tasks/train.ts']], // circle within a level
       ['sim/cpu.ts', []],
       ['data/files.ts', []],
-      ['web/app.ts', ['cli/main.ts']],
+      ['widgets/app.ts', ['cli/main.ts']],
       ['cli/main.ts', ['index.ts']],
       ['index.ts', ['cli/main.ts', 'tasks/train.ts']],
       ['version.ts', ['util/rng.ts']],
@@ -116,14 +116,14 @@ describe('import layers of src/', () => {
       'import circle among tasks/train-state.ts, tasks/train.ts',
       'nn/params.ts imports model/params.ts: nn/ is below model/',
       'version.ts imports util/rng.ts: it must import nothing from src/',
-      'web/app.ts: folder "web" has no level (add it to LEVEL in test/layers.test.ts)',
+      'widgets/app.ts: folder "widgets" has no level (add it to LEVEL in test/layers.test.ts)',
     ]);
     // the fixed graph passes
     g.set('nn/params.ts', ['nn/layout.ts']);
     g.set('tasks/train-state.ts', []);
     g.set('cli/main.ts', []);
     g.set('version.ts', []);
-    g.delete('web/app.ts');
+    g.delete('widgets/app.ts');
     assert.deepEqual(violations(g), []);
   });
 });
