@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tsKernels } from '../src/backend/ts/kernels.js';
 import { PyDict, StorageRef, TensorRef, contiguousStrides } from '../src/io/pth/pyvalue.js';
@@ -18,7 +18,7 @@ import type { BgptModel } from '../src/model/bgpt.js';
 import { generateFile } from '../src/tasks/generate.js';
 import { serveDir, writeSite } from '../src/tasks/site.js';
 import { Rng } from '../src/util/rng.js';
-import { ROOT, VECTORS, vectors } from './helpers.js';
+import { ROOT, VECTORS, VECTORS_MH, loadVectors, vectors } from './helpers.js';
 
 const OPTIMIZER_FLOATS = 2_000_000;
 
@@ -51,6 +51,8 @@ describe('the browser app in Chromium', { skip }, () => {
     writeSite(dir);
     mkdirSync(join(dir, 'files'));
     for (const f of ['weights.safetensors', 'weights.pth', 'cls.pth']) copyFileSync(join(VECTORS, f), join(dir, 'files', f));
+    mkdirSync(join(dir, 'mh'));
+    for (const f of ['weights.pth', 'files/apache.txt', 'files/NOTICE']) copyFileSync(join(VECTORS_MH, f), join(dir, 'mh', basename(f)));
     writeCheckpointWithOptimizer(join(dir, 'files', 'with-optimizer.pth'));
     writeFileSync(join(dir, 'files', 'a.txt'), 'Hi bGPT!'); // the bytes of case single_txt
     ({ server, url } = await serveDir(dir, 0));
@@ -85,6 +87,18 @@ describe('the browser app in Chromium', { skip }, () => {
         assert.ok(Math.abs(r.loss - single.loss) / single.loss <= 1e-4, `loss ${r.loss} vs ${single.loss}`);
         assert.ok(Math.abs(r.bpb - r.loss / Math.LN2) < 1e-9);
         assert.equal(r.bytes, 8);
+      });
+    }
+  }
+
+  // the multi-head configuration, on real files: one cut to the context's head, one without an extension
+  const mh = loadVectors(VECTORS_MH);
+  for (const backend of ['ts', 'wasm']) {
+    for (const file of ['apache.txt', 'NOTICE']) {
+      it(`scores ${file} with the reference loss (2 heads): ${backend} backend`, async () => {
+        const want = mh.cases.find((c) => c.name === `file:${file}`)!.loss;
+        const r = await query(`model=mh/weights.pth&score=mh/${file}&backend=${backend}`);
+        assert.ok(Math.abs(r.loss - want) / want <= 1e-4, `loss ${r.loss} vs ${want} (${JSON.stringify(r)})`);
       });
     }
   }

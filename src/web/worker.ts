@@ -13,6 +13,7 @@ import { readWeights } from '../io/weights.js';
 import { BgptModel } from '../model/bgpt.js';
 import { BgptClassifier } from '../model/classifier.js';
 import { checkSampling } from '../model/sampling.js';
+import { modelForTask } from '../model/task-model.js';
 import { runBench } from '../tasks/bench.js';
 import { classProbs } from '../tasks/eval.js';
 import { generateFile } from '../tasks/generate.js';
@@ -88,13 +89,8 @@ async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
   } catch (e) {
     throw new Error(`${req.name}: ${(e as Error).message}`);
   }
-  if (w.task.kind === 'classification') {
-    labels = w.task.labels;
-    model = new BgptClassifier(k, w.config, labels.length, { params: w.params });
-  } else {
-    labels = [];
-    model = new BgptModel(k, w.config, { params: w.params });
-  }
+  labels = w.task.kind === 'classification' ? w.task.labels : [];
+  model = modelForTask(k, w.config, labels.length ? { kind: 'classification', labels: labels.length } : { kind: 'generative' }, { params: w.params });
   if (backend === 'wasm') wasm!.pin(w.params);
   const info: ModelInfo = {
     name: req.name, format: w.meta.format, task: labels.length ? 'classification' : 'generative', labels: labels.length ? labels : undefined, config: w.config,
