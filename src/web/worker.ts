@@ -176,7 +176,7 @@ function bench(what: 'matmul' | 'gen'): void {
     const k = kernelsFor(name);
     if (what === 'gen') {
       // as `bgpt bench --what gen`: random weights of config b, from a txt header, <eop> never sampled
-      const m = new BgptModel(k, BENCH_CONFIGS.b.cfg, { rng: new Rng(0) }), n = 64;
+      const m = new BgptModel(k, BENCH_CONFIGS.b.cfg, { rng: new Rng(0) }), n = 256;
       if (name === 'wasm') wasm!.pin(m.params.data);
       const best = bestOf(3, () => generateFile(m, 'txt', { ...SAMPLING_DEFAULTS, rng: new Rng(1), maxBytes: n, noEnd: true }));
       rows.push({ backend: name, what: 'generation, config b', value: n / (best / 1000), unit: 'bytes/s', shape: `best of 3 × ${n} bytes` });
