@@ -16,6 +16,7 @@
       "sources": [
         "src/backend/native/binding.cc",
         "src/backend/native/matmul.cc",
+        "src/backend/native/matmul16.cc",
         "src/backend/native/elementwise.cc",
         "src/backend/native/gelu.cc",
         "src/backend/native/layernorm.cc",

@@ -9,6 +9,11 @@ import { VOCAB } from '../src/model/config.js';
 import { Decoder } from '../src/model/generator.js';
 import { MASK_VALUE } from '../src/nn/attention.js';
 import { continueMany } from '../src/tasks/generate.js';
+import { evaluateFiles, scoringWindows } from '../src/tasks/eval.js';
+import { filePatches } from '../src/data/patches.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Rng } from '../src/util/rng.js';
 import { backends, maxAbsErr } from './helpers.js';
 
@@ -123,3 +128,54 @@ for (const k of backends()) {
     });
   });
 }
+
+describe('scoring whole files', () => {
+  it('windows score every target patch once, each with at least half a window of context', () => {
+    for (const L of [2, 3, 8, 9]) {
+      for (let n = 1; n <= 40; n++) {
+        const seen = new Array(n).fill(0);
+        for (const w of scoringWindows(n, L)) {
+          assert.ok(w.end - w.start <= L && w.end <= n);
+          for (let t = Math.max(1, w.start + w.from); t < w.end; t++) {
+            seen[t]++;
+            if (w.start > 0) assert.ok(t - w.start >= Math.ceil(L / 2), `L ${L} n ${n} target ${t}`);
+          }
+        }
+        assert.deepEqual(seen, [0, ...new Array(n - 1).fill(1)], `L ${L} n ${n}`);
+      }
+    }
+  });
+
+  for (const k of backends()) {
+    it(`eval --whole equals cached decoding over the same windows (${k.name})`, () => {
+      const cfg = { patchSize: 4, patchLength: 6, hidden: 32, patchLayers: 2, byteLayers: 1, heads: 2 };
+      const m = new BgptModel(k as Kernels, cfg, { rng: new Rng(12) }), rng = new Rng(1), { patchSize: S, patchLength: L } = cfg;
+      const dir = mkdtempSync(join(tmpdir(), 'bgpt-whole-'));
+      const bytes = Uint8Array.from({ length: 61 }, () => rng.int(256)), path = join(dir, 'a.txt'), short = join(dir, 'b.txt');
+      writeFileSync(path, bytes);
+      writeFileSync(short, bytes.subarray(0, 9));
+      const r = evaluateFiles(m, [path, short], { whole: true });
+      const head = evaluateFiles(m, [short]);
+      assert.ok(Math.abs(r.files[1].loss - head.files[0].loss) <= 1e-6, 'a file within the context scores as with head truncation');
+      // independently: every target patch's bytes through the cached decoder, in the window that scores it
+      const all = filePatches(bytes, 'txt', S), n = all.length / S;
+      let sum = 0, tokens = 0;
+      for (const w of scoringWindows(n, L)) {
+        for (let t = Math.max(1, w.start + w.from); t < w.end; t++) {
+          const d = new Decoder(m), one = Int32Array.of(0);
+          d.pushPatches(one, all.subarray(w.start * S, t * S));
+          let probs = d.step(one, Int32Array.of(-1));
+          for (let i = 0; i < S; i++) {
+            const tok = all[t * S + i];
+            sum -= Math.log(probs[tok]);
+            tokens++;
+            if (i < S - 1) probs = d.step(one, Int32Array.of(tok));
+          }
+        }
+      }
+      assert.equal(r.files[0].tokens, tokens);
+      assert.ok(Math.abs(r.files[0].loss - sum / tokens) <= 1e-5, `${r.files[0].loss} vs ${sum / tokens}`);
+      assert.ok(tokens > (L - 1) * S, 'the file is longer than the context');
+    });
+  }
+});

@@ -26,6 +26,9 @@
  *   taken as uint32 (`seed >>> 0`: −1 and 2³²−1 are the same seed). Two calls with the same seed and
  *   overlapping index ranges get the same mask there: give each tensor (layer, step) its own seed.
  */
+/** 16-bit weight formats: bfloat16 and IEEE half precision. */
+export type HalfType = 'bf16' | 'f16';
+
 export interface Kernels {
   readonly name: 'ts' | 'native' | 'wasm';
 
@@ -37,6 +40,15 @@ export interface Kernels {
   matmul(
     C: Float32Array, A: Float32Array, B: Float32Array, bias: Float32Array | null,
     M: number, K: number, N: number, transA: boolean, transB: boolean, accumulate: boolean,
+  ): void;
+
+  /**
+   * C[M,N] = A[M,K]·W[K,N] (+ bias[N]) with the weights W in 16 bits (inference): bf16 (the top half of an
+   * fp32) or IEEE f16, widened exactly to fp32; products and sums in fp32. C must not overlap A.
+   */
+  matmulW16(
+    C: Float32Array, A: Float32Array, W: Uint16Array, bias: Float32Array | null, M: number, K: number, N: number,
+    dtype: HalfType,
   ): void;
 
   /** db[N] (+)= sum over the M rows of dY[M,N]. */

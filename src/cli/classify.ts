@@ -3,20 +3,20 @@ import type { Command } from 'commander';
 import { listFiles } from '../data/files.js';
 import { classifyFiles } from '../tasks/generate.js';
 import { readInput } from '../tasks/eval.js';
-import { labelNames, loadModel, num } from './options.js';
+import { addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
 
 export function registerClassify(program: Command): void {
-  program
+  addPrecisionOption(program
     .command('classify')
     .description('classify files: the most probable labels with their probabilities')
     .requiredOption('-m, --model <weights>', 'classification model: .safetensors, original .pth or bgpt checkpoint')
     .option('--top <k>', 'labels to show per file', '3')
     .option('--json', 'print one JSON object {files:[{path, top:[{label, prob}]}]}')
-    .argument('<paths...>', 'files or folders')
-    .action((paths: string[], opts: { model: string; top: string; json?: boolean }) => {
-      const top = num('--top', opts.top, { int: true, min: 1 });
+    .argument('<paths...>', 'files or folders'))
+    .action((paths: string[], opts: { precision?: string; model: string; top: string; json?: boolean }) => {
+      const top = num('--top', opts.top, { int: true, min: 1 }), precision = precisionOf(opts.precision);
       const files = listFiles(paths).map((path) => ({ path, bytes: readInput(path) }));
-      const m = loadModel(opts.model);
+      const m = loadModel(opts.model, precision);
       if (m.task !== 'classification') throw new Error(`${opts.model}: a generative model; classify needs a classification one`);
       const r = classifyFiles(m.model, files, labelNames(m), top);
       if (opts.json) {

@@ -3,25 +3,28 @@ import type { Command } from 'commander';
 import { conversionExamples, labelledExamples, parseConversion } from '../data/dataset.js';
 import { listFiles } from '../data/files.js';
 import { evaluateClassifier, evaluateFiles, evaluatePairs } from '../tasks/eval.js';
-import { labelNames, loadModel } from './options.js';
+import { addPrecisionOption, labelNames, loadModel, precisionOf } from './options.js';
 import { progressLine } from './progress.js';
 
 const fmt = (x: number) => x.toFixed(4).padStart(8);
 
 export function registerEval(program: Command): void {
-  program
+  addPrecisionOption(program
     .command('eval')
     .description('score files: loss (nats per predicted byte) and bits per byte, or accuracy for a classifier')
     .requiredOption('-m, --model <weights>', 'model: .safetensors, original .pth or bgpt checkpoint')
     .option('--convert <mode>', 'score conversion pairs "a->b" / "a&b" on the target part (default: the checkpoint\'s mode)')
     .option('--labels-from-folders', 'classification: the first folder below each path is the label')
+    .option('--whole', 'score whole files through overlapping windows of the context (default: the head of each file, as the paper)')
     .option('--json', 'print one JSON object')
-    .argument('<paths...>', 'files or folders (searched recursively, hidden files skipped)')
-    .action((paths: string[], opts: { model: string; convert?: string; labelsFromFolders?: boolean; json?: boolean }) => {
+    .argument('<paths...>', 'files or folders (searched recursively, hidden files skipped)'))
+    .action((paths: string[], opts: { precision?: string; whole?: boolean; model: string; convert?: string; labelsFromFolders?: boolean; json?: boolean }) => {
+      const precision = precisionOf(opts.precision);
       const files = listFiles(paths);
-      const loaded = loadModel(opts.model);
+      const loaded = loadModel(opts.model, precision);
       const progress = progressLine('scoring');
       const onProgress = (d: number, t: number) => progress.update(`${d}/${t}`);
+      if (opts.whole && (loaded.task === 'classification' || opts.convert)) throw new Error('--whole scores files under a generative model (not a classifier or conversion pairs)');
       if (loaded.task === 'classification') {
         const labels = labelNames(loaded);
         const ex = labelledExamples(paths, !!opts.labelsFromFolders, [...labels], true).examples.map((e) => ({ path: (e as { path: string }).path, label: (e as { label: number }).label }));
@@ -35,7 +38,7 @@ export function registerEval(program: Command): void {
       const mode = opts.convert ?? (loaded.meta?.task.kind === 'conversion' ? loaded.meta.task.mode : undefined);
       const r = mode
         ? evaluatePairs(loaded.model, conversionExamples(paths, parseConversion(mode)).map((e) => e as { input: string; target: string }), onProgress)
-        : evaluateFiles(loaded.model, files, { onProgress });
+        : evaluateFiles(loaded.model, files, { onProgress, whole: opts.whole });
       progress.done();
       if (opts.json) {
         console.log(JSON.stringify({ files: r.files.map(({ tokens: _t, ...f }) => f), loss: r.loss, bpb: r.bpb }));

@@ -8,7 +8,7 @@ import { extensionOf } from '../data/patches.js';
 import { continueMany, conversionPrompt, filePrompt, newFilePrompt, type Generated } from '../tasks/generate.js';
 import { readInput } from '../tasks/eval.js';
 import { Rng } from '../util/rng.js';
-import { addSamplingOptions, generativeModel, num, samplingOf, type SamplingFlags } from './options.js';
+import { addPrecisionOption, addSamplingOptions, generativeModel, num, precisionOf, samplingOf, type SamplingFlags } from './options.js';
 import { progressLine } from './progress.js';
 
 function rateReporter(label: string) {
@@ -37,7 +37,7 @@ function openable(bytes: Uint8Array, ext: string): { bytes: Uint8Array; repaired
 }
 
 export function registerGenerate(program: Command): void {
-  addSamplingOptions(
+  addSamplingOptions(addPrecisionOption(
     program
       .command('generate')
       .description('generate new files of one type (or continue a prompt file)')
@@ -47,9 +47,10 @@ export function registerGenerate(program: Command): void {
       .option('--max-bytes <b>', 'stop each file after this many new bytes')
       .option('--prompt <file>', 'continue this file instead of starting from nothing')
       .option('--prompt-bytes <k>', 'use only the first k bytes of the prompt file')
+      .option('--slide', 'continue past the model\'s patch length with a sliding window (default: stop there)')
       .option('--out <dir>', 'output folder', 'generated')
       .option('--json', 'print one JSON object per file'),
-  ).action((opts: SamplingFlags & { model: string; ext?: string; count: string; maxBytes?: string; prompt?: string; promptBytes?: string; out: string; json?: boolean }) => {
+  )).action((opts: SamplingFlags & { precision?: string; slide?: boolean; model: string; ext?: string; count: string; maxBytes?: string; prompt?: string; promptBytes?: string; out: string; json?: boolean }) => {
     const s = samplingOf(opts);
     const count = num('--count', opts.count, { int: true, min: 1 });
     const maxBytes = opts.maxBytes === undefined ? undefined : num('--max-bytes', opts.maxBytes, { int: true, min: 1 });
@@ -58,15 +59,15 @@ export function registerGenerate(program: Command): void {
     const prompt = opts.prompt ? readInput(opts.prompt) : null;
     const ext = opts.ext ?? (opts.prompt ? extensionOf(opts.prompt) : undefined);
     if (ext === undefined) throw new Error('--ext is required (the type of file to generate)');
-    const model = generativeModel(opts.model);
+    const model = generativeModel(opts.model, precisionOf(opts.precision));
     mkdirSync(opts.out, { recursive: true });
     // the files are decoded together as one batch; file i samples with its own generator (seed + i)
-    const p = prompt ? filePrompt(model, prompt, ext, promptBytes) : newFilePrompt(model, ext);
+    const p = prompt ? filePrompt(model, prompt, ext, promptBytes, opts.slide) : newFilePrompt(model, ext);
     const rate = rateReporter(count > 1 ? `generating ${count} files` : 'generating');
     rate.start();
     const t0 = performance.now();
     const rngs = Array.from({ length: count }, (_, i) => new Rng(s.seed + i));
-    const results = continueMany(model, Array.from({ length: count }, () => p), { ...s, rngs, maxBytes, onByte: rate.onByte });
+    const results = continueMany(model, Array.from({ length: count }, () => p), { ...s, rngs, maxBytes, slide: opts.slide, onByte: rate.onByte });
     rate.done();
     const seconds = (performance.now() - t0) / 1000;
     // a continuation is written whole: the prompt bytes it continued, then the new bytes
@@ -82,7 +83,7 @@ export function registerGenerate(program: Command): void {
 }
 
 export function registerConvert(program: Command): void {
-  addSamplingOptions(
+  addSamplingOptions(addPrecisionOption(
     program
       .command('convert')
       .description('convert files with a conversion model (e.g. abc → mid)')
@@ -92,11 +93,11 @@ export function registerConvert(program: Command): void {
       .option('--max-bytes <b>', 'stop each output after this many bytes')
       .option('--json', 'print one JSON object per file')
       .argument('<files...>', 'input files (their extension is the source format)'),
-  ).action((files: string[], opts: SamplingFlags & { model: string; to: string; out: string; maxBytes?: string; json?: boolean }) => {
+  )).action((files: string[], opts: SamplingFlags & { precision?: string; model: string; to: string; out: string; maxBytes?: string; json?: boolean }) => {
     const s = samplingOf(opts);
     const maxBytes = opts.maxBytes === undefined ? undefined : num('--max-bytes', opts.maxBytes, { int: true, min: 1 });
     const inputs = files.map((f) => ({ path: f, bytes: readInput(f) }));
-    const model = generativeModel(opts.model);
+    const model = generativeModel(opts.model, precisionOf(opts.precision));
     mkdirSync(opts.out, { recursive: true });
     const rate = rateReporter('converting');
     rate.start();

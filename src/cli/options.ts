@@ -1,7 +1,7 @@
 /** Option parsing shared by commands: numbers with clear errors, sampling flags, model loading. */
 import type { Command } from 'commander';
 import { getKernels } from '../backend/index.js';
-import { loadModelFile, type LoadedModel } from '../io/weights.js';
+import { PRECISIONS, loadModelFile, type LoadedModel, type Precision } from '../io/weights.js';
 import type { BgptModel } from '../model/bgpt.js';
 import { checkSampling, type SamplingOptions } from '../model/sampling.js';
 
@@ -36,12 +36,24 @@ export function samplingOf(f: SamplingFlags): SamplingOptions & { seed: number }
   return { ...o, seed };
 }
 
-export function loadModel(path: string): LoadedModel {
-  return loadModelFile(getKernels(), path);
+/** `--precision`: how inference keeps the matrix weights (default: as the file has them, precisionOf). */
+export function addPrecisionOption(c: Command): Command {
+  return c.option('--precision <p>', `matrix weights for inference: ${PRECISIONS.join(', ')} (16-bit weights, fp32 arithmetic; default: as stored in the file)`);
 }
 
-export function generativeModel(path: string): BgptModel {
-  const m = loadModel(path);
+export function precisionOf(v: string | undefined): Precision | 'auto' {
+  if (v === undefined) return 'auto';
+  if (!(PRECISIONS as readonly string[]).includes(v)) throw new Error(`--precision "${v}" is not supported; supported: ${PRECISIONS.join(', ')} (bf16 and f16 keep weights in 16 bits and compute in fp32)`);
+  return v as Precision;
+}
+
+/** Loads a model for the default backend; `precision` as --precision (default fp32). */
+export function loadModel(path: string, precision: Precision | 'auto' = 'fp32'): LoadedModel {
+  return loadModelFile(getKernels(), path, { precision });
+}
+
+export function generativeModel(path: string, precision: Precision | 'auto' = 'fp32'): BgptModel {
+  const m = loadModel(path, precision);
   if (m.task !== 'generative') throw new Error(`${path}: a classification model; this command needs a generative one`);
   return m.model;
 }

@@ -6,13 +6,15 @@
  * original checkpoints' non-parameter buffers (attn.bias, attn.masked_bias) and the tied lm_head are
  * accepted and ignored, as are our checkpoints' optimizer moments; any other tensor is an error.
  */
-import type { Kernels } from '../backend/types.js';
+import type { HalfType, Kernels } from '../backend/types.js';
 import type { BgptModel } from '../model/bgpt.js';
 import type { BgptClassifier } from '../model/classifier.js';
 import { VOCAB, defaultHeads, type BgptConfig } from '../model/config.js';
 import { BYTE_PREFIX, PATCH_PREFIX, TIED_LM_HEAD, buildLayout, type Task } from '../model/params.js';
 import { modelForTask } from '../model/task-model.js';
 import type { ParamLayout } from '../nn/layout.js';
+import { splitLayout, type HalfWeights } from '../nn/params.js';
+import { floatToBf16, floatToHalf } from './dtypes.js';
 import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, layoutTask, parseConfig, parseOptimizer, parseTask, parseTraining, type CheckpointTask, type OptimizerMeta, type TrainingState } from './meta.js';
 import { openTensorSource } from './open.js';
 import { PthSource, type PthInfo } from './pth/read-pth.js';
@@ -101,6 +103,63 @@ export function packFromSource(layout: ParamLayout, src: TensorSource, also?: (n
   return flat;
 }
 
+/** How inference keeps the matrix weights: fp32, or 16 bits (bf16 or f16) with fp32 arithmetic. */
+export type Precision = 'fp32' | HalfType;
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'f16'];
+
+/** float32 values rounded to 16 bits (nearest even) into `out`. */
+function narrow(src: Float32Array, out: Uint16Array, dtype: HalfType): void {
+  if (dtype === 'f16') {
+    for (let i = 0; i < src.length; i++) out[i] = floatToHalf(src[i]);
+    return;
+  }
+  const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < src.length; i++) {
+    const x = u[i];
+    out[i] = (x & 0x7f800000) === 0x7f800000 && x & 0x7fffff ? floatToBf16(src[i]) : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+  }
+}
+
+/**
+ * The precision to keep a file's matrix weights in: as asked, or with 'auto' that of the file (a bf16 or f16
+ * checkpoint stays in 16 bits; anything else is fp32).
+ */
+function precisionFor(layout: ParamLayout, src: TensorSource, asked: Precision | 'auto'): Precision {
+  if (asked !== 'auto') return asked;
+  const { half } = splitLayout(layout), dtypes = new Set(half.specs.map((s) => src.tensors.get(s.name)?.dtype));
+  return dtypes.size === 1 && dtypes.has('BF16') ? 'bf16' : dtypes.size === 1 && dtypes.has('F16') ? 'f16' : 'fp32';
+}
+
+/**
+ * Reads the layout's tensors for reduced-precision inference: the Conv1D weights into 16 bits (one tensor
+ * at a time through a float32 buffer of that tensor's size: exact for a file already in that format), the
+ * rest into a flat fp32 buffer of their own.
+ */
+function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also?: (name: string) => boolean): { params: Float32Array; half: HalfWeights } {
+  const { f32, half } = splitLayout(layout);
+  const params = packFromSource(f32, src, (n) => half.byName.has(n) || !!also?.(n));
+  const data = new Uint16Array(half.size);
+  let tmp = new Float32Array(0);
+  for (const s of half.specs) {
+    const e = src.tensors.get(s.name);
+    if (!e) throw new Error(`missing tensor ${s.name}`);
+    checkShape(s.name, e.shape, s.shape);
+    if (tmp.length < s.size) tmp = new Float32Array(s.size);
+    const v = src.read(s.name, tmp.subarray(0, s.size));
+    narrow(v, data.subarray(s.offset, s.offset + s.size), dtype);
+  }
+  return { params, half: { dtype, layout: half, data } };
+}
+
+/** A generative model's parameters with its matrix weights rounded to 16 bits (for timing and comparisons). */
+export function halfParams(model: BgptModel, dtype: HalfType): { params: Float32Array; half: { dtype: HalfType; data: Uint16Array } } {
+  const { f32, half } = splitLayout(model.layout), src = model.params;
+  const params = new Float32Array(f32.size), data = new Uint16Array(half.size);
+  for (const s of f32.specs) params.set(src.w(s.name), s.offset);
+  for (const s of half.specs) narrow(src.w(s.name), data.subarray(s.offset, s.offset + s.size), dtype);
+  return { params, half: { dtype, data } };
+}
+
 /** Where a model came from and what its file says besides the weights. */
 export interface ModelMeta {
   format: 'pth' | 'safetensors' | 'checkpoint';
@@ -131,7 +190,9 @@ export interface ModelWeights {
   config: BgptConfig;
   task: CheckpointTask;
   layout: ParamLayout;
+  /** Every tensor of the layout; with `half`, every one but the 16-bit weights (splitLayout's f32). */
   params: Float32Array;
+  half?: HalfWeights;
   meta: ModelMeta;
 }
 
@@ -155,8 +216,14 @@ export function isCheckpoint(src: TensorSource): src is SafetensorsSource {
   return src instanceof SafetensorsSource && src.metadata[META.checkpoint] !== undefined;
 }
 
-/** Reads the weights of an open file (the caller closes it). */
-export function readWeights(src: TensorSource): ModelWeights {
+/** The model's tensors of an open file, fp32 or (precision) with the matrix weights in 16 bits. */
+function pack(layout: ParamLayout, src: TensorSource, precision: Precision | 'auto', also?: (name: string) => boolean): { params: Float32Array; half?: HalfWeights } {
+  const p = precisionFor(layout, src, precision);
+  return p === 'fp32' ? { params: packFromSource(layout, src, also) } : packHalf(layout, src, p, also);
+}
+
+/** Reads the weights of an open file (the caller closes it); `precision`: see Precision ('auto': the file's). */
+export function readWeights(src: TensorSource, precision: Precision | 'auto' = 'fp32'): ModelWeights {
   if (isCheckpoint(src)) {
     const md = src.metadata;
     if (md[META.checkpoint] !== CHECKPOINT_VERSION) throw new Error(`checkpoint format ${md[META.checkpoint]} is not supported (this bgpt reads ${CHECKPOINT_VERSION})`);
@@ -165,13 +232,13 @@ export function readWeights(src: TensorSource): ModelWeights {
     const layout = buildLayout(config, layoutTask(task));
     const optimizer = md[META.optimizer] !== undefined ? parseOptimizer(md[META.optimizer]) : undefined;
     const isMoment = (n: string) => !!optimizer && (n.startsWith(MOMENT_PREFIX.m) || n.startsWith(MOMENT_PREFIX.v));
-    const params = packFromSource(layout, src, isMoment);
+    const packed = pack(layout, src, precision, isMoment);
     const training = md[META.training] !== undefined ? parseTraining(md[META.training]) : undefined;
-    return { config, task, layout, params, meta: { format: 'checkpoint', task, training, optimizer, metadata: md } };
+    return { config, task, layout, ...packed, meta: { format: 'checkpoint', task, training, optimizer, metadata: md } };
   }
   const { config, task: t } = inferConfig(src.tensors);
   const layout = buildLayout(config, t);
-  const params = packFromSource(layout, src);
+  const packed = pack(layout, src, precision);
   let info: PthInfo | undefined;
   if (src instanceof PthSource) info = src.info;
   let task: CheckpointTask = { kind: 'generative' };
@@ -191,15 +258,15 @@ export function readWeights(src: TensorSource): ModelWeights {
     if (Object.keys(training).length) meta.training = training;
     meta.hasTorchOptimizer = info.hasOptimizer;
   }
-  return { config, task, layout, params, meta };
+  return { config, task, layout, ...packed, meta };
 }
 
 /** Reads the weights of a file of any supported kind; every error names the file. */
-export function readModelWeights(path: string): ModelWeights {
+export function readModelWeights(path: string, precision: Precision | 'auto' = 'fp32'): ModelWeights {
   try {
     const src = openTensorSource(path);
     try {
-      return readWeights(src);
+      return readWeights(src, precision);
     } finally {
       src.close();
     }
@@ -208,13 +275,17 @@ export function readModelWeights(path: string): ModelWeights {
   }
 }
 
-/** Loads a model from a .pth, plain safetensors or our checkpoint; every error names the file. */
-export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean } = {}): LoadedModel {
-  const w = readModelWeights(path);
+/**
+ * Loads a model from a .pth, plain safetensors or our checkpoint; every error names the file. `precision`
+ * (inference only): keep the matrix weights in 16 bits ('auto': as the file has them); default fp32.
+ */
+export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean; precision?: Precision | 'auto' } = {}): LoadedModel {
+  if (opts.grad && opts.precision && opts.precision !== 'fp32') throw new Error(`${path}: training needs fp32 weights, not ${opts.precision}`);
+  const w = readModelWeights(path, opts.precision ?? 'fp32');
   try {
-    const task = layoutTask(w.task);
+    const task = layoutTask(w.task), half = w.half && { dtype: w.half.dtype, data: w.half.data };
     const labels = w.task.kind === 'classification' ? w.task.labels : undefined;
-    return { config: w.config, task: task.kind, model: modelForTask(k, w.config, task, { params: w.params, grad: opts.grad }), labels, meta: w.meta } as LoadedModel;
+    return { config: w.config, task: task.kind, model: modelForTask(k, w.config, task, { params: w.params, grad: opts.grad, half }), labels, meta: w.meta } as LoadedModel;
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }

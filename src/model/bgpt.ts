@@ -5,12 +5,12 @@
  */
 import type { Kernels } from '../backend/types.js';
 import type { Dropout } from '../nn/gpt2.js';
-import { Buffers, Params } from '../nn/params.js';
+import { Buffers, type Params } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
 import { ByteLevelDecoder, type ByteLoss } from './byte-decoder.js';
 import { validateConfig, type BgptConfig } from './config.js';
 import type { ParamLayout } from '../nn/layout.js';
-import { buildLayout, initParams } from './params.js';
+import { buildLayout, modelParams, type ParamSource } from './params.js';
 import { PatchLevelDecoder } from './patch-decoder.js';
 
 /** A batch of B sequences of N patches: tokens [B·N·S], masks [B·N] (1 = real patch, 0 = padding). */
@@ -51,12 +51,14 @@ export interface ForwardResult extends ByteLoss {
   perSequence?: { sum: Float64Array; tokens: Int32Array };
 }
 
-export interface ModelOptions {
+export interface ModelOptions extends ParamSource {
   /** Allocate a gradient buffer (training). */
   grad?: boolean;
   /** Parameters in the layout's order (the buffer is used as is); otherwise GPT-2 initialisation with `rng`. */
   params?: Float32Array;
   rng?: Rng;
+  /** Reduced-precision inference: the Conv1D weights in 16 bits; `params` then holds the other tensors. */
+  half?: ParamSource['half'];
 }
 
 /**
@@ -91,11 +93,7 @@ export class BgptModel {
   constructor(readonly k: Kernels, readonly cfg: BgptConfig, opts: ModelOptions = {}) {
     validateConfig(cfg);
     this.layout = buildLayout(cfg, { kind: 'generative' });
-    // given parameters are adopted, not copied: a 110M-parameter model is 440 MB
-    const data = opts.params ?? new Float32Array(this.layout.size);
-    if (data.length !== this.layout.size) throw new Error(`parameter buffer has ${data.length} values, layout needs ${this.layout.size}`);
-    if (!opts.params && opts.rng) initParams(this.layout, data, cfg, opts.rng);
-    this.params = new Params(this.layout, data, opts.grad ? new Float32Array(this.layout.size) : null);
+    this.params = modelParams(this.layout, cfg, opts);
     this.patchDecoder = new PatchLevelDecoder(k, this.params, cfg);
     this.byteDecoder = new ByteLevelDecoder(k, this.params, cfg);
   }

@@ -4,12 +4,12 @@
  * features of real patches do not depend on it: a padded batch gives each file the same logits as alone.
  */
 import type { Kernels } from '../backend/types.js';
-import { Buffers, Params } from '../nn/params.js';
+import { Buffers, type Params } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
 import type { Batch, ModelOptions } from './bgpt.js';
 import { validateConfig, type BgptConfig } from './config.js';
 import type { ParamLayout } from '../nn/layout.js';
-import { buildLayout, initParams } from './params.js';
+import { buildLayout, modelParams } from './params.js';
 import { PatchLevelDecoder } from './patch-decoder.js';
 
 export interface ClassifierResult {
@@ -30,11 +30,7 @@ export class BgptClassifier {
     validateConfig(cfg);
     if (!Number.isInteger(labels) || labels < 1) throw new Error(`invalid label count ${labels}`);
     this.layout = buildLayout(cfg, { kind: 'classification', labels });
-    // given parameters are adopted, not copied: a 110M-parameter model is 440 MB
-    const data = opts.params ?? new Float32Array(this.layout.size);
-    if (data.length !== this.layout.size) throw new Error(`parameter buffer has ${data.length} values, layout needs ${this.layout.size}`);
-    if (!opts.params && opts.rng) initParams(this.layout, data, cfg, opts.rng);
-    this.params = new Params(this.layout, data, opts.grad ? new Float32Array(this.layout.size) : null);
+    this.params = modelParams(this.layout, cfg, opts);
     this.patchDecoder = new PatchLevelDecoder(k, this.params, cfg);
   }
 

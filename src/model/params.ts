@@ -2,7 +2,9 @@
  * The bGPT parameter layout: which state-dict keys, in which order and shape, make up a generative model or a
  * classifier (the ParamLayout table itself lives in nn/layout.ts), and their GPT-2 initialisation.
  */
+import type { HalfType } from '../backend/types.js';
 import { ParamLayout } from '../nn/layout.js';
+import { Params, splitLayout } from '../nn/params.js';
 import type { BgptConfig } from './config.js';
 import { VOCAB } from './config.js';
 import type { Rng } from '../util/rng.js';
@@ -73,4 +75,28 @@ export function initParams(layout: ParamLayout, buf: Float32Array, c: BgptConfig
     }
     for (let i = 0; i < v.length; i++) v[i] = rng.normal() * std;
   }
+}
+
+/** How a model gets its parameters (see ModelOptions in bgpt.ts). */
+export interface ParamSource {
+  grad?: boolean;
+  params?: Float32Array;
+  rng?: Rng;
+  half?: { dtype: HalfType; data: Uint16Array };
+}
+
+/**
+ * The parameters of a model of `layout`: the given buffer adopted as is (not copied: a 110M-parameter model
+ * is 440 MB), else zeros or GPT-2 initialisation. With `half`, the Conv1D weights are the given 16-bit
+ * buffer and `params` holds only the other tensors (splitLayout).
+ */
+export function modelParams(layout: ParamLayout, c: BgptConfig, o: ParamSource): Params {
+  if (o.half && (o.grad || !o.params)) throw new Error('16-bit weights are for inference with given parameters');
+  const split = o.half ? splitLayout(layout) : null, f32 = split ? split.f32 : layout;
+  const data = o.params ?? new Float32Array(f32.size);
+  if (data.length !== f32.size) throw new Error(`parameter buffer has ${data.length} values, layout needs ${f32.size}`);
+  if (split && o.half!.data.length !== split.half.size) throw new Error(`16-bit buffer has ${o.half!.data.length} values, layout needs ${split.half.size}`);
+  if (!o.params && o.rng) initParams(layout, data, c, o.rng);
+  const half = split ? { dtype: o.half!.dtype, layout: split.half, data: o.half!.data } : null;
+  return new Params(f32, data, o.grad ? new Float32Array(f32.size) : null, half);
 }

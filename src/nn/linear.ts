@@ -3,16 +3,20 @@ import type { Kernels } from '../backend/types.js';
 import type { Params } from './params.js';
 
 export class Conv1D {
+  /** The weight in fp32 (empty when it is kept in 16 bits: see w16). */
   readonly w: Float32Array;
+  readonly w16: Uint16Array | null;
   readonly b: Float32Array;
 
   constructor(private p: Params, readonly name: string, readonly nIn: number, readonly nOut: number) {
-    this.w = p.w(`${name}.weight`);
+    this.w16 = p.w16(`${name}.weight`);
+    this.w = this.w16 ? new Float32Array(0) : p.w(`${name}.weight`);
     this.b = p.w(`${name}.bias`);
   }
 
   forward(k: Kernels, out: Float32Array, x: Float32Array, rows: number): void {
-    k.matmul(out, x, this.w, this.b, rows, this.nIn, this.nOut, false, false, false);
+    if (this.w16) k.matmulW16(out, x, this.w16, this.b, rows, this.nIn, this.nOut, this.p.half!.dtype);
+    else k.matmul(out, x, this.w, this.b, rows, this.nIn, this.nOut, false, false, false);
   }
 
   /** Accumulates dW, db; writes dx = dy·Wᵀ (or adds it when accumulateDx) unless dx is null. */

@@ -1,5 +1,28 @@
-/** A model's parameters as the layers see them: the flat value buffer, the optional gradient buffer. */
-import type { ParamLayout } from './layout.js';
+/**
+ * A model's parameters as the layers see them: the flat value buffer, the optional gradient buffer, and for
+ * reduced-precision inference the matrix weights kept in 16 bits (not in the flat buffer at all).
+ */
+import type { HalfType } from '../backend/types.js';
+import { ParamLayout } from './layout.js';
+
+/** Weights kept in 16 bits: their own layout (offsets in 16-bit units) over one Uint16Array. */
+export interface HalfWeights {
+  dtype: HalfType;
+  layout: ParamLayout;
+  data: Uint16Array;
+}
+
+/** The weights reduced precision keeps in 16 bits: every Conv1D (c_attn, c_proj, c_fc) weight, 12·H² a block. */
+export function isHalfWeight(name: string): boolean {
+  return /\.(c_attn|c_proj|c_fc)\.weight$/.test(name);
+}
+
+/** `layout` split into the tensors kept in fp32 and those kept in 16 bits (each a layout of its own). */
+export function splitLayout(layout: ParamLayout): { f32: ParamLayout; half: ParamLayout } {
+  const f32 = new ParamLayout(), half = new ParamLayout();
+  for (const s of layout.specs) (isHalfWeight(s.name) ? half : f32).add(s.name, s.shape);
+  return { f32, half };
+}
 
 export class Params {
   constructor(
@@ -7,10 +30,19 @@ export class Params {
     readonly data: Float32Array,
     /** null for inference-only models. */
     public grad: Float32Array | null,
+    /** Weights kept in 16 bits (reduced-precision inference; `layout` then holds only the others). */
+    readonly half: HalfWeights | null = null,
   ) {}
 
   w(name: string): Float32Array {
+    if (this.half?.layout.byName.has(name)) throw new Error(`${name} is kept in ${this.half.dtype}`);
     return this.layout.view(this.data, name);
+  }
+
+  /** The 16-bit weights of `name`, or null when it is in fp32. */
+  w16(name: string): Uint16Array | null {
+    const s = this.half?.layout.byName.get(name);
+    return s ? this.half!.data.subarray(s.offset, s.offset + s.size) : null;
   }
 
   /** The gradient slice of `name` (throws when the model has no gradients). */

@@ -3,7 +3,8 @@
  * context): a training step (forward, backward, AdamW), a forward, and generation. python/bgpt_torch.py
  * `bench` times PyTorch at the same shapes.
  */
-import type { Kernels } from '../backend/types.js';
+import type { HalfType, Kernels } from '../backend/types.js';
+import { halfParams } from '../io/weights.js';
 import { BgptModel, type Batch } from '../model/bgpt.js';
 import { defaultHeads, type BgptConfig } from '../model/config.js';
 import { AdamW } from '../optim/adamw.js';
@@ -71,6 +72,8 @@ export interface BenchOptions {
   streams?: number;
   /** A loaded model to time instead of a random one of the config's shape (gen and fwd). */
   model?: BgptModel;
+  /** gen and fwd of a config's random model: its matrix weights in 16 bits. */
+  precision?: HalfType;
 }
 
 export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'peak'>, opts: BenchOptions = {}): BenchRecord {
@@ -79,7 +82,9 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
   const { cfg, batch } = spec;
   const rng = new Rng(0);
   if (opts.model && what === 'train') throw new Error('bench --model times gen and fwd only');
-  const model = opts.model ?? new BgptModel(k, cfg, { rng, grad: what === 'train' });
+  if (opts.precision && what === 'train') throw new Error('bench --precision times gen and fwd only');
+  let model = opts.model ?? new BgptModel(k, cfg, { rng, grad: what === 'train' });
+  if (opts.precision && !opts.model) model = new BgptModel(k, cfg, halfParams(model, opts.precision));
   const streams = opts.streams ?? 1;
   const steps = opts.steps ?? 5, warmup = opts.warmup ?? 2;
   const extra: Record<string, unknown> = {};
@@ -120,7 +125,7 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
   return {
     config, what, backend: k.name, threads: k.threads(), bytes_per_s: bytesPerStep / med, median_s: med,
     spread_s: [Math.min(...times), Math.max(...times)], steps: times.length, step_s: times.map((t) => +t.toFixed(4)),
-    bytes_per_step: bytesPerStep, params: model.layout.count(), batch: what === 'gen' ? streams : batch, ...extra,
+    bytes_per_step: bytesPerStep, params: model.layout.count(), precision: model.params.half?.dtype ?? 'fp32', batch: what === 'gen' ? streams : batch, ...extra,
     peak_rss_mib: peakRssMiB(),
   };
 }

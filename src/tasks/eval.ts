@@ -34,37 +34,58 @@ export function readInput(path: string): Buffer {
 }
 
 /**
- * Scores every file (each cut to its head L patches); files are batched by size so padding stays small.
- * `onProgress` is called after each batch with the files done so far.
+ * The windows that score a file of n patches with the model's L, each target patch once: the first window is
+ * the head [0, L); each next one starts ⌊L/2⌋ patches later (its positions from 0 again) and scores only the
+ * targets after the previous window's end, so every one has at least ⌈L/2⌉ patches of context.
+ */
+export function scoringWindows(n: number, L: number): { start: number; end: number; from: number }[] {
+  const out = [{ start: 0, end: Math.min(n, L), from: 0 }], stride = Math.max(1, Math.floor(L / 2));
+  while (out[out.length - 1].end < n) {
+    const prev = out[out.length - 1], start = prev.start + stride;
+    out.push({ start, end: Math.min(n, start + L), from: prev.end - start });
+  }
+  return out;
+}
+
+/**
+ * Scores every file: its head L patches (the paper's truncation), or with `whole` all of it through
+ * overlapping windows (scoringWindows). Windows of all files are batched by size so padding stays small.
+ * `onProgress` is called after each batch with the windows done so far.
  */
 export function evaluateFiles(
-  model: BgptModel, paths: string[], opts: { maxTokens?: number; onProgress?: (done: number, total: number) => void } = {},
+  model: BgptModel, paths: string[], opts: { maxTokens?: number; whole?: boolean; onProgress?: (done: number, total: number) => void } = {},
 ): EvalResult {
   const { patchSize: S, patchLength: L } = model.cfg;
   const maxTokens = opts.maxTokens ?? 16384;
-  const seqs = paths.map((path, i) => {
-    const bytes = readInput(path);
-    return { i, path, bytes: bytes.length, patches: truncate(filePatches(bytes, extensionOf(path), S), S, L, 'head') };
+  const files = paths.map((path) => ({ path, bytes: readInput(path) }));
+  const segs: { file: number; patches: Int32Array; from: number }[] = [];
+  files.forEach((f, file) => {
+    const all = filePatches(f.bytes, extensionOf(f.path), S);
+    if (!opts.whole) return segs.push({ file, patches: truncate(all, S, L, 'head'), from: 0 });
+    for (const w of scoringWindows(all.length / S, L)) segs.push({ file, patches: all.subarray(w.start * S, w.end * S), from: w.from });
   });
-  const order = [...seqs].sort((a, b) => a.patches.length - b.patches.length);
-  const scores: FileScore[] = new Array(paths.length);
-  let totalLoss = 0, totalTokens = 0, done = 0;
-  for (let start = 0; start < order.length;) {
-    // grow the batch while the padded token count fits the budget (at least one file per batch)
+  const order = [...segs].sort((a, b) => a.patches.length - b.patches.length);
+  const sums = new Float64Array(files.length), counts = new Float64Array(files.length);
+  for (let start = 0, done = 0; start < order.length;) {
+    // grow the batch while the padded token count fits the budget (at least one window per batch)
     let end = start + 1;
     while (end < order.length && (end + 1 - start) * order[end].patches.length <= maxTokens) end++;
     const group = order.slice(start, end);
-    const r = model.forward(collate(group.map((g) => g.patches), S), { perSequence: true });
+    const r = model.forward(collate(group.map((g) => g.patches), S), { perSequence: true, targetFrom: group.map((g) => g.from) });
     group.forEach((g, b) => {
-      const sum = r.perSequence!.sum[b], tokens = r.perSequence!.tokens[b];
-      scores[g.i] = { path: g.path, loss: sum / tokens, bpb: sum / tokens / Math.LN2, bytes: g.bytes, tokens };
-      totalLoss += sum;
-      totalTokens += tokens;
+      sums[g.file] += r.perSequence!.sum[b];
+      counts[g.file] += r.perSequence!.tokens[b];
     });
     done += group.length;
     opts.onProgress?.(done, order.length);
     start = end;
   }
+  let totalLoss = 0, totalTokens = 0;
+  const scores = files.map((f, i): FileScore => {
+    totalLoss += sums[i];
+    totalTokens += counts[i];
+    return { path: f.path, loss: sums[i] / counts[i], bpb: sums[i] / counts[i] / Math.LN2, bytes: f.bytes.length, tokens: counts[i] };
+  });
   const loss = totalLoss / totalTokens;
   return { files: scores, loss, bpb: loss / Math.LN2 };
 }

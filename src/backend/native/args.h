@@ -83,6 +83,10 @@ class Args {
     return typed<std::int32_t, napi_int32_array>(i, name, need, "Int32Array");
   }
 
+  const std::uint16_t* u16(size_t i, const char* name, idx need) const {
+    return typed<std::uint16_t, napi_uint16_array>(i, name, need, "Uint16Array");
+  }
+
   // Every value in [lo, hi) (lo may be negative to allow the "no token" convention).
   void tokensIn(const std::int32_t* t, idx n, const char* name, std::int64_t lo, std::int64_t hi) const {
     bool ok = true;

@@ -33,6 +33,21 @@ Napi::Value Matmul(Info info) {
   return info.Env().Undefined();
 }
 
+Napi::Value MatmulW16(Info info) {
+  Args a(info, "matmulW16", 8);
+  const idx M = a.dim(4, "M"), K = a.dim(5, "K"), N = a.dim(6, "N");
+  float* C = a.f32(0, "C", prod({M, N}));
+  const float* A = a.f32(1, "A", prod({M, K}));
+  const std::uint16_t* W = a.u16(2, "W", prod({K, N}));
+  const float* bias = a.f32OrNull(3, "bias", N);
+  if (!a.info()[7].IsString()) a.fail("dtype must be \"bf16\" or \"f16\"");
+  const std::string dt = a.info()[7].As<Napi::String>().Utf8Value();
+  if (dt != "bf16" && dt != "f16") a.fail("dtype must be \"bf16\" or \"f16\", not \"" + dt + "\"");
+  const int st = matmul_w16(C, A, W, bias, M, K, N, dt == "f16");
+  if (st != dnnl_success) a.fail("oneDNN sgemm failed with status " + std::to_string(st));
+  return info.Env().Undefined();
+}
+
 Napi::Value BiasGrad(Info info) {
   Args a(info, "biasGrad", 5);
   const idx M = a.dim(2, "M"), N = a.dim(3, "N");
@@ -345,6 +360,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     Napi::Value (*fn)(Info);
   } fns[] = {
       {"matmul", Matmul},
+      {"matmulW16", MatmulW16},
       {"biasGrad", BiasGrad},
       {"add", Add},
       {"addInPlace", AddInPlace},

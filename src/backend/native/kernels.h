@@ -10,6 +10,9 @@ namespace bgpt {
 int matmul(float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N, bool transA,
            bool transB, bool accumulate);
 
+// matmul16.cc — C[M,N] = A[M,K]·W[K,N] (+ bias) with W in bf16 (f16 = false) or f16; returns a oneDNN status.
+int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16);
+
 // elementwise.cc
 void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate);
 void add(float* out, const float* a, const float* b, idx n);

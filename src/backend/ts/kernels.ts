@@ -2,7 +2,7 @@
  * The reference backend: every kernel of ../types.ts in plain TypeScript, written to be read and checked,
  * not to be fast. Tests compare the native backend against it, and it runs wherever the addon is not built.
  */
-import type { Kernels } from '../types.js';
+import type { HalfType, Kernels } from '../types.js';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
@@ -184,6 +184,20 @@ function attentionForward(
   }
 }
 
+/** A 16-bit weight as float32: bf16 is the top half of an fp32; f16 is IEEE half precision. */
+function widen16(h: number, dtype: HalfType): number {
+  if (dtype === 'bf16') return new Float32Array(Uint32Array.of(h << 16).buffer)[0];
+  const e = (h >> 10) & 0x1f, m = h & 0x3ff, sign = h & 0x8000 ? -1 : 1;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 0x1f) return m ? NaN : sign * Infinity;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+function matmulW16(C: Float32Array, A: Float32Array, W: Uint16Array, bias: Float32Array | null, M: number, K: number, N: number, dtype: HalfType): void {
+  if (dtype !== 'bf16' && dtype !== 'f16') throw new TypeError(`matmulW16: dtype must be "bf16" or "f16", not "${dtype}"`);
+  matmul(C, A, Float32Array.from(W.subarray(0, K * N), (h) => widen16(h, dtype)), bias, M, K, N, false, false, false);
+}
+
 function attentionCached(
   out: Float32Array, qkv: Float32Array, keys: Float32Array, values: Float32Array, slots: Int32Array,
   past: Int32Array, B: number, T: number, H: number, nHead: number, capacity: number,
@@ -363,6 +377,7 @@ function adamw(
 export const tsKernels: Kernels = {
   name: 'ts',
   matmul,
+  matmulW16,
   biasGrad,
   add(out, a, b, n) {
     for (let i = 0; i < n; i++) out[i] = a[i] + b[i];

@@ -1,0 +1,106 @@
+// Matrix products with 16-bit weights (bf16 or f16) and fp32 activations, accumulated in fp32: inference
+// reads half the weight bytes. The weights are widened to fp32 a panel at a time, in registers' reach:
+// - few rows (decoding: M <= kFewRows): per block of columns, each weight row segment is widened once into
+//   an L1 buffer and multiplied into every output row, so the weights stream from memory exactly once;
+// - many rows: a panel of kPanel weight rows is widened into a scratch matrix and multiplied by oneDNN's
+//   sgemm, accumulating into C.
+// bf16 → fp32 is exact (a 16-bit shift); f16 → fp32 is exact too (hardware F16C/AVX-512 conversion where the
+// CPU has it, else the bit-level conversion below).
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+
+#if defined(__AVX512F__) || defined(__F16C__)
+// GCC 12's _mm512_cvtph_ps leaves a pass-through operand undefined on purpose and then warns about it
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+
+namespace bgpt {
+
+namespace {
+
+constexpr idx kFewRows = 16;
+constexpr idx kColBlock = 512;
+constexpr idx kPanel = 128;
+
+inline float f16_to_f32_bits(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  if (exp == 0x1f) return bits_to_float(static_cast<std::int32_t>(sign | 0x7f800000u | (man << 13)));  // inf, nan
+  if (exp == 0) {
+    if (man == 0) return bits_to_float(static_cast<std::int32_t>(sign));
+    // subnormal: value = man · 2^−24, exact in float
+    const float v = static_cast<float>(man) * 5.9604644775390625e-8f;
+    return sign ? -v : v;
+  }
+  return bits_to_float(static_cast<std::int32_t>(sign | ((exp + 112) << 23) | (man << 13)));
+}
+
+void widen(float* out, const std::uint16_t* in, idx n, bool f16) {
+  if (!f16) {
+#pragma omp simd
+    for (idx i = 0; i < n; i++) out[i] = bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(in[i]) << 16));
+    return;
+  }
+  idx i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i))));
+#elif defined(__F16C__)
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+#endif
+  for (; i < n; i++) out[i] = f16_to_f32_bits(in[i]);
+}
+
+}  // namespace
+
+int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16) {
+  if (M == 0 || N == 0) return dnnl_success;
+  for (idx i = 0; i < M; i++) {
+    if (bias) std::memcpy(C + i * N, bias, sizeof(float) * N);
+    else std::memset(C + i * N, 0, sizeof(float) * N);
+  }
+  if (K == 0) return dnnl_success;
+  const int nt = threads_for(gemm_ns(M, K, N));
+  if (M <= kFewRows) {
+    const idx blocks = (N + kColBlock - 1) / kColBlock;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+      alignas(64) float w[kColBlock];
+#pragma omp for schedule(static)
+      for (idx blk = 0; blk < blocks; blk++) {
+        const idx n0 = blk * kColBlock, len = std::min(kColBlock, N - n0);
+        for (idx k = 0; k < K; k++) {
+          widen(w, W + k * N + n0, len, f16);
+          for (idx i = 0; i < M; i++) {
+            const float a = A[i * K + k];
+            float* __restrict c = C + i * N + n0;
+#pragma omp simd
+            for (idx j = 0; j < len; j++) c[j] += a * w[j];
+          }
+        }
+      }
+    }
+    return dnnl_success;
+  }
+  std::vector<float> panel(static_cast<size_t>(std::min(kPanel, K) * N));
+  const ThreadCap cap(nt);
+  for (idx k0 = 0; k0 < K; k0 += kPanel) {
+    const idx rows = std::min(kPanel, K - k0);
+    const int wt = threads_for(rows * N * kNsStream);
+#pragma omp parallel for schedule(static) num_threads(wt) if (wt > 1)
+    for (idx r = 0; r < rows; r++) widen(panel.data() + r * N, W + (k0 + r) * N, N, f16);
+    const int st = dnnl_sgemm('N', 'N', M, N, rows, 1.0f, A + k0, K, panel.data(), N, 1.0f, C, N);
+    if (st != dnnl_success) return st;
+  }
+  return dnnl_success;
+}
+
+}  // namespace bgpt
