@@ -16,6 +16,12 @@ export interface TensorSource {
   readonly tensors: Map<string, TensorInfo>;
   /** Tensor `name` as float32, written into `out` when given (its length must be the element count). */
   read(name: string, out?: Float32Array): Float32Array;
+  /**
+   * Elements [start, start + out.length) of tensor `name` (in its storage order) as float32 into `out`, or
+   * null when the tensor is not stored contiguously (then use `read`). Lets a loader stream a tensor in
+   * pieces with a small buffer.
+   */
+  readSlice?(name: string, start: number, out: Float32Array): Float32Array | null;
   close(): void;
 }
 

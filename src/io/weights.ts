@@ -99,8 +99,25 @@ export function packFromSource(layout: ParamLayout, src: TensorSource, also?: (n
   checkExtra(layout, src.tensors.keys(), also);
   if (src instanceof PthSource) src.checkBacked(layout.specs.map((s) => s.name));
   const flat = new Float32Array(layout.size);
-  for (const s of layout.specs) src.read(s.name, flat.subarray(s.offset, s.offset + s.size));
+  for (const s of layout.specs) readInto(src, s.name, flat.subarray(s.offset, s.offset + s.size));
   return flat;
+}
+
+/** Elements per piece when a tensor is streamed (readInto): 1 MiB of float32. */
+const PIECE = 1 << 18;
+
+/** Can tensor `name` be streamed in pieces (readSlice)? */
+function sliceable(src: TensorSource, name: string): boolean {
+  return !!src.readSlice?.(name, 0, new Float32Array(0));
+}
+
+/** Reads tensor `name` into `out` (its element count), in pieces where the source can (small read buffers). */
+function readInto(src: TensorSource, name: string, out: Float32Array): void {
+  if (!sliceable(src, name)) {
+    src.read(name, out);
+    return;
+  }
+  for (let at = 0; at < out.length; at += PIECE) src.readSlice!(name, at, out.subarray(at, Math.min(out.length, at + PIECE)));
 }
 
 /** How inference keeps the matrix weights: fp32, or 16 bits (bf16 or f16) with fp32 arithmetic. */
@@ -139,14 +156,20 @@ function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also?
   const { f32, half } = splitLayout(layout);
   const params = packFromSource(f32, src, (n) => half.byName.has(n) || !!also?.(n));
   const data = new Uint16Array(half.size);
-  let tmp = new Float32Array(0);
   for (const s of half.specs) {
     const e = src.tensors.get(s.name);
     if (!e) throw new Error(`missing tensor ${s.name}`);
     checkShape(s.name, e.shape, s.shape);
-    if (tmp.length < s.size) tmp = new Float32Array(s.size);
-    const v = src.read(s.name, tmp.subarray(0, s.size));
-    narrow(v, data.subarray(s.offset, s.offset + s.size), dtype);
+  }
+  let tmp = new Float32Array(0);
+  for (const s of half.specs) {
+    // streamed where the source can: the float32 buffer then holds one piece, not the whole tensor
+    const piece = sliceable(src, s.name) ? PIECE : s.size, dst = data.subarray(s.offset, s.offset + s.size);
+    if (tmp.length < Math.min(piece, s.size)) tmp = new Float32Array(Math.min(piece, s.size));
+    for (let at = 0; at < s.size; at += piece) {
+      const n = Math.min(piece, s.size - at), buf = tmp.subarray(0, n);
+      narrow(piece === s.size ? src.read(s.name, buf) : src.readSlice!(s.name, at, buf)!, dst.subarray(at, at + n), dtype);
+    }
   }
   return { params, half: { dtype, layout: half, data } };
 }

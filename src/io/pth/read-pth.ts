@@ -105,6 +105,17 @@ export class PthSource implements TensorSource {
     return this.readRef(name, t, out);
   }
 
+  readSlice(name: string, start: number, out: Float32Array): Float32Array | null {
+    const t = this.refs.get(name);
+    if (!t) throw new Error(`no tensor named ${name}`);
+    const dtype = t.storage.dtype, es = DTYPE_BYTES[dtype], n = t.shape.reduce((a, b) => a * b, 1);
+    if (!isFloatDType(dtype)) throw new Error(`tensor ${name} is ${dtype}, not a floating-point type`);
+    if (!isContiguous(t)) return null;
+    if (start < 0 || start + out.length > n) throw new Error(`elements ${start}..${start + out.length} lie outside tensor ${name} (${n})`);
+    if (out.length === 0) return out;
+    return convertToFloat32(this.zip.readRange(this.storageEntry(t), (t.offset + start) * es, out.length * es), dtype, out);
+  }
+
   readRef(name: string, t: TensorRef, out?: Float32Array): Float32Array {
     const dtype = t.storage.dtype, es = DTYPE_BYTES[dtype];
     if (!isFloatDType(dtype)) throw new Error(`tensor ${name} is ${dtype}, not a floating-point type`);
