@@ -212,32 +212,21 @@ export class BgptServer {
     const spec = this.streamSpec(g);
     const out: number[] = [];
     let ended = false;
-    const sink: GenerateSink = g.stream
-      ? {
-        byte: (b) => {
-          out.push(b);
-          res.write(`event: bytes\ndata: {"bytes_base64":"${Buffer.of(b).toString('base64')}"}\n\n`);
-        },
-        end: (stop) => {
-          ended = true;
-          res.end(`event: end\ndata: ${JSON.stringify(summary(out, stop))}\n\n`);
-        },
-        fail: (e) => {
-          ended = true;
-          this.fail(res, e);
-        },
-      }
-      : {
-        byte: (b) => out.push(b),
-        end: (stop) => {
-          ended = true;
-          this.json(res, 200, { bytes_base64: Buffer.from(out).toString('base64'), ...summary(out, stop) });
-        },
-        fail: (e) => {
-          ended = true;
-          this.fail(res, e);
-        },
-      };
+    const close = (answer: () => void) => {
+      ended = true;
+      answer();
+    };
+    const sink: GenerateSink = {
+      byte: (b) => {
+        out.push(b);
+        if (g.stream) res.write(`event: bytes\ndata: {"bytes_base64":"${Buffer.of(b).toString('base64')}"}\n\n`);
+      },
+      end: (stop) => close(() => {
+        if (g.stream) res.end(`event: end\ndata: ${JSON.stringify(summary(out, stop))}\n\n`);
+        else this.json(res, 200, { bytes_base64: Buffer.from(out).toString('base64'), ...summary(out, stop) });
+      }),
+      fail: (e) => close(() => this.fail(res, e)),
+    };
     const ticket = this.enqueue(() => this.scheduler.generate(spec, sink));
     if (g.stream) res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', ...this.closing() });
     const timer = setTimeout(() => {
