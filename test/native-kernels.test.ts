@@ -203,13 +203,8 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     }
   });
 
-  test('attention forward and backward: masks, shapes', () => {
-    const shapes: [number, number, number, number][] = [
-      // few sequences: one (sequence, head) per task; many (B ≥ 4·threads): whole sequences per task.
-      // Head dims 16…128 in steps of 16 take the vector path, others (20, 5) the plain loops.
-      [1, 1, 64, 1], [2, 5, 32, 2], [3, 17, 256, 4], [2, 33, 48, 3], [1, 64, 128, 2], [2, 100, 64, 1],
-      [2, 9, 20, 4], [9, 17, 128, 2], [12, 6, 40, 2], [40, 17, 256, 4],
-    ];
+  /** Native vs ts attention, forward and backward, on every shape with no mask, padding and random holes. */
+  function attentionCases(shapes: [number, number, number, number][]): void {
     for (const [B, T, H, nHead] of shapes) {
       const qkv = randn(B * T * 3 * H, 1.5);
       const padded = new Float32Array(B * T).fill(1);
@@ -235,7 +230,19 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
         within(normRel(dq[1], dq[0]), 2e-5, `${what} dqkv`);
       }
     }
+  }
+
+  test('attention forward and backward: masks, shapes', () => {
+    attentionCases([
+      // few sequences: one (sequence, head) per task; many (B ≥ 4·threads): whole sequences per task.
+      // Head dims that are multiples of 16 are read in place, others (20, 5, 40) through padded panels.
+      [1, 1, 64, 1], [2, 5, 32, 2], [3, 17, 256, 4], [2, 33, 48, 3], [1, 64, 128, 2], [2, 100, 64, 1],
+      [2, 9, 20, 4], [9, 17, 128, 2], [12, 6, 40, 2], [40, 17, 256, 4],
+    ]);
   });
+
+  // T not a multiple of the 4-query blocks or of the 16-key vectors, in the patch decoder's range
+  test('attention forward and backward at T 257 and 300', () => ownStream(303, () => attentionCases([[2, 257, 40, 1], [1, 300, 128, 2]])));
 
   test('dropout: the same mask bit for bit, the same values', () => ownStream(101, () => {
     const seeds = [0, 1, 12345, 0x9e3779b9, 0xffffffff];
@@ -307,7 +314,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
   test('attention with dropout on the probabilities, forward and backward', () => ownStream(202, () => {
     const shapes: [number, number, number, number][] = [
       [1, 1, 64, 1], [2, 5, 32, 2], [3, 17, 256, 4], [2, 33, 48, 3], [2, 9, 20, 4], [12, 6, 40, 2], [40, 17, 256, 4],
-      [1, 64, 128, 2],
+      [1, 64, 128, 2], [2, 258, 64, 1],
     ];
     let dropped = 0, kept = 0;
     for (const [B, T, H, nHead] of shapes) {

@@ -1,17 +1,25 @@
-// Causal self-attention core of GPT-2 (transformers 4.18). A task is a sequence (all heads) or one
-// (sequence, head) pair; either way it reads and writes only its own slices of qkv / dqkv / att / out, so
-// the tasks run in parallel without atomics.
+// Causal self-attention core of GPT-2 (transformers 4.18), built on small matrix products.
 //
-// Head dims that are multiples of 16 up to 128 (GPT-2's is always 64) take a path that keeps a query row,
-// an output row and the dq row in vector registers; other head dims take the plain loops (same math).
+// A task is one (sequence, head) pair: it copies its q, k, v (and dout) out of the fused [B, T, 3H] rows into
+// contiguous, zero-padded panels (head dim rounded up to 16: any head dim takes the same path), then walks
+// the queries in blocks of kMR rows. Per block, the scores are one register-tiled product q·kᵀ over the keys
+// the block can see (causal: no work on the future half), the softmax runs on those rows while they are in
+// cache, and att·v is one more product over the keys that carry weight. The backward does the same per
+// block (datt = dout·vᵀ, then the softmax backward and dq = ds·k) and finishes with dv = attᵀ·dout and
+// dk = dsᵀ·q from transposed copies it built row by row. Every product goes through one micro-kernel
+// (C[mr × 16·nv] = A·B, accumulators in vector registers), so the byte decoder's T = 17 and the patch
+// decoder's T = 256–512 both run at matrix-product speed; tasks read and write only their own slices, so
+// they run in parallel without atomics.
 //
 // Dropout on the probabilities (training): a row's multipliers m[u] (scale or 0) are recomputed from the seed
-// and the index of att[b,h,t,u], in forward and backward alike; att keeps the undropped probabilities. Without
-// dropout (DROP = false, a separate instantiation) the loops are exactly those of plain attention.
+// and the index of att[b,h,t,u], in forward and backward alike; att keeps the undropped probabilities.
 #include <omp.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kernels.h"
@@ -20,45 +28,103 @@ namespace bgpt {
 
 namespace {
 
-// One head-dim row (D floats, D a multiple of 16) held in registers.
-template <int D>
-struct Head {
-  static constexpr int NV = D / 16;
-  vf16 r[NV];
-  void load(const float* p) {
-    for (int j = 0; j < NV; j++) r[j] = load16(p + 16 * j);
+// Register tile of the micro-kernel: kMR rows × kNV vectors of 16 floats. AVX-512 has 32 vector registers
+// (16 accumulators + 4 loads fit); with 16 (AVX2, two registers per vf16) the tile is smaller.
+#ifdef __AVX512F__
+constexpr int kMR = 4, kNV = 4;
+#else
+constexpr int kMR = 3, kNV = 2;
+#endif
+
+inline idx up16(idx n) { return (n + 15) & ~idx(15); }
+
+// C[MR, 16·NV] = op(A)·B, op(A) [MR, K] stored row by row (A[r·lda + k]) or, with TA, column by column
+// (A[k·lda + r]); B [K, 16·NV]; row strides lda, ldb, ldc; overwrites C.
+template <bool TA, int MR, int NV>
+void tile(float* __restrict C, idx ldc, const float* __restrict A, idx lda, const float* __restrict B, idx ldb,
+          idx K) {
+  vf16 acc[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NV; j++) acc[r][j] = vf16{};
+  for (idx k = 0; k < K; k++) {
+    vf16 b[NV];
+    for (int j = 0; j < NV; j++) b[j] = load16(B + k * ldb + 16 * j);
+    for (int r = 0; r < MR; r++) {
+      const vf16 a = splat16(TA ? A[k * lda + r] : A[r * lda + k]);
+      for (int j = 0; j < NV; j++) acc[r][j] += a * b[j];
+    }
   }
-  void zero() {
-    for (int j = 0; j < NV; j++) r[j] = vf16{};
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NV; j++) store16(C + r * ldc + 16 * j, acc[r][j]);
+}
+
+using TileFn = void (*)(float*, idx, const float*, idx, const float*, idx, idx);
+template <bool TA, int MR, int... NV>
+constexpr std::array<TileFn, sizeof...(NV)> tileRow(std::integer_sequence<int, NV...>) {
+  return {tile<TA, MR, NV + 1>...};
+}
+template <bool TA, int... MR>
+constexpr std::array<std::array<TileFn, kNV>, sizeof...(MR)> tileTable(std::integer_sequence<int, MR...>) {
+  return {tileRow<TA, MR + 1>(std::make_integer_sequence<int, kNV>{})...};
+}
+constexpr std::array<std::array<std::array<TileFn, kNV>, kMR>, 2> kTiles = {
+    tileTable<false>(std::make_integer_sequence<int, kMR>{}), tileTable<true>(std::make_integer_sequence<int, kMR>{})};
+
+// C[mr, N] = op(A)[mr, K]·B[K, N] for mr ≤ kMR rows and N a multiple of 16.
+inline void gemmRows(idx mr, float* C, idx ldc, const float* A, idx lda, const float* B, idx ldb, idx N, idx K,
+                     bool transA = false) {
+  for (idx c = 0; c < N; c += 16 * kNV) {
+    const idx nv = std::min<idx>(kNV, (N - c) / 16);
+    kTiles[transA][mr - 1][nv - 1](C + c, ldc, A, lda, B + c, ldb, K);
   }
-  void store(float* p) const {
-    for (int j = 0; j < NV; j++) store16(p + 16 * j, r[j]);
+}
+
+// Keys up to the last one with weight in a probability row: t + 1 normally (future keys get exactly 0), all
+// T when every key the query may see is padding (GPT-2's fill then spreads the weight over the future too).
+inline idx extent(const float* a, idx t, idx T) {
+  std::uint32_t any = 0;  // an OR over the future keys' bits: vectorises, and is 0 in the normal case
+  for (idx u = t + 1; u < T; u++) {
+    std::uint32_t x;
+    std::memcpy(&x, a + u, sizeof x);
+    any |= x;
   }
-  float dot(const float* k) const {
-    vf16 acc = r[0] * load16(k);
-    for (int j = 1; j < NV; j++) acc += r[j] * load16(k + 16 * j);
-    return hsum16(acc);
-  }
-  void axpy(float a, const float* x) {  // this += a·x
-    const vf16 av = splat16(a);
-    for (int j = 0; j < NV; j++) r[j] += av * load16(x + 16 * j);
-  }
-  void addTo(float a, float* y) const {  // y += a·this
-    const vf16 av = splat16(a);
-    for (int j = 0; j < NV; j++) store16(y + 16 * j, load16(y + 16 * j) + av * r[j]);
-  }
-};
+  if (any == 0) return t + 1;
+  idx e = T;
+  while (e > t + 1 && a[e - 1] == 0.0f) e--;
+  return e;
+}
 
 // Softmax of one query row of scores kept as base + pen: base = q·k/√d (0 for a future key, whose score is
 // replaced) and pen = the `neg` terms (future key, padding key; GPT-2's −10000). The shift is taken part by part, the
 // largest pen and the largest base among the keys that have it, so a query whose keys are all penalised
 // still gets its probabilities to float precision (in one float, −10000 + s keeps ~3 decimals of s).
-// No argmax and no running sum in the exp loop, so that loop vectorises.
-inline void softmaxRow(float* __restrict a, const float* __restrict base, const float* __restrict maskPen, idx t,
-                       idx T, float neg, float* __restrict pen) {
+// No argmax and no running sum in the exp loop, so that loop vectorises. Returns the row's extent.
+// When the query sees a valid key (pen 0) and its largest score is more than 100 above `neg`, every future
+// key's exp argument is below −100 and gives exactly 0: only the t + 1 visible keys are computed, with the
+// same values.
+inline idx softmaxRow(float* __restrict a, const float* __restrict base, const float* __restrict maskPen, idx t,
+                      idx T, float neg, float* __restrict pen) {
   float pmax = -INFINITY;
-  for (idx u = 0; u < T; u++) {
-    pen[u] = (u > t ? neg : 0.0f) + maskPen[u];
+  for (idx u = 0; u <= t; u++) {
+    pen[u] = 0.0f + maskPen[u];
+    pmax = pen[u] > pmax ? pen[u] : pmax;
+  }
+  idx n = t + 1;
+  if (pmax == 0.0f) {
+    float bmax = -INFINITY;
+    for (idx u = 0; u < n; u++) bmax = (pen[u] == pmax && base[u] > bmax) ? base[u] : bmax;
+    if (bmax > neg + 100.0f) {
+      for (idx u = 0; u < n; u++) a[u] = exp_approx((base[u] - bmax) + (pen[u] - pmax));
+      float sum = 0;
+      for (idx u = 0; u < n; u++) sum += a[u];
+      const float inv = 1.0f / sum;
+      for (idx u = 0; u < n; u++) a[u] *= inv;
+      std::memset(a + n, 0, sizeof(float) * (T - n));
+      return n;
+    }
+  }
+  for (idx u = n; u < T; u++) {
+    pen[u] = neg + maskPen[u];
     pmax = pen[u] > pmax ? pen[u] : pmax;
   }
   float bmax = -INFINITY;
@@ -68,209 +134,162 @@ inline void softmaxRow(float* __restrict a, const float* __restrict base, const 
   for (idx u = 0; u < T; u++) sum += a[u];
   const float inv = 1.0f / sum;
   for (idx u = 0; u < T; u++) a[u] *= inv;
+  return extent(a, t, T);
 }
 
-// Heads h0..h1−1 of sequence b. The query position t is the outer loop so that, when a task takes all the
-// heads, it walks the sequence's qkv rows (3H contiguous floats each) front to back: the hardware
-// prefetcher streams them, where a per-head walk would stall on a 4·d-byte piece of every row.
-// D > 0: the head dim known at compile time (vector path); D == 0: any head dim (plain loops).
-// The dropout multipliers of row (b, h, t): m[u] = keep ? scale : 0, times w[u] when w is given.
+// The dropout multipliers of keys u < n of row (b, h, t): m[u] = keep ? scale : 0, times w[u] when w is given.
 inline void dropRow(float* __restrict m, const float* __restrict w, const DropParams& dp, idx b, idx h, idx t,
-                    idx T, idx nHead) {
+                    idx T, idx nHead, idx n) {
   const std::uint32_t base = static_cast<std::uint32_t>(((b * nHead + h) * T + t) * T);  // index mod 2^32
   const std::uint32_t key = dp.key, thr = dp.threshold;
   const float sc = dp.scale;
   if (w) {
-    for (idx u = 0; u < T; u++) m[u] = drop_hash(key, base + static_cast<std::uint32_t>(u)) >= thr ? w[u] * sc : 0.0f;
+    for (idx u = 0; u < n; u++) m[u] = drop_hash(key, base + static_cast<std::uint32_t>(u)) >= thr ? w[u] * sc : 0.0f;
   } else {
-    for (idx u = 0; u < T; u++) m[u] = drop_hash(key, base + static_cast<std::uint32_t>(u)) >= thr ? sc : 0.0f;
+    for (idx u = 0; u < n; u++) m[u] = drop_hash(key, base + static_cast<std::uint32_t>(u)) >= thr ? sc : 0.0f;
   }
 }
 
-template <int D, bool DROP>
-void forwardTask(float* out, float* att, const float* qkv, const float* mask, idx b, idx h0, idx h1, idx T, idx H,
-                 idx nHead, float neg, const DropParams* drop, float* scratch) {
-  const idx d = D > 0 ? D : H / nHead, H3 = 3 * H;
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  float* base = scratch;
-  float* pen = scratch + T;
-  float* maskPen = scratch + 2 * T;
-  float* dropped = scratch + 3 * T;  // the row's probabilities after dropout
-  for (idx u = 0; u < T; u++) maskPen[u] = mask ? (1.0f - mask[b * T + u]) * neg : 0.0f;
-  for (idx t = 0; t < T; t++) {
-    for (idx h = h0; h < h1; h++) {
-      const float* q = qkv + (b * T + t) * H3 + h * d;
-      const float* k0 = qkv + b * T * H3 + H + h * d;
-      const float* v0 = k0 + H;
-      if constexpr (D > 0) {
-        Head<D> qv;
-        qv.load(q);
-        for (idx u = 0; u <= t; u++) base[u] = qv.dot(k0 + u * H3) * scale;
-      } else {
-        for (idx u = 0; u <= t; u++) {
-          const float* k = k0 + u * H3;
-          float s = 0;
-          for (idx i = 0; i < d; i++) s += q[i] * k[i];
-          base[u] = s * scale;
-        }
-      }
-      for (idx u = t + 1; u < T; u++) base[u] = 0.0f;
-      float* a = att + ((b * nHead + h) * T + t) * T;
-      softmaxRow(a, base, maskPen, t, T, neg, pen);
-      const float* w = a;  // the weights of the values
-      if constexpr (DROP) {
-        dropRow(dropped, a, *drop, b, h, t, T, nHead);
-        w = dropped;
-      }
-      float* o = out + (b * T + t) * H + h * d;
-      if constexpr (D > 0) {
-        Head<D> acc;
-        acc.zero();
-        for (idx u = 0; u < T; u++)
-          if (w[u] != 0.0f) acc.axpy(w[u], v0 + u * H3);  // skips future (and dropped) keys, normally
-        acc.store(o);
-      } else {
-        std::memset(o, 0, sizeof(float) * d);
-        for (idx u = 0; u < T; u++) {
-          const float au = w[u];
-          if (au == 0.0f) continue;
-          const float* v = v0 + u * H3;
-#pragma omp simd
-          for (idx i = 0; i < d; i++) o[i] += au * v[i];
-        }
-      }
-    }
-  }
-}
-
-template <int D, bool DROP>
-void backwardTask(float* dqkv, const float* dout, const float* qkv, const float* att, idx b, idx h0, idx h1, idx T,
-                  idx H, idx nHead, const DropParams* drop, float* scratch) {
-  float* datt = scratch;
-  float* m = scratch + T;  // the row's dropout multipliers
-  const idx d = D > 0 ? D : H / nHead, H3 = 3 * H;
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  for (idx t = 0; t < T; t++) {
-    std::memset(dqkv + (b * T + t) * H3 + H + h0 * d, 0, sizeof(float) * d * (h1 - h0));
-    std::memset(dqkv + (b * T + t) * H3 + 2 * H + h0 * d, 0, sizeof(float) * d * (h1 - h0));
-  }
-  for (idx t = 0; t < T; t++) {
-    for (idx h = h0; h < h1; h++) {
-      const float* a = att + ((b * nHead + h) * T + t) * T;
-      const float* go = dout + (b * T + t) * H + h * d;
-      const float* q = qkv + (b * T + t) * H3 + h * d;
-      const float* k0 = qkv + b * T * H3 + H + h * d;
-      const float* v0 = k0 + H;
-      float* dq = dqkv + (b * T + t) * H3 + h * d;
-      float* dk0 = dqkv + b * T * H3 + H + h * d;
-      float* dv0 = dk0 + H;
-      // out = Σ_u a[u]·m[u]·v[u]  →  datt[u] = (dout·v[u])·m[u], dv[u] += a[u]·m[u]·dout; then the softmax
-      // backward ds[u] = a[u]·(datt[u] − Σ a·datt); a future key's score was a constant: no gradient to q, k.
-      // (m = 1 without dropout. A key with a[u]·m[u] = 0 gets datt = 0: its datt only ever meets a factor
-      // a[u] = 0, or is dropped.)
-      if constexpr (DROP) dropRow(m, nullptr, *drop, b, h, t, T, nHead);
-      float dot = 0;
-      if constexpr (D > 0) {
-        Head<D> g;
-        g.load(go);
-        for (idx u = 0; u < T; u++) {
-          const float au = a[u];
-          const float wu = DROP ? au * m[u] : au;
-          if (wu == 0.0f) {
-            datt[u] = 0.0f;
-            continue;
-          }
-          const float s = g.dot(v0 + u * H3);
-          datt[u] = DROP ? s * m[u] : s;
-          dot += datt[u] * au;
-          g.addTo(wu, dv0 + u * H3);
-        }
-        Head<D> qv, dqv;
-        qv.load(q);
-        dqv.zero();
-        for (idx u = 0; u <= t; u++) {
-          const float ds = a[u] * (datt[u] - dot) * scale;
-          if (ds == 0.0f) continue;
-          dqv.axpy(ds, k0 + u * H3);
-          qv.addTo(ds, dk0 + u * H3);
-        }
-        dqv.store(dq);
-      } else {
-        for (idx u = 0; u < T; u++) {
-          const float au = a[u];
-          const float wu = DROP ? au * m[u] : au;
-          if (wu == 0.0f) {
-            datt[u] = 0.0f;
-            continue;
-          }
-          const float* __restrict v = v0 + u * H3;
-          float* __restrict dv = dv0 + u * H3;
-          float s = 0;
-          for (idx i = 0; i < d; i++) {
-            s += go[i] * v[i];
-            dv[i] += wu * go[i];
-          }
-          if constexpr (DROP) s *= m[u];
-          datt[u] = s;
-          dot += s * au;
-        }
-        std::memset(dq, 0, sizeof(float) * d);
-        for (idx u = 0; u <= t; u++) {
-          const float ds = a[u] * (datt[u] - dot) * scale;
-          if (ds == 0.0f) continue;
-          const float* __restrict k = k0 + u * H3;
-          float* __restrict dk = dk0 + u * H3;
-#pragma omp simd
-          for (idx i = 0; i < d; i++) {
-            dq[i] += ds * k[i];
-            dk[i] += ds * q[i];
-          }
-        }
-      }
-    }
-  }
-}
-
-using ForwardFn = void (*)(float*, float*, const float*, const float*, idx, idx, idx, idx, idx, idx, float,
-                           const DropParams*, float*);
-using BackwardFn = void (*)(float*, const float*, const float*, const float*, idx, idx, idx, idx, idx, idx,
-                            const DropParams*, float*);
-
-// Work split: whole sequences (all heads) per task when there are enough sequences to share out, else one
-// (sequence, head) pair per task (the patch decoder's few long sequences), whose rows then fit in cache.
-struct Split {
-  idx tasks, headsPerTask;
+// A head's rows [T, d] inside the fused rows (stride 3H or H) are used in place when d is a multiple of 16
+// (the micro-kernel's width); otherwise they are copied into a zero-padded panel [T, dp] first, and results
+// go through a padded panel too. Keys are always transposed into a panel [d, Tp] (the scores' B operand).
+struct Rows {
+  const float* p;
+  idx ld;
 };
-Split split(idx B, idx nHead) {
-  const idx teams = omp_get_max_threads();
-  return B >= 4 * teams ? Split{B, nHead} : Split{B * nHead, 1};
+inline Rows panel(float* dst, idx dp, const float* src, idx ld, idx T, idx d) {
+  if (d == dp) return {src, ld};
+  for (idx t = 0; t < T; t++) std::memcpy(dst + t * dp, src + t * ld, sizeof(float) * d);
+  return {dst, dp};
+}
+inline void packCols(float* __restrict dst, idx Tp, const float* __restrict src, idx ld, idx T, idx d) {
+  for (idx i = 0; i < d; i++)
+    for (idx t = 0; t < T; t++) dst[i * Tp + t] = src[t * ld + i];
+}
+// C[mr, d] (stride ldc) = op(A)·B, straight into C when d = dp, through the panel o otherwise.
+inline void gemmOut(idx mr, float* C, idx ldc, const float* A, idx lda, Rows B, idx K, bool transA, float* o, idx d,
+                    idx dp) {
+  if (d == dp) return gemmRows(mr, C, ldc, A, lda, B.p, B.ld, dp, K, transA);
+  gemmRows(mr, o, dp, A, lda, B.p, B.ld, dp, K, transA);
+  for (idx r = 0; r < mr; r++) std::memcpy(C + r * ldc, o + r * dp, sizeof(float) * d);
 }
 
-template <bool DROP>
-ForwardFn pickForward(idx d) {
-  switch (d) {
-    case 16: return forwardTask<16, DROP>;
-    case 32: return forwardTask<32, DROP>;
-    case 48: return forwardTask<48, DROP>;
-    case 64: return forwardTask<64, DROP>;
-    case 80: return forwardTask<80, DROP>;
-    case 96: return forwardTask<96, DROP>;
-    case 128: return forwardTask<128, DROP>;
-    default: return forwardTask<0, DROP>;
+// Per-thread scratch, in floats, for T keys and padded head dim dp (zeroed once: the pads stay finite).
+struct Scratch {
+  idx Tp, dp;
+  float *q, *k, *v, *kt, *s, *w, *o, *pen, *maskPen, *m, *base, *wt, *ds;
+  static idx floats(idx T, idx dp) {
+    const idx Tp = up16(T);
+    return 3 * T * dp + dp * Tp + 2 * kMR * Tp + kMR * dp + 4 * Tp + 2 * T * Tp;
+  }
+  Scratch(float* p, idx T, idx dp_) : Tp(up16(T)), dp(dp_) {
+    q = p, k = q + T * dp, v = k + T * dp, kt = v + T * dp, s = kt + dp * Tp, w = s + kMR * Tp, o = w + kMR * Tp;
+    pen = o + kMR * dp, maskPen = pen + Tp, m = maskPen + Tp, base = m + Tp, wt = base + Tp, ds = wt + T * Tp;
+  }
+};
+
+void forwardHead(float* out, float* att, const float* qkv, const float* mask, idx b, idx h, idx T, idx H,
+                 idx nHead, float neg, const DropParams* drop, Scratch& S) {
+  const idx d = H / nHead, H3 = 3 * H, dp = S.dp, Tp = S.Tp;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  const float* q0 = qkv + b * T * H3 + h * d;
+  const Rows q = panel(S.q, dp, q0, H3, T, d), v = panel(S.v, dp, q0 + 2 * H, H3, T, d);
+  packCols(S.kt, Tp, q0 + H, H3, T, d);
+  for (idx u = 0; u < T; u++) S.maskPen[u] = mask ? (1.0f - mask[b * T + u]) * neg : 0.0f;
+  float* att0 = att + (b * nHead + h) * T * T;
+  for (idx t0 = 0; t0 < T; t0 += kMR) {
+    const idx mr = std::min<idx>(kMR, T - t0), seen = t0 + mr;  // keys the block's queries may see
+    gemmRows(mr, S.s, Tp, q.p + t0 * q.ld, q.ld, S.kt, Tp, up16(seen), d);
+    idx ext = seen;
+    for (idx r = 0; r < mr; r++) {
+      const idx t = t0 + r;
+      const float* sr = S.s + r * Tp;
+      for (idx u = 0; u <= t; u++) S.base[u] = sr[u] * scale;
+      for (idx u = t + 1; u < T; u++) S.base[u] = 0.0f;
+      ext = std::max(ext, softmaxRow(att0 + t * T, S.base, S.maskPen, t, T, neg, S.pen));
+    }
+    // the weights of the values: att's rows themselves, or their dropped copies
+    const float* w = att0 + t0 * T;
+    idx ldw = T;
+    if (drop) {
+      for (idx r = 0; r < mr; r++) dropRow(S.w + r * Tp, w + r * T, *drop, b, h, t0 + r, T, nHead, ext);
+      w = S.w, ldw = Tp;
+    }
+    gemmOut(mr, out + (b * T + t0) * H + h * d, H, w, ldw, v, ext, false, S.o, d, dp);
   }
 }
 
-template <bool DROP>
-BackwardFn pickBackward(idx d) {
-  switch (d) {
-    case 16: return backwardTask<16, DROP>;
-    case 32: return backwardTask<32, DROP>;
-    case 48: return backwardTask<48, DROP>;
-    case 64: return backwardTask<64, DROP>;
-    case 80: return backwardTask<80, DROP>;
-    case 96: return backwardTask<96, DROP>;
-    case 128: return backwardTask<128, DROP>;
-    default: return backwardTask<0, DROP>;
+void backwardHead(float* dqkv, const float* dout, const float* qkv, const float* att, idx b, idx h, idx T, idx H,
+                  idx nHead, const DropParams* drop, Scratch& S) {
+  const idx d = H / nHead, H3 = 3 * H, dp = S.dp, Tp = S.Tp;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  const float* q0 = qkv + b * T * H3 + h * d;
+  float* dq0 = dqkv + b * T * H3 + h * d;
+  const Rows q = panel(S.q, dp, q0, H3, T, d), k = panel(S.k, dp, q0 + H, H3, T, d);
+  const Rows dO = panel(S.v, dp, dout + b * T * H + h * d, H, T, d);
+  packCols(S.kt, Tp, q0 + 2 * H, H3, T, d);  // vᵀ
+  const float* att0 = att + (b * nHead + h) * T * T;
+  // the weights the values got, [T, T] row by row: att itself, or its rows times the dropout multipliers
+  const float* w0 = drop ? S.wt : att0;
+  const idx ldw = drop ? Tp : T;
+  idx firstDense = T;  // the first query whose weights reach past its own position
+  for (idx t0 = 0; t0 < T; t0 += kMR) {
+    const idx mr = std::min<idx>(kMR, T - t0), seen = t0 + mr;
+    idx ext = seen;
+    for (idx r = 0; r < mr; r++) {
+      const idx e = extent(att0 + (t0 + r) * T, t0 + r, T);
+      if (e > t0 + r + 1) firstDense = std::min(firstDense, t0 + r);
+      ext = std::max(ext, e);
+    }
+    // out = Σ_u a[u]·m[u]·v[u]  →  datt[u] = (dout·v[u])·m[u], dv[u] = Σ_t a[u]·m[u]·dout[t]; then the softmax
+    // backward ds[u] = a[u]·(datt[u] − Σ a·datt); a future key's score was a constant: no gradient to q, k.
+    gemmRows(mr, S.s, Tp, dO.p + t0 * dO.ld, dO.ld, S.kt, Tp, up16(ext), d);
+    for (idx r = 0; r < mr; r++) {
+      const idx t = t0 + r;
+      const float* a = att0 + t * T;
+      float* datt = S.s + r * Tp;
+      if (drop) {
+        float* w = S.wt + t * Tp;
+        dropRow(S.m, nullptr, *drop, b, h, t, T, nHead, ext);
+        for (idx u = 0; u < ext; u++) datt[u] *= S.m[u];
+        for (idx u = 0; u < ext; u++) w[u] = a[u] * S.m[u];
+        std::memset(w + ext, 0, sizeof(float) * (T - ext));
+      }
+      float dot = 0;
+      for (idx u = 0; u < ext; u++) dot += datt[u] * a[u];
+      float* ds = S.ds + t * Tp;
+      for (idx u = 0; u <= t; u++) ds[u] = a[u] * (datt[u] - dot) * scale;
+      for (idx u = t + 1; u < seen; u++) ds[u] = 0.0f;  // read by the dk products of this block's keys
+    }
+    gemmOut(mr, dq0 + t0 * H3, H3, S.ds + t0 * Tp, Tp, k, seen, false, S.o, d, dp);  // dq = ds·k
+  }
+  // dv[u] = Σ_t w[t,u]·dout[t] and dk[u] = Σ_t ds[t,u]·q[t], over the queries t that reach key u: t ≥ u,
+  // and for dv also every query from the first one whose weights reach past its own position
+  for (idx u0 = 0; u0 < T; u0 += kMR) {
+    const idx mr = std::min<idx>(kMR, T - u0), from = std::min(u0, firstDense);
+    gemmOut(mr, dq0 + u0 * H3 + 2 * H, H3, w0 + from * ldw + u0, ldw, {dO.p + from * dO.ld, dO.ld}, T - from, true,
+            S.o, d, dp);
+    gemmOut(mr, dq0 + u0 * H3 + H, H3, S.ds + u0 * Tp + u0, Tp, {q.p + u0 * q.ld, q.ld}, T - u0, true, S.o, d, dp);
+  }
+}
+
+// Runs fn(b, h, scratch) for every (sequence, head) pair, in parallel when the work is worth a team.
+template <class Fn>
+void forEachHead(idx B, idx T, idx H, idx nHead, Fn fn) {
+  const idx d = H / nHead, dp = up16(d), tasks = B * nHead;
+  const bool par = tasks > 1 && tasks * T * T * d > kParMin;
+  const idx per = Scratch::floats(T, dp);
+  // allocated here (zeroed): no allocation inside the region
+  std::vector<float> scratch(static_cast<size_t>(per * (par ? omp_get_max_threads() : 1)));
+#pragma omp parallel if (par)
+  {
+    Scratch s(scratch.data() + per * omp_get_thread_num(), T, dp);
+    // many short sequences (the byte decoder): a task takes all heads of one, whose rows then stay in cache
+    // after the first head brought them in; few long ones (the patch decoder): one (sequence, head) per task
+    const idx per_task = B >= 4 * omp_get_num_threads() ? nHead : 1;
+#pragma omp for schedule(dynamic, 1)  // dynamic: a thread that loses its core does not hold up the rest
+    for (idx task = 0; task < tasks / per_task; task++)
+      for (idx j = task * per_task; j < (task + 1) * per_task; j++) fn(j / nHead, j % nHead, s);
   }
 }
 
@@ -278,44 +297,17 @@ BackwardFn pickBackward(idx d) {
 
 void attention_forward(float* out, float* att, const float* qkv, const float* mask, idx B, idx T, idx H,
                        idx nHead, float maskValue, double dropP, std::uint32_t seed) {
-  const idx d = H / nHead;
   const DropParams dp(dropP, seed);
   const DropParams* drop = dropP > 0 ? &dp : nullptr;
-  const ForwardFn fn = drop ? pickForward<true>(d) : pickForward<false>(d);
-  const Split sp = split(B, nHead);
-  const bool par = sp.tasks > 1 && B * nHead * T * T * d > kParMin;
-  const idx per = 4 * T;  // scratch floats per thread (allocated here: no allocation inside the region)
-  std::vector<float> scratch(static_cast<size_t>(per * (par ? omp_get_max_threads() : 1)));
-#pragma omp parallel if (par)
-  {
-    float* mine = scratch.data() + per * omp_get_thread_num();
-#pragma omp for schedule(dynamic, 4)  // dynamic: a thread that loses its core does not hold up the rest
-    for (idx task = 0; task < sp.tasks; task++) {
-      const idx b = task * sp.headsPerTask / nHead, h0 = task * sp.headsPerTask % nHead;
-      fn(out, att, qkv, mask, b, h0, h0 + sp.headsPerTask, T, H, nHead, maskValue, drop, mine);
-    }
-  }
+  forEachHead(B, T, H, nHead,
+              [&](idx b, idx h, Scratch& s) { forwardHead(out, att, qkv, mask, b, h, T, H, nHead, maskValue, drop, s); });
 }
 
 void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* att, idx B, idx T, idx H,
                         idx nHead, double dropP, std::uint32_t seed) {
-  const idx d = H / nHead;
   const DropParams dp(dropP, seed);
   const DropParams* drop = dropP > 0 ? &dp : nullptr;
-  const BackwardFn fn = drop ? pickBackward<true>(d) : pickBackward<false>(d);
-  const Split sp = split(B, nHead);
-  const bool par = sp.tasks > 1 && B * nHead * T * T * d > kParMin;
-  const idx per = 2 * T;
-  std::vector<float> scratch(static_cast<size_t>(per * (par ? omp_get_max_threads() : 1)));
-#pragma omp parallel if (par)
-  {
-    float* mine = scratch.data() + per * omp_get_thread_num();
-#pragma omp for schedule(dynamic, 4)
-    for (idx task = 0; task < sp.tasks; task++) {
-      const idx b = task * sp.headsPerTask / nHead, h0 = task * sp.headsPerTask % nHead;
-      fn(dqkv, dout, qkv, att, b, h0, h0 + sp.headsPerTask, T, H, nHead, drop, mine);
-    }
-  }
+  forEachHead(B, T, H, nHead, [&](idx b, idx h, Scratch& s) { backwardHead(dqkv, dout, qkv, att, b, h, T, H, nHead, drop, s); });
 }
 
 }  // namespace bgpt
