@@ -5,7 +5,7 @@
  */
 import type { Kernels } from '../backend/types.js';
 import { conversionName, type ConversionMode } from '../data/dataset.js';
-import { checkpointOf, loadCheckpoint, saveCheckpoint, type CheckpointTask } from '../io/checkpoint.js';
+import { checkpointOf, loadCheckpoint, saveCheckpoint, type CheckpointTask, type ScheduleState } from '../io/checkpoint.js';
 import { layoutTask } from '../io/meta.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import type { AdamW, AdamWState } from '../optim/adamw.js';
@@ -38,7 +38,8 @@ export function taskOf(o: Pick<RunSettings, 'task' | 'convert'>, labels: string[
   return o.convert ? { kind: 'conversion', mode: conversionName(o.convert) } : { kind: 'generative' };
 }
 
-export function saveTraining(path: string, t: { model: TaskModel; adam: AdamW; state: TrainState; labels: string[]; options: RunSettings }): void {
+/** `schedule`: where the learning-rate schedule stands (so that an export can hand the run on, see io/export.ts). */
+export function saveTraining(path: string, t: { model: TaskModel; adam: AdamW; state: TrainState; labels: string[]; options: RunSettings; schedule?: ScheduleState }): void {
   const s = t.state;
   saveCheckpoint(path, checkpointOf(t.model, {
     task: taskOf(t.options, t.labels),
@@ -49,6 +50,7 @@ export function saveTraining(path: string, t: { model: TaskModel; adam: AdamW; s
       bestEvalLoss: s.bestEvalLoss ?? Infinity,
       ...(s.bestEvalAccuracy !== null ? { bestEvalAcc: s.bestEvalAccuracy } : {}),
       rng: { train: s.rng },
+      ...(t.schedule ? { schedule: t.schedule } : {}),
       extra: { step: s.step, batch: s.batch, seed: t.options.seed, batchSize: t.options.batchSize, accumulation: t.options.accumulation },
     },
   }));

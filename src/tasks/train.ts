@@ -137,7 +137,10 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   const S = o.model.patchSize, L = o.model.patchLength;
   hooks.log({ type: 'info', task: o.task, train_files: trainSet.length, eval_files: held.length, labels: labels.length || undefined, params: model.layout.count(), total_steps: total, warmup_steps: warm, resumed_at: resumed ? state.step : undefined });
 
-  const save = (path: string) => saveTraining(path, { model, adam: opt, state: { ...state, rng: rng.getState() }, labels, options: o });
+  const save = (path: string) => saveTraining(path, {
+    model, adam: opt, state: { ...state, rng: rng.getState() }, labels, options: o,
+    schedule: { position: state.step, warmupSteps: warm, totalSteps: total, baseLr: o.lr },
+  });
   let lastEval: EvalLog | null = null;
   const evaluate = (): EvalLog => {
     const r = evaluateExamples(model, held, reader, S, L, o.task === 'cls');
