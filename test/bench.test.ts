@@ -14,17 +14,21 @@ function counting(): { k: Kernels; flops: () => number } {
   let f = 0;
   const k: Kernels = {
     ...tsKernels,
-    matmul: (C, A, B, bias, M, K, N, tA, tB, acc) => {
-      f += 2 * M * K * N;
-      tsKernels.matmul(C, A, B, bias, M, K, N, tA, tB, acc);
+    matmul: (...a) => {
+      f += 2 * a[4] * a[5] * a[6];
+      tsKernels.matmul(...a);
     },
-    attentionForward: (out, att, qkv, mask, B, T, H, nHead, p, s) => {
-      f += 4 * B * T * T * H;
-      tsKernels.attentionForward(out, att, qkv, mask, B, T, H, nHead, p, s);
+    matmulBiasGelu: (...a) => {
+      f += 2 * a[5] * a[6] * a[7];
+      tsKernels.matmulBiasGelu(...a);
     },
-    attentionBackward: (dqkv, dout, qkv, att, B, T, H, nHead, p, s) => {
-      f += 8 * B * T * T * H;
-      tsKernels.attentionBackward(dqkv, dout, qkv, att, B, T, H, nHead, p, s);
+    attentionForward: (...a) => {
+      f += 4 * a[4] * a[5] * a[5] * a[6]; // B·T²·H
+      tsKernels.attentionForward(...a);
+    },
+    attentionBackward: (...a) => {
+      f += 8 * a[4] * a[5] * a[5] * a[6];
+      tsKernels.attentionBackward(...a);
     },
   };
   return { k, flops: () => f };

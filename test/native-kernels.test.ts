@@ -181,6 +181,25 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     }
   });
 
+  test('matmulBiasGelu: the product with its bias and the gelu of it, as matmul then geluForward', () => ownStream(404, () => {
+    // one block of 64 rows, several blocks with a short last one, K = 0, the MLP's shape
+    for (const [M, K, N] of [[1, 3, 16], [70, 33, 20], [200, 64, 256], [5, 0, 7], [300, 256, 1024]]) {
+      const A = randn(M * K), B = randn(K * N, 0.2), bias = randn(N);
+      const pre = [new Float32Array(M * N), nans(M * N)], out = [new Float32Array(M * N), nans(M * N)];
+      ref.matmulBiasGelu(out[0], pre[0], A, B, bias, M, K, N);
+      nat.matmulBiasGelu(out[1], pre[1], A, B, bias, M, K, N);
+      within(normRel(pre[1], pre[0]), 2e-6, `matmulBiasGelu pre M=${M} K=${K} N=${N}`);
+      within(normRel(out[1], out[0]), 2e-6, `matmulBiasGelu out M=${M} K=${K} N=${N}`);
+      // the native unfused pair gives the same numbers to float rounding
+      const p2 = new Float32Array(M * N), o2 = new Float32Array(M * N);
+      nat.matmul(p2, A, B, bias, M, K, N, false, false, false);
+      nat.geluForward(o2, p2, M * N);
+      within(normRel(pre[1], p2), 1e-6, `matmulBiasGelu vs matmul M=${M} K=${K} N=${N}`);
+      within(normRel(out[1], o2), 1e-6, `matmulBiasGelu vs geluForward M=${M} K=${K} N=${N}`);
+    }
+    assert.throws(() => nat.matmulBiasGelu(new Float32Array(4), new Float32Array(4), new Float32Array(4), new Float32Array(4), new Float32Array(1), 2, 2, 2), /bias/);
+  }));
+
   test('gelu forward and backward (dx aliasing dout)', () => {
     for (const n of [1, 33, 70001]) {
       const x = randn(n, 8);

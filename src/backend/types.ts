@@ -49,6 +49,11 @@ export interface Kernels {
   matmulW16(
     C: Float32Array, A: Float32Array, W: Uint16Array, bias: Float32Array | null, M: number, K: number, N: number,
     dtype: HalfType,
+   * The MLP's first product and its activation in one call: pre[M,N] = A[M,K]·B[K,N] + bias[N] and
+   * out = gelu_new(pre) (pre is what the backward needs). Neither output may overlap the other or an input.
+   */
+  matmulBiasGelu(
+    out: Float32Array, pre: Float32Array, A: Float32Array, B: Float32Array, bias: Float32Array, M: number, K: number, N: number,
   ): void;
 
   /** db[N] (+)= sum over the M rows of dY[M,N]. */

@@ -18,8 +18,7 @@ export class Mlp {
   }
 
   forward(k: Kernels, out: Float32Array, x: Float32Array, a: MlpActs, R: number): void {
-    this.cFc.forward(k, a.fc, x, R);
-    k.geluForward(a.g, a.fc, R * 4 * this.H);
+    k.matmulBiasGelu(a.g, a.fc, x, this.cFc.w, this.cFc.b, R, this.H, 4 * this.H);
     this.cProj.forward(k, out, a.g, R);
   }
 

@@ -44,6 +44,15 @@ Napi::Value MatmulW16(Info info) {
   const std::string dt = a.info()[7].As<Napi::String>().Utf8Value();
   if (dt != "bf16" && dt != "f16") a.fail("dtype must be \"bf16\" or \"f16\", not \"" + dt + "\"");
   const int st = matmul_w16(C, A, W, bias, M, K, N, dt == "f16");
+Napi::Value MatmulBiasGelu(Info info) {
+  Args a(info, "matmulBiasGelu", 8);
+  const idx M = a.dim(5, "M"), K = a.dim(6, "K"), N = a.dim(7, "N");
+  float* G = a.f32(0, "out", prod({M, N}));
+  float* C = a.f32(1, "pre", prod({M, N}));
+  const float* A = a.f32(2, "A", prod({M, K}));
+  const float* B = a.f32(3, "B", prod({K, N}));
+  const float* bias = a.f32(4, "bias", N);
+  const int st = matmul_bias_gelu(G, C, A, B, bias, M, K, N);
   if (st != dnnl_success) a.fail("oneDNN sgemm failed with status " + std::to_string(st));
   return info.Env().Undefined();
 }
@@ -369,6 +378,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"geluForward", GeluForward},
       {"geluBackward", GeluBackward},
       {"dropout", Dropout},
+      {"matmulBiasGelu", MatmulBiasGelu},
       {"attentionForward", AttentionForward},
       {"attentionBackward", AttentionBackward},
       {"attentionCached", AttentionCached},

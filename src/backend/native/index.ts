@@ -26,7 +26,7 @@ export type NativeLoad =
   | { error: string };
 
 const KERNELS = [
-  'matmul', 'matmulW16', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
+  'matmul', 'matmulW16', 'matmulBiasGelu', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
   'geluBackward', 'dropout', 'attentionForward', 'attentionBackward', 'attentionCached', 'patchEmbedForward', 'patchEmbedBackward',
   'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
 ] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
@@ -77,6 +77,7 @@ function load(): NativeLoad {
     name: 'native',
     matmul: addon.matmul,
     matmulW16: addon.matmulW16,
+    matmulBiasGelu: addon.matmulBiasGelu,
     biasGrad: addon.biasGrad,
     add: addon.add,
     addInPlace: addon.addInPlace,

@@ -9,6 +9,8 @@ namespace bgpt {
 // matmul.cc — returns a oneDNN status (0 = success).
 int matmul(float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N, bool transA,
            bool transB, bool accumulate);
+// G = gelu_new(C), C = A[M,K]·B[K,N] + bias[N] (C is what the backward needs); a oneDNN status.
+int matmul_bias_gelu(float* G, float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N);
 
 // matmul16.cc — C[M,N] = A[M,K]·W[K,N] (+ bias) with W in bf16 (f16 = false) or f16; returns a oneDNN status.
 int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16);

@@ -1,8 +1,10 @@
 // Matrix products through oneDNN's sgemm (row-major, OpenMP-threaded by oneDNN itself).
 #include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "gelu.h"
 #include "kernels.h"
 
 namespace bgpt {
@@ -32,6 +34,44 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
   }
   const idx lda = transA ? M : K, ldb = transB ? K : N;
   return dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, N);
+}
+
+// The MLP's c_fc and gelu in one pass over memory: blocks of rows, each one sgemm (single-threaded inside
+// the team: oneDNN runs sequentially when called in a parallel region) whose result gets its bias and gelu
+// while it is still in cache. Against matmul + gelu_forward this saves writing the bias rows first and
+// reading C back from memory.
+int matmul_bias_gelu(float* G, float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N) {
+  if (M == 0 || N == 0) return dnnl_success;
+  constexpr idx kRows = 64;
+  const idx blocks = (M + kRows - 1) / kRows;
+  int status = dnnl_success;
+#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && M * K * N > kParMin)
+  for (idx blk = 0; blk < blocks; blk++) {
+    const idx r0 = blk * kRows, m = std::min(kRows, M - r0);
+    float* c = C + r0 * N;
+    float* g = G + r0 * N;
+    if (K > 0) {
+      const int st = dnnl_sgemm('N', 'N', m, N, K, 1.0f, A + r0 * K, K, B, N, 0.0f, c, N);
+      if (st != dnnl_success) {
+#pragma omp atomic write
+        status = st;
+        continue;
+      }
+    } else {
+      std::memset(c, 0, sizeof(float) * m * N);
+    }
+    for (idx i = 0; i < m; i++) {
+      float* __restrict ci = c + i * N;
+      float* __restrict gi = g + i * N;
+#pragma omp simd
+      for (idx j = 0; j < N; j++) {
+        const float v = ci[j] + bias[j];
+        ci[j] = v;
+        gi[j] = gelu_value(v);
+      }
+    }
+  }
+  return status;
 }
 
 }  // namespace bgpt

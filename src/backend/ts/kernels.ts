@@ -98,6 +98,13 @@ function geluForward(out: Float32Array, x: Float32Array, n: number): void {
   }
 }
 
+function matmulBiasGelu(
+  out: Float32Array, pre: Float32Array, A: Float32Array, B: Float32Array, bias: Float32Array, M: number, K: number, N: number,
+): void {
+  matmul(pre, A, B, bias, M, K, N, false, false, false);
+  geluForward(out, pre, M * N);
+}
+
 function geluBackward(dx: Float32Array, x: Float32Array, dout: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const v = x[i];
@@ -388,6 +395,7 @@ export const tsKernels: Kernels = {
   layerNormForward,
   layerNormBackward,
   geluForward,
+  matmulBiasGelu,
   geluBackward,
   dropout,
   attentionForward,
