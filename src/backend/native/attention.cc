@@ -174,7 +174,8 @@ inline void gemmOut(idx mr, float* C, idx ldc, const float* A, idx lda, Rows B, 
   for (idx r = 0; r < mr; r++) std::memcpy(C + r * ldc, o + r * dp, sizeof(float) * d);
 }
 
-// Per-thread scratch, in floats, for T keys and padded head dim dp (zeroed once: the pads stay finite).
+// Per-thread scratch, in floats, for T keys and padded head dim dp. Never cleared: what a pad (a column past
+// d or T) holds only ever reaches output columns that are not copied out, never a kept value.
 struct Scratch {
   idx Tp, dp;
   float *q, *k, *v, *kt, *s, *w, *o, *pen, *maskPen, *m, *base, *wt, *ds;
@@ -279,11 +280,15 @@ void forEachHead(idx B, idx T, idx H, idx nHead, Fn fn) {
   const idx d = H / nHead, dp = up16(d), tasks = B * nHead;
   const bool par = tasks > 1 && tasks * T * T * d > kParMin;
   const idx per = Scratch::floats(T, dp);
-  // allocated here (zeroed): no allocation inside the region
-  std::vector<float> scratch(static_cast<size_t>(per * (par ? omp_get_max_threads() : 1)));
+  // kept by the calling thread between calls (a fresh buffer of this size costs page faults every call),
+  // grown here: no allocation inside the region
+  thread_local std::vector<float> scratch;
+  const size_t need = static_cast<size_t>(per * (par ? omp_get_max_threads() : 1));
+  if (scratch.size() < need) scratch.resize(need);
+  float* const base = scratch.data();
 #pragma omp parallel if (par)
   {
-    Scratch s(scratch.data() + per * omp_get_thread_num(), T, dp);
+    Scratch s(base + per * omp_get_thread_num(), T, dp);
     // many short sequences (the byte decoder): a task takes all heads of one, whose rows then stay in cache
     // after the first head brought them in; few long ones (the patch decoder): one (sequence, head) per task
     const idx per_task = B >= 4 * omp_get_num_threads() ? nHead : 1;
