@@ -16,7 +16,7 @@ import { lastPath, train, type StepLog, type TrainOptions } from '../src/tasks/t
 import { Rng } from '../src/util/rng.js';
 import { PYTHON, ROOT, TORCH_REF, torchSkip } from './helpers.js';
 
-const gloo = torchSkip || (spawnSync(PYTHON, ['-c', 'import torch.distributed as d; assert d.is_available() and d.is_gloo_available()']).status === 0 ? false : `${PYTHON}'s torch has no gloo backend`);
+const gloo = torchSkip() || (spawnSync(PYTHON, ['-c', 'import torch.distributed as d; assert d.is_available() and d.is_gloo_available()']).status === 0 ? false : `${PYTHON}'s torch has no gloo backend`);
 
 /** Two gloo processes on the CPU; the JSON lines rank 0 printed. */
 function ddpRun(args: string[]): Record<string, number | string>[] {
