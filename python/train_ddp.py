@@ -26,7 +26,7 @@ import json
 import math
 import os
 import random
-import socket
+import tempfile
 import sys
 
 import torch
@@ -134,27 +134,29 @@ def parse_args():
     return ap.parse_args()
 
 
-def spawned(rank, world, port, a):
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
-    run(a)
+def spawned(rank, world, store, a):
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
+    run(a, f"file://{store}")
 
 
 def main():
     a = parse_args()
     if a.nproc > 0 and "RANK" not in os.environ:
-        with socket.socket() as s:  # a free port for the rendezvous
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        torch.multiprocessing.spawn(spawned, args=(a.nproc, port, a), nprocs=a.nproc)
+        # the processes meet through a file (no port to pick, none another program can take first)
+        with tempfile.TemporaryDirectory() as d:
+            torch.multiprocessing.spawn(spawned, args=(a.nproc, os.path.join(d, "store"), a), nprocs=a.nproc)
     else:
         run(a)
 
 
-def run(a):
+def run(a, init_method=None):
 
     cuda = torch.cuda.is_available() and a.backend != "gloo"
-    dist.init_process_group(a.backend or ("nccl" if cuda else "gloo"))
+    backend = a.backend or ("nccl" if cuda else "gloo")
+    if init_method:
+        dist.init_process_group(backend, init_method=init_method, rank=int(os.environ["RANK"]), world_size=int(os.environ["WORLD_SIZE"]))
+    else:
+        dist.init_process_group(backend)
     rank, world = dist.get_rank(), dist.get_world_size()
     local = int(os.environ.get("LOCAL_RANK", 0))
     device = torch.device(f"cuda:{local}" if cuda else "cpu")
