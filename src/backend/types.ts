@@ -49,6 +49,9 @@ export interface Kernels {
   matmulW16(
     C: Float32Array, A: Float32Array, W: Uint16Array, bias: Float32Array | null, M: number, K: number, N: number,
     dtype: HalfType,
+  ): void;
+
+  /**
    * The MLP's first product and its activation in one call: pre[M,N] = A[M,K]·B[K,N] + bias[N] and
    * out = gelu_new(pre) (pre is what the backward needs). Neither output may overlap the other or an input.
    */

@@ -44,6 +44,10 @@ Napi::Value MatmulW16(Info info) {
   const std::string dt = a.info()[7].As<Napi::String>().Utf8Value();
   if (dt != "bf16" && dt != "f16") a.fail("dtype must be \"bf16\" or \"f16\", not \"" + dt + "\"");
   const int st = matmul_w16(C, A, W, bias, M, K, N, dt == "f16");
+  if (st != dnnl_success) a.fail("oneDNN sgemm failed with status " + std::to_string(st));
+  return info.Env().Undefined();
+}
+
 Napi::Value MatmulBiasGelu(Info info) {
   Args a(info, "matmulBiasGelu", 8);
   const idx M = a.dim(5, "M"), K = a.dim(6, "K"), N = a.dim(7, "N");
