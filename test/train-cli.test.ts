@@ -110,7 +110,7 @@ describe('bgpt train: starting points and settings', () => {
       patchTensors++;
       assert.deepEqual(ck.params.subarray(t.offset, t.offset + t.size), base.params.subarray(from!.offset, from!.offset + from!.size), t.name);
     }
-    assert.ok(patchTensors > 10);
+    assert.ok(patchTensors > 10, `${patchTensors} patch-level tensors compared`);
     // size flags that do not fit the checkpoint
     oneLineError(bgpt('train', '--train', train, '--out', join(d, 'x.safetensors'), '--init', s.out, ...TINY.map((v, i) => (i === 1 ? '48' : v))), s.out, /needs \[/);
   });

@@ -1,5 +1,7 @@
 /** `bgpt demo`: train a tiny model on generated files for a minute and show that it learns. */
 import type { Command } from 'commander';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { getKernels } from '../backend/index.js';
 import { runDemo } from '../tasks/demo.js';
 import { num } from './options.js';
@@ -22,11 +24,16 @@ export function registerDemo(program: Command): void {
       const sample = opts.sample !== undefined ? num('--sample', opts.sample, { int: true, min: 0 }) : k.name === 'ts' ? 24 : 0;
       console.log(`bgpt demo (${opts.task === 'gen' ? 'next-byte prediction on generated log files' : 'classifying generated text files by kind'}), ${k.name} backend, ${k.threads()} thread(s)${sample ? `, ${sample} patches sampled per step` : ''}; ${seconds} s of training`);
       const progress = progressLine('training');
+      // the training log, as `bgpt train` writes it (for `bgpt plot`)
+      const logPath = join(opts.out, 'model.safetensors.log.jsonl');
+      mkdirSync(opts.out, { recursive: true });
+      writeFileSync(logPath, '');
       let lastLog = 0;
       const r = await runDemo(k, {
         task: opts.task, out: opts.out, seconds, seed, sample,
         hooks: {
           log: (rec) => {
+            appendFileSync(logPath, `${JSON.stringify(rec)}\n`);
             if (rec.type === 'step' && rec.elapsed_s - lastLog >= 10) {
               lastLog = rec.elapsed_s;
               progress.done();
@@ -45,5 +52,6 @@ export function registerDemo(program: Command): void {
         console.log(`held-out accuracy: ${(r.accuracy * 100).toFixed(1)}% over ${r.labels.length} classes (${r.labels.join(', ')}; chance ${(100 / r.labels.length).toFixed(0)}%)`);
         console.log(`model: ${r.modelPath}; classify files with: npx bgpt classify --model ${r.modelPath} ${r.evalDir}`);
       }
+      console.log(`training log: ${logPath}; draw it with: npx bgpt plot ${logPath}`);
     });
 }

@@ -17,6 +17,7 @@ import { registerPlot } from './plot.js';
 import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 import { registerWeb } from './web.js';
+import { printable } from '../util/text.js';
 import { VERSION } from '../version.js';
 
 // `bgpt … | head` closes stdout early: that is the reader's choice, not an error
@@ -57,7 +58,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);
-  process.stderr.write(`bgpt: ${(e as Error).message}\n`);
+  process.stderr.write(`bgpt: ${printable((e as Error).message)}\n`);
   if (process.env.BGPT_DEBUG) console.error(e);
   process.exit(1);
 }

@@ -12,6 +12,7 @@ import { buildLayout } from '../model/params.js';
 import type { TaskModel } from '../model/task-model.js';
 import type { ParamLayout } from '../nn/layout.js';
 import { AdamW } from '../optim/adamw.js';
+import { fileError } from '../util/text.js';
 import { VERSION } from '../version.js';
 import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, encodeJson, layoutTask, type CheckpointTask, type OptimizerMeta, type TrainingState } from './meta.js';
 import { openTensorSource } from './open.js';
@@ -100,7 +101,7 @@ export function loadCheckpoint(path: string, opts: { optimizer?: boolean } = {})
       src.close();
     }
   } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
+    throw fileError(path, e);
   }
 }
 

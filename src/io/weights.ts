@@ -14,6 +14,7 @@ import { BYTE_PREFIX, PATCH_PREFIX, TIED_LM_HEAD, buildLayout, type Task } from 
 import { modelForTask } from '../model/task-model.js';
 import type { ParamLayout } from '../nn/layout.js';
 import { splitLayout, type HalfWeights } from '../nn/params.js';
+import { fileError } from '../util/text.js';
 import { floatToBf16, floatToHalf } from './dtypes.js';
 import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, layoutTask, parseConfig, parseOptimizer, parseTask, parseTraining, type CheckpointTask, type OptimizerMeta, type TrainingState } from './meta.js';
 import { openTensorSource } from './open.js';
@@ -294,7 +295,7 @@ export function readModelWeights(path: string, precision: Precision | 'auto' = '
       src.close();
     }
   } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
+    throw fileError(path, e);
   }
 }
 
@@ -310,7 +311,7 @@ export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean; 
     const labels = w.task.kind === 'classification' ? w.task.labels : undefined;
     return { config: w.config, task: task.kind, model: modelForTask(k, w.config, task, { params: w.params, grad: opts.grad, half }), labels, meta: w.meta } as LoadedModel;
   } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
+    throw fileError(path, e);
   }
 }
 

@@ -18,7 +18,8 @@ export interface RgbImage {
 
 /** Bytes per pixel row in the file: 3·width rounded up to 4. */
 export function bmpStride(width: number): number {
-  return (width * 3 + 3) & ~3;
+  // arithmetic, not `& ~3`: a width read from a broken header can be large enough to overflow 32-bit integers
+  return Math.ceil((width * 3) / 4) * 4;
 }
 
 export function bmpSize(width: number, height: number): number {
@@ -90,7 +91,8 @@ export function decodeBmp(b: Uint8Array): RgbImage {
   const hd = readBmpHeader(b);
   if (hd.bits !== 24 || hd.compression !== 0) throw new Error(`a ${hd.bits}-bit BMP with compression ${hd.compression}; only uncompressed 24-bit is read here`);
   const { width: w, height: h } = hd, stride = bmpStride(w);
-  if (w < 1 || h < 1 || hd.offset + stride * h > b.length) throw new Error(`BMP of ${w}×${h} needs ${hd.offset + stride * h} bytes, the file has ${b.length}`);
+  if (w < 1 || h < 1) throw new Error(`BMP of ${w}×${h} pixels: not a valid image size`);
+  if (hd.offset + stride * h > b.length) throw new Error(`BMP of ${w}×${h} needs ${hd.offset + stride * h} bytes, the file has ${b.length}`);
   const rgb = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) {
     const row = hd.offset + (hd.topDown ? y : h - 1 - y) * stride;
