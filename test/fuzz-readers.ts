@@ -7,6 +7,7 @@
  * engine message passed through. Prints one JSON object: per-reader counts and times, failures, memory.
  *
  *   node --import tsx test/fuzz-readers.ts [cases per fixture] [seed] [progress file]
+ * (FUZZ_MESSAGES=1 also lists every refusal on stderr, to read what the readers say.)
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
