@@ -18,7 +18,11 @@ export class Mlp {
   }
 
   forward(k: Kernels, out: Float32Array, x: Float32Array, a: MlpActs, R: number): void {
-    k.matmulBiasGelu(a.g, a.fc, x, this.cFc.w, this.cFc.b, R, this.H, 4 * this.H);
+    // fp32 weights: product, bias and gelu in one kernel; 16-bit weights (inference) take their own product
+    if (this.cFc.w16) {
+      this.cFc.forward(k, a.fc, x, R);
+      k.geluForward(a.g, a.fc, R * 4 * this.H);
+    } else k.matmulBiasGelu(a.g, a.fc, x, this.cFc.w, this.cFc.b, R, this.H, 4 * this.H);
     this.cProj.forward(k, out, a.g, R);
   }
 
