@@ -15,7 +15,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/util/rng.js';
-import { backends, maxAbsErr } from './helpers.js';
+import { everyBackend, maxAbsErr } from './helpers.js';
 
 const randn = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.normal());
 
@@ -31,8 +31,8 @@ function recomputeProbs(m: BgptModel, context: ArrayLike<number>, bytes: number[
   return probs;
 }
 
-for (const k of backends()) {
-  describe(`attentionCached (${k.name})`, () => {
+for (const { name, kernels: k, skip } of everyBackend()) {
+  describe(`attentionCached (${name})`, { skip }, () => {
     it('equals full-sequence attention on the new rows, for slots of different lengths', () => {
       const rng = new Rng(5), H = 32, nHead = 2, T = 2, cap = 9, slots = Int32Array.of(2, 0, 1), past = Int32Array.of(0, 3, 7);
       const B = slots.length, keys = randn(3 * cap * H, rng), values = randn(3 * cap * H, rng);
@@ -66,7 +66,7 @@ for (const k of backends()) {
     });
   });
 
-  describe(`batched decoding (${k.name})`, () => {
+  describe(`batched decoding (${name})`, { skip }, () => {
     const cfg = { patchSize: 4, patchLength: 6, hidden: 32, patchLayers: 2, byteLayers: 2, heads: 2 };
 
     it("each stream's next-byte distributions equal decoding it alone", () => {
@@ -146,8 +146,8 @@ describe('scoring whole files', () => {
     }
   });
 
-  for (const k of backends()) {
-    it(`eval --whole equals cached decoding over the same windows (${k.name})`, () => {
+  for (const { name, kernels: k, skip } of everyBackend()) {
+    it(`eval --whole equals cached decoding over the same windows (${name})`, { skip }, () => {
       const cfg = { patchSize: 4, patchLength: 6, hidden: 32, patchLayers: 2, byteLayers: 1, heads: 2 };
       const m = new BgptModel(k as Kernels, cfg, { rng: new Rng(12) }), rng = new Rng(1), { patchSize: S, patchLength: L } = cfg;
       const dir = mkdtempSync(join(tmpdir(), 'bgpt-whole-'));

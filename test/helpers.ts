@@ -48,11 +48,6 @@ export const vectorSets: { name: string; dir: string; vectors: Vectors }[] = [
 ];
 
 /** Every backend available here: ts always, native when the addon is built. */
-export function backends(): Kernels[] {
-  const n = nativeKernels();
-  return n ? [tsKernels, n] : [tsKernels];
-}
-
 /**
  * Both backends by name for suites that must show a missing one: native carries the reason it is skipped
  * when the addon is absent (its kernels are then never called).

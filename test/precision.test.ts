@@ -12,14 +12,14 @@ import { writeSafetensors } from '../src/io/safetensors.js';
 import { loadModelFile, saveWeights } from '../src/io/weights.js';
 import { BgptModel, type Batch } from '../src/model/bgpt.js';
 import { Rng } from '../src/util/rng.js';
-import { ROOT, backends, relErr } from './helpers.js';
+import { ROOT, everyBackend, relErr } from './helpers.js';
 
 const randn = (n: number, rng: Rng, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);
 const narrow = (x: Float32Array, d: HalfType) => Uint16Array.from(x, (v) => (d === 'bf16' ? floatToBf16(v) : floatToHalf(v)));
 const widen = (h: Uint16Array, d: HalfType) => Float32Array.from(h, (v) => (d === 'bf16' ? new Float32Array(Uint32Array.of(v << 16).buffer)[0] : halfToFloat(v)));
 
-for (const k of backends()) {
-  describe(`matmulW16 (${k.name})`, () => {
+for (const { name, kernels: k, skip } of everyBackend()) {
+  describe(`matmulW16 (${name})`, { skip }, () => {
     for (const dtype of ['bf16', 'f16'] as const) {
       it(`${dtype}: equals the fp32 product of the widened weights (few and many rows, odd sizes)`, () => {
         const rng = new Rng(2);
@@ -38,7 +38,7 @@ for (const k of backends()) {
     });
   });
 
-  describe(`16-bit inference (${k.name})`, () => {
+  describe(`16-bit inference (${name})`, { skip }, () => {
     const cfg = { patchSize: 4, patchLength: 8, hidden: 32, patchLayers: 2, byteLayers: 1, heads: 2 };
     const dir = mkdtempSync(join(tmpdir(), 'bgpt-prec-'));
     const rng = new Rng(4), m = new BgptModel(k, cfg, { rng });
