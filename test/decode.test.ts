@@ -15,21 +15,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/util/rng.js';
-import { everyBackend, maxAbsErr } from './helpers.js';
+import { everyBackend, maxAbsErr, recomputeProbs } from './helpers.js';
 
 const randn = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.normal());
-
-/** Next-token distributions of a patch by full recomputation (no cache) through the model's forward. */
-function recomputeProbs(m: BgptModel, context: ArrayLike<number>, bytes: number[]): Float32Array {
-  const { patchSize: S, hidden: H } = m.cfg, N = context.length / S;
-  const F = m.patchDecoder.forward(Int32Array.from(context), 1, N, null, false);
-  const targets = new Int32Array(S).fill(256);
-  bytes.forEach((b, i) => (targets[i] = b));
-  const r = m.byteDecoder.forward(F.slice((N - 1) * H, N * H), targets, 1, { logits: true });
-  const probs = new Float32Array(VOCAB);
-  m.k.softmax(probs, r.logits!.subarray(bytes.length * VOCAB, (bytes.length + 1) * VOCAB), 1, VOCAB);
-  return probs;
-}
 
 for (const { name, kernels: k, skip } of everyBackend()) {
   describe(`attentionCached (${name})`, { skip }, () => {

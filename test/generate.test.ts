@@ -5,25 +5,12 @@ import { describe, it } from 'node:test';
 import { headerPatch } from '../src/data/patches.js';
 import { loadModelFile } from '../src/io/weights.js';
 import { BgptModel } from '../src/model/bgpt.js';
-import { VOCAB } from '../src/model/config.js';
 import { Decoder } from '../src/model/generator.js';
 import { filterProbs, sample } from '../src/model/sampling.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { conversionPrompt, continueTokens } from '../src/tasks/generate.js';
 import { Rng } from '../src/util/rng.js';
-import { VECTORS, everyBackend, maxAbsErr, vectors } from './helpers.js';
-
-/** Next-token distributions of a patch by full recomputation (no cache). */
-function recomputeProbs(m: BgptModel, context: Int32Array, bytes: number[]): Float32Array {
-  const { patchSize: S, hidden: H } = m.cfg, N = context.length / S;
-  const F = m.patchDecoder.forward(context, 1, N, null, false);
-  const targets = new Int32Array(S).fill(256);
-  bytes.forEach((b, i) => (targets[i] = b));
-  const r = m.byteDecoder.forward(F.slice((N - 1) * H, N * H), targets, 1, { logits: true });
-  const probs = new Float32Array(VOCAB);
-  m.k.softmax(probs, r.logits!.subarray(bytes.length * VOCAB, (bytes.length + 1) * VOCAB), 1, VOCAB);
-  return probs;
-}
+import { VECTORS, everyBackend, maxAbsErr, recomputeProbs, vectors } from './helpers.js';
 
 for (const { name, kernels: k, skip } of everyBackend()) {
   describe(`KV-cached generation (${name})`, { skip }, () => {

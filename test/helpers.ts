@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeKernels, nativeLoadError, tsKernels, type Kernels } from '../src/backend/index.js';
-import type { Batch } from '../src/model/bgpt.js';
+import type { Batch, BgptModel } from '../src/model/bgpt.js';
+import { VOCAB } from '../src/model/config.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -106,4 +107,16 @@ export function torchSkip(): string | false {
 export function runPython(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', cwd, env: { ...process.env, PYTHONPATH: TORCH_REF } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Next-token distributions of a patch by full recomputation (no cache) through the model's forward. */
+export function recomputeProbs(m: BgptModel, context: ArrayLike<number>, bytes: number[]): Float32Array {
+  const { patchSize: S, hidden: H } = m.cfg, N = context.length / S;
+  const F = m.patchDecoder.forward(Int32Array.from(context), 1, N, null, false);
+  const targets = new Int32Array(S).fill(256);
+  bytes.forEach((b, i) => (targets[i] = b));
+  const r = m.byteDecoder.forward(F.slice((N - 1) * H, N * H), targets, 1, { logits: true });
+  const probs = new Float32Array(VOCAB);
+  m.k.softmax(probs, r.logits!.subarray(bytes.length * VOCAB, (bytes.length + 1) * VOCAB), 1, VOCAB);
+  return probs;
 }
