@@ -41,6 +41,8 @@ function printEvaluation(r: EvaluateResult): void {
   console.log(`${r.files} files, ${r.matched} of ${r.total} bytes right: accuracy ${(100 * r.accuracy).toFixed(4)} %` +
     (r.filesWithErrors ? ` (${r.filesWithErrors} files with errors)` : ''));
   if (r.extraBytes) console.log(`${r.extraBytes} predicted bytes after the end of the simulation (not counted)`);
+  console.log('\nby field of the state record:');
+  for (const [k, t] of Object.entries(r.byField)) console.log(row(k, 7, t));
   console.log('\nby instruction executed before the record:');
   for (const [k, t] of Object.entries(r.byOpcode)) console.log(row(k, 7, t));
   // lengths in bins of 32 instructions keep the table short; --json has every length
@@ -166,7 +168,7 @@ export function registerCpu(program: Command): void {
     .argument('<paths...>', 'states files or folders (searched recursively, hidden files skipped)')
     .option('--worst <n>', 'list the n files with the lowest accuracy', '10')
     .option('--model <weights>', 'score a model instead: it predicts each file\'s states from its memory and first state (greedy)')
-    .option('--json', 'print one JSON object {files, matched, total, accuracy, byOpcode, byLength, worst, …}')
+    .option('--json', 'print one JSON object {files, matched, total, accuracy, byField, byOpcode, byLength, worst, …}')
     .action(async (paths: string[], o: MachineOpts & { worst: string; json?: boolean; model?: string }) => {
       const cfg = machine(o);
       const progress = progressLine('evaluating');

@@ -8,7 +8,8 @@
  * `Predictor` it is the predictor's output for the file's memory and first record — a model plugs in here
  * (prompt = memory + first record, generation until the end patch).
  *
- * Breakdowns: per opcode, every record's bytes count for the instruction whose execution produced it — the
+ * Breakdowns: per field, byte j of every record counts for its field (PC, ACC, IR0…IR3, the registers A, B, …),
+ * so a model that copies the PC but not the registers shows it at a glance; per opcode, every record's bytes count for the instruction whose execution produced it — the
  * record after `OP …` was fetched shows OP's effect on ACC and the registers, plus the next fetch (PC, IR); the
  * first record after the initial one comes from the first fetch alone and counts under `(start)`. Per length,
  * files are grouped by the number of executed instructions (the program length, HLT included, for files that
@@ -54,6 +55,8 @@ export interface EvaluateResult {
   extraBytes: number;
   /** Files with at least one wrong byte. */
   filesWithErrors: number;
+  /** By field of the state record (PC, ACC, IR0..IR3, A, B, …), in record order. */
+  byField: Record<string, Tally>;
   /** By mnemonic (and `(start)`), in opcode order. */
   byOpcode: Record<string, Tally>;
   /** By executed instructions, ascending. */
@@ -71,8 +74,11 @@ export interface EvaluateOptions extends CpuConfig {
 
 const START = '(start)';
 
-/** Scores one prediction against the simulation; adds per-opcode counts into `byOpcode` (indexed by opcode, START last). */
-export function scorePrediction(truth: Uint8Array, predicted: Uint8Array, cfg: CpuConfig, byOpcode?: Float64Array[]):
+/**
+ * Scores one prediction against the simulation; adds per-opcode counts into `byOpcode` (indexed by opcode, START
+ * last) and per-field counts into `byField` (matched, total for record byte j at 2j, 2j + 1).
+ */
+export function scorePrediction(truth: Uint8Array, predicted: Uint8Array, cfg: CpuConfig, byOpcode?: Float64Array[], byField?: Float64Array):
   Omit<FileScore, 'path'> {
   const rec = recordSize(cfg);
   let matched = 0;
@@ -81,7 +87,12 @@ export function scorePrediction(truth: Uint8Array, predicted: Uint8Array, cfg: C
   for (let k = 0; k < records; k++) {
     let m = 0;
     for (let j = 0, i = k * rec; j < rec; j++, i++) {
-      if (i < predicted.length && predicted[i] === truth[i]) m++;
+      const ok = i < predicted.length && predicted[i] === truth[i];
+      if (byField) {
+        byField[2 * j] += ok ? 1 : 0;
+        byField[2 * j + 1]++;
+      }
+      if (ok) m++;
       else if (!firstMismatch) firstMismatch = { record: k + 1, field: fieldName(j), expected: truth[i], got: i < predicted.length ? predicted[i] : null };
     }
     matched += m;
@@ -106,6 +117,7 @@ export async function evaluateStates(paths: string[], o: EvaluateOptions): Promi
   checkConfig(cfg);
   const keep = o.worst ?? 10;
   const byOpcode = Array.from({ length: MNEMONICS.length + 1 }, () => new Float64Array(2));
+  const byField = new Float64Array(2 * recordSize(cfg));
   const byLength = new Map<number, { matched: number; total: number; files: number }>();
   const worst: FileScore[] = [];
   let files = 0, matched = 0, total = 0, extraBytes = 0, filesWithErrors = 0;
@@ -122,7 +134,7 @@ export async function evaluateStates(paths: string[], o: EvaluateOptions): Promi
       const p = o.predict(memory.slice(), first.slice());
       predicted = p instanceof Promise ? await p : p;
     }
-    const s = scorePrediction(truth, predicted, cfg, byOpcode);
+    const s = scorePrediction(truth, predicted, cfg, byOpcode, byField);
     files++;
     matched += s.matched;
     total += s.total;
@@ -148,10 +160,12 @@ export async function evaluateStates(paths: string[], o: EvaluateOptions): Promi
     const [m, t] = byOpcode[op];
     if (t > 0) ops[op === MNEMONICS.length ? START : MNEMONICS[op]] = tally(m, t);
   }
+  const fields: Record<string, Tally> = {};
+  for (let j = 0; j < recordSize(cfg); j++) fields[fieldName(j)] = tally(byField[2 * j], byField[2 * j + 1]);
   const lens: Record<string, Tally & { files: number }> = {};
   for (const n of [...byLength.keys()].sort((a, b) => a - b)) {
     const l = byLength.get(n)!;
     lens[n] = { ...tally(l.matched, l.total), files: l.files };
   }
-  return { files, matched, total, accuracy: total ? matched / total : 1, extraBytes, filesWithErrors, byOpcode: ops, byLength: lens, worst };
+  return { files, matched, total, accuracy: total ? matched / total : 1, extraBytes, filesWithErrors, byField: fields, byOpcode: ops, byLength: lens, worst };
 }
