@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { conversionExamples, labelledExamples, parseConversion } from '../data/dataset.js';
 import { listFiles } from '../data/files.js';
 import { evaluateClassifier, evaluateFiles, evaluatePairs } from '../tasks/eval.js';
-import { addPrecisionOption, labelNames, loadModel, precisionOf } from './options.js';
+import { addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
+import { scoreConversions, type ConversionOutputs } from '../tasks/convert-eval.js';
 import { progressLine } from './progress.js';
 
 const fmt = (x: number) => x.toFixed(4).padStart(8);
@@ -16,9 +17,11 @@ export function registerEval(program: Command): void {
     .option('--convert <mode>', 'score conversion pairs "a->b" / "a&b" on the target part (default: the checkpoint\'s mode)')
     .option('--labels-from-folders', 'classification: the first folder below each path is the label')
     .option('--whole', 'score whole files through overlapping windows of the context (default: the head of each file, as the paper)')
+    .option('--generate [n]', 'conversion: also convert the first n inputs (all without n) greedily and score the outputs: byte-identical share; for MIDI targets the shares that parse and play the reference notes, also with chunk lengths repaired')
+    .option('--max-bytes <b>', 'with --generate: stop each output after this many bytes')
     .option('--json', 'print one JSON object')
     .argument('<paths...>', 'files or folders (searched recursively, hidden files skipped)'))
-    .action((paths: string[], opts: { precision?: string; whole?: boolean; model: string; convert?: string; labelsFromFolders?: boolean; json?: boolean }) => {
+    .action((paths: string[], opts: { precision?: string; whole?: boolean; model: string; convert?: string; labelsFromFolders?: boolean; generate?: string | true; maxBytes?: string; json?: boolean }) => {
       const precision = precisionOf(opts.precision);
       const files = listFiles(paths);
       const loaded = loadModel(opts.model, precision);
@@ -36,17 +39,43 @@ export function registerEval(program: Command): void {
         return;
       }
       const mode = opts.convert ?? (loaded.meta?.task.kind === 'conversion' ? loaded.meta.task.mode : undefined);
-      const r = mode
-        ? evaluatePairs(loaded.model, conversionExamples(paths, parseConversion(mode)).map((e) => e as { input: string; target: string }), onProgress)
-        : evaluateFiles(loaded.model, files, { onProgress, whole: opts.whole });
-      progress.done();
-      if (opts.json) {
-        console.log(JSON.stringify({ files: r.files.map(({ tokens: _t, ...f }) => f), loss: r.loss, bpb: r.bpb }));
-        return;
+      if (opts.generate && !mode) throw new Error('--generate scores conversions: give --convert or a conversion model');
+      if (!mode) {
+        const r = evaluateFiles(loaded.model, files, { onProgress, whole: opts.whole });
+        progress.done();
+        if (opts.json) return console.log(JSON.stringify({ files: r.files.map(({ tokens: _t, ...f }) => f), loss: r.loss, bpb: r.bpb }));
+        return printTable('file', r.files, r);
       }
-      const w = Math.min(60, Math.max(4, ...r.files.map((f) => f.path.length)));
-      console.log(`${(mode ? `target (${mode})` : 'file').padEnd(w)}  ${'bytes'.padStart(10)}  ${'loss'.padStart(8)}  ${'bpb'.padStart(8)}`);
-      for (const f of r.files) console.log(`${f.path.padEnd(w)}  ${String(f.bytes).padStart(10)}  ${fmt(f.loss)}  ${fmt(f.bpb)}`);
-      console.log(`${`total (${r.files.length} files)`.padEnd(w)}  ${String(r.files.reduce((a, f) => a + f.bytes, 0)).padStart(10)}  ${fmt(r.loss)}  ${fmt(r.bpb)}`);
+      const pairs = conversionExamples(paths, parseConversion(mode)).map((e) => e as { input: string; target: string });
+      const r = evaluatePairs(loaded.model, pairs, onProgress);
+      progress.done();
+      let outputs: ConversionOutputs | undefined;
+      if (opts.generate) {
+        const n = opts.generate === true ? pairs.length : num('--generate', opts.generate, { int: true, min: 1 });
+        const maxBytes = opts.maxBytes === undefined ? undefined : num('--max-bytes', opts.maxBytes, { int: true, min: 1 });
+        const conv = progressLine('converting');
+        outputs = scoreConversions(loaded.model, pairs.slice(0, n), { maxBytes, onProgress: (d, t) => conv.update(`${d}/${t}`) });
+        conv.done();
+      }
+      const source = { loss: r.source.loss, bpb: r.source.bpb };
+      if (opts.json) {
+        const files = r.files.map(({ tokens: _t, source: s, ...f }) => ({ ...f, source: { loss: s.loss, bpb: s.bpb } }));
+        return console.log(JSON.stringify({ files, loss: r.loss, bpb: r.bpb, source, target: { loss: r.loss, bpb: r.bpb }, outputs }));
+      }
+      printTable(`target (${mode})`, r.files, r);
+      console.log(`source part (input, target header): loss ${r.source.loss.toFixed(4)}, ${r.source.bpb.toFixed(4)} bits per byte; target part: loss ${r.loss.toFixed(4)}, ${r.bpb.toFixed(4)} bits per byte`);
+      if (outputs) {
+        const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+        const m = outputs.midi;
+        console.log(`${outputs.files} conversions (greedy): ${pct(outputs.bytes_equal)} byte-identical to the reference` +
+          (m ? `; ${pct(m.parses)} parse as MIDI and ${pct(m.notes_match)} play the reference notes (${pct(m.parses_after_repair)} and ${pct(m.notes_match_after_repair)} with chunk lengths repaired), mean note F1 ${m.mean_note_f1.toFixed(3)}` : ''));
+      }
     });
+}
+
+function printTable(head: string, files: { path: string; bytes: number; loss: number; bpb: number }[], total: { loss: number; bpb: number }): void {
+  const w = Math.min(60, Math.max(4, ...files.map((f) => f.path.length)));
+  console.log(`${head.padEnd(w)}  ${'bytes'.padStart(10)}  ${'loss'.padStart(8)}  ${'bpb'.padStart(8)}`);
+  for (const f of files) console.log(`${f.path.padEnd(w)}  ${String(f.bytes).padStart(10)}  ${fmt(f.loss)}  ${fmt(f.bpb)}`);
+  console.log(`${`total (${files.length} files)`.padEnd(w)}  ${String(files.reduce((a, f) => a + f.bytes, 0)).padStart(10)}  ${fmt(total.loss)}  ${fmt(total.bpb)}`);
 }

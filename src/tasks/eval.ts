@@ -90,34 +90,51 @@ export function evaluateFiles(
   return { files: scores, loss, bpb: loss / Math.LN2 };
 }
 
+/** Loss of one part of a conversion sequence. */
+export interface PartScore {
+  loss: number;
+  bpb: number;
+  tokens: number;
+}
+
 export interface PairScore extends FileScore {
   /** The input file; `path` is the target whose bytes were scored. */
   input: string;
+  /** The source part: the input's patches after its header and the target's header patch (all but the target part). */
+  source: PartScore;
 }
 
+const part = (sum: number, tokens: number): PartScore => ({ loss: sum / tokens, bpb: sum / tokens / Math.LN2, tokens });
+
 /**
- * Conversion scoring: the loss on the target part only (the patches after the target's header patch, which
- * at inference are what the model generates), per pair and in total.
+ * Conversion scoring: the loss on the target part (the patches after the target's header patch, which at
+ * inference are what the model generates), per pair and in total; and the same for the source part (what the
+ * model learns as a side effect of training on whole sequences) — a second forward counting every patch.
  */
-export function evaluatePairs(model: BgptModel, pairs: { input: string; target: string }[], onProgress?: (done: number, total: number) => void): { files: PairScore[]; loss: number; bpb: number } {
+export function evaluatePairs(model: BgptModel, pairs: { input: string; target: string }[], onProgress?: (done: number, total: number) => void): { files: PairScore[]; loss: number; bpb: number; source: PartScore } {
   const { patchSize: S, patchLength: L } = model.cfg;
   const reader = new FileReader((m) => {
     throw new Error(m.replace(/^bgpt: skipping /, ''));
   });
   const files: PairScore[] = [];
-  let sum = 0, tokens = 0;
+  let sum = 0, tokens = 0, srcSum = 0, srcTokens = 0;
   pairs.forEach((p, i) => {
     const e = examplePatches({ kind: 'pair', ...p }, reader, S, L, 'head')!;
     const N = e.patches.length / S;
     if (e.targetStart + 1 >= N) throw new Error(`${p.input}: fills the model's ${L} patches; nothing of ${p.target} is left to score`);
-    const r = model.forward({ tokens: e.patches, masks: new Uint8Array(N).fill(1), B: 1, N }, { perSequence: true, targetFrom: [e.targetStart + 1] });
+    const batch = { tokens: e.patches, masks: new Uint8Array(N).fill(1), B: 1, N };
+    const r = model.forward(batch, { perSequence: true, targetFrom: [e.targetStart + 1] });
     const s = r.perSequence!.sum[0], t = r.perSequence!.tokens[0];
-    files.push({ path: p.target, input: p.input, loss: s / t, bpb: s / t / Math.LN2, bytes: readInput(p.target).length, tokens: t });
+    const all = model.forward(batch, { perSequence: true }).perSequence!;
+    const ss = all.sum[0] - s, st = all.tokens[0] - t;
+    files.push({ path: p.target, input: p.input, loss: s / t, bpb: s / t / Math.LN2, bytes: readInput(p.target).length, tokens: t, source: part(ss, st) });
     sum += s;
     tokens += t;
+    srcSum += ss;
+    srcTokens += st;
     onProgress?.(i + 1, pairs.length);
   });
-  return { files, loss: sum / tokens, bpb: sum / tokens / Math.LN2 };
+  return { files, loss: sum / tokens, bpb: sum / tokens / Math.LN2, source: part(srcSum, srcTokens) };
 }
 
 export interface ClassScore {

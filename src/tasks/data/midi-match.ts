@@ -5,7 +5,7 @@
 import { relative } from 'node:path';
 import { walkFiles } from '../../data/files.js';
 import { extensionOf } from '../../data/patches.js';
-import { compareNotes, midiNotes, repairMidi } from '../../data/media/midi.js';
+import { compareNotes, midiNotes, repairMidi, type Note } from '../../data/media/midi.js';
 import { readInput } from '../eval.js';
 
 export interface MidiMatchRow {
@@ -28,39 +28,28 @@ export interface MidiMatchSummary {
   mean_note_f1: number;
 }
 
-export function midiMatch(converted: string, reference: string): { summary: MidiMatchSummary; rows: MidiMatchRow[] } {
-  const refs = new Map<string, string>();
-  for (const f of walkFiles([reference])) if (extensionOf(f) === 'mid') refs.set(relative(reference, f), f);
-  const rows: MidiMatchRow[] = [];
-  for (const f of walkFiles([converted])) {
-    if (extensionOf(f) !== 'mid') continue;
-    const ref = refs.get(relative(converted, f));
-    if (!ref) continue;
-    const a = readInput(f), b = readInput(ref);
-    let want;
+/** One converted file against its reference's notes (`file` names it in the row). */
+export function matchMidi(file: string, bytes: Uint8Array, reference: Note[], referenceBytes?: Uint8Array): MidiMatchRow {
+  const row: MidiMatchRow = { file, parses: false, repaired: false, exact: false, bytesEqual: !!referenceBytes && Buffer.compare(bytes, referenceBytes) === 0, f1: 0, error: undefined };
+  try {
+    const m = compareNotes(reference, midiNotes(bytes).notes);
+    Object.assign(row, { parses: true, exact: m.exact, f1: m.f1 });
+  } catch (e) {
+    row.error = (e as Error).message;
+    const fixed = repairMidi(bytes);
     try {
-      want = midiNotes(b).notes;
-    } catch (e) {
-      throw new Error(`${ref}: reference ${(e as Error).message}`);
+      if (fixed) Object.assign(row, { repaired: true, f1: compareNotes(reference, midiNotes(fixed).notes).f1 });
+    } catch {
+      // not even with lengths rewritten
     }
-    const row: MidiMatchRow = { file: f, parses: false, repaired: false, exact: false, bytesEqual: Buffer.compare(a, b) === 0, f1: 0, error: undefined };
-    try {
-      const m = compareNotes(want, midiNotes(a).notes);
-      Object.assign(row, { parses: true, exact: m.exact, f1: m.f1 });
-    } catch (e) {
-      row.error = (e as Error).message;
-      const fixed = repairMidi(a);
-      try {
-        if (fixed) Object.assign(row, { repaired: true, f1: compareNotes(want, midiNotes(fixed).notes).f1 });
-      } catch {
-        // not even with lengths rewritten
-      }
-    }
-    rows.push(row);
   }
-  if (rows.length === 0) throw new Error(`${converted}: no .mid files with a reference of the same name in ${reference}`);
+  return row;
+}
+
+/** Shares of the rows (at least one) that parse, play the reference notes, … */
+export function summarizeMidi(rows: MidiMatchRow[]): MidiMatchSummary {
   const share = (p: (r: MidiMatchRow) => boolean) => rows.filter(p).length / rows.length;
-  const summary = {
+  return {
     files: rows.length,
     parses: share((r) => r.parses),
     notes_match: share((r) => r.exact),
@@ -69,5 +58,28 @@ export function midiMatch(converted: string, reference: string): { summary: Midi
     bytes_equal: share((r) => r.bytesEqual),
     mean_note_f1: rows.reduce((a, r) => a + r.f1, 0) / rows.length,
   };
-  return { summary, rows };
+}
+
+/** A reference file's notes; a reference that does not parse is an error naming it. */
+export function referenceNotes(path: string, bytes: Uint8Array): Note[] {
+  try {
+    return midiNotes(bytes).notes;
+  } catch (e) {
+    throw new Error(`${path}: reference ${(e as Error).message}`);
+  }
+}
+
+export function midiMatch(converted: string, reference: string): { summary: MidiMatchSummary; rows: MidiMatchRow[] } {
+  const refs = new Map<string, string>();
+  for (const f of walkFiles([reference])) if (extensionOf(f) === 'mid') refs.set(relative(reference, f), f);
+  const rows: MidiMatchRow[] = [];
+  for (const f of walkFiles([converted])) {
+    if (extensionOf(f) !== 'mid') continue;
+    const ref = refs.get(relative(converted, f));
+    if (!ref) continue;
+    const b = readInput(ref);
+    rows.push(matchMidi(f, readInput(f), referenceNotes(ref, b), b));
+  }
+  if (rows.length === 0) throw new Error(`${converted}: no .mid files with a reference of the same name in ${reference}`);
+  return { summary: summarizeMidi(rows), rows };
 }
