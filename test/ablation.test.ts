@@ -18,14 +18,14 @@ const MODEL = ['--hidden', '32', '--patch-layers', '1', '--byte-layers', '1', '-
 describe('scripts/ablation.mjs', () => {
   it('trains each variant on shared data and appends one row per run with overall and per-field accuracy', () => {
     const d = mkdtempSync(join(tmpdir(), 'bgpt-ablation-'));
-    const list = join(d, 'variants.json'), table = join(d, 'ablations.md'), work = join(d, 'work');
+    const list = join(d, 'variants.json'), table = join(d, 'tables', 'ablations.md'), work = join(d, 'work');
     writeFileSync(list, JSON.stringify([
       { name: 'steps-4', generate: DATA, train: [...MODEL, '--max-steps', '4'], budget: 60 },
       { name: 'steps-2', generate: DATA, train: [...MODEL, '--max-steps', '2', '--eval-every', '2'], budget: 60 },
       // a curriculum stage: longer programs, starting from the first variant's model
       { name: 'steps-then-longer', generate: LONGER, init: 'steps-4', train: [...MODEL, '--max-steps', '1'], budget: 60 },
     ]));
-    const r = run(list, '--work', work, '--table', table);
+    const r = run(list, '--work', work, '--tables', join(d, 'tables'));
     assert.equal(r.status, 0, r.stderr);
     // one data folder per data variant, generated once (each: the main set and the second held-out set)
     assert.equal(readdirSync(join(work, 'data')).length, 2);
@@ -36,6 +36,8 @@ describe('scripts/ablation.mjs', () => {
     assert.ok(second.length > 0 && second.every((f) => !train.has(f)), 'the second held-out set shares no program with training');
 
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // bgpt train's own output goes to stderr; steps-4 never evaluated, which train says
+    assert.match(r.stderr, /finished after 4 steps in \d+ s; no held-out evaluation ran, so no best checkpoint/);
     assert.deepEqual(lines.map((l) => [l.variant, l.steps]), [['steps-4', 4], ['steps-2', 2], ['steps-then-longer', 1]]);
     assert.match(r.stderr, new RegExp(`--init ${join(work, 'runs', 'steps-4', 'model.last.safetensors')}`));
     assert.equal(lines[0].files2, second.length);
@@ -59,12 +61,40 @@ describe('scripts/ablation.mjs', () => {
     assert.equal(cells[12].split(' ').length, 10);
 
     // a second run appends below the same header; data are not generated again
-    const again = run(list, '--work', work, '--table', table, '--only', 'steps-2');
+    const again = run(list, '--work', work, '--tables', join(d, 'tables'), '--only', 'steps-2');
     assert.equal(again.status, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /cpu generate/);
     const md2 = readFileSync(table, 'utf8');
     assert.equal(md2.match(/^# CPU/gm)?.length, 1);
     assert.equal(md2.split('\n').filter((l) => l.startsWith('| steps-')).length, 4);
+  });
+
+  it('abc->mid variants: tunes made into pairs, a conversion model trained, bits per byte and MIDI shares in their own table', () => {
+    const d = mkdtempSync(join(tmpdir(), 'bgpt-ablation-'));
+    const list = join(d, 'v.json'), work = join(d, 'work');
+    writeFileSync(list, JSON.stringify([{
+      name: 'abc', task: 'abc->mid', generate: ['--train', '12', '--test', '3', '--bars', '1'], outputs: 2, budget: 60,
+      train: ['--hidden', '32', '--patch-layers', '1', '--byte-layers', '1', '--patch-size', '16', '--patch-length', '32', '--batch-size', '4', '--dropout', '0', '--epochs', '10', '--max-steps', '2', '--eval-every', '2'],
+    }]));
+    const r = run(list, '--work', work, '--tables', join(d, 'tables'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.match(/\$ bgpt data (tunes|abc2midi)/g)?.length, 6);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.steps, 2);
+    const [data] = readdirSync(join(work, 'data'));
+    const direct = JSON.parse(spawnSync(process.execPath, [CLI, 'eval', '--model', join(work, 'runs', 'abc', 'model.safetensors'), '--convert', 'abc->mid', join(work, 'data', data, 'test'), '--json'], { encoding: 'utf8' }).stdout);
+    assert.equal(j.bpb, direct.bpb);
+    assert.equal(j.sourceBpb, direct.source.bpb);
+    assert.equal(j.midi.files, 2);
+    assert.equal(j.midi2.files, 2);
+    assert.equal(readdirSync(join(work, 'data', data, 'second')).length, 6);
+    const md = readFileSync(join(d, 'tables', 'ablations-abc2midi.md'), 'utf8');
+    assert.match(md, /^# ABC → MIDI ablations\n/);
+    const cells = md.trim().split('\n').pop()!.split(' | ');
+    assert.equal(cells.length, 16);
+    assert.equal(cells[6], direct.bpb.toFixed(4));
+    assert.match(cells[8], /^\d+\.\d \(2\)$/);
+    assert.ok(!existsSync(join(d, 'tables', 'ablations.md')));
   });
 
   it('refuses a bad variant list with one line naming it', () => {
@@ -80,6 +110,9 @@ describe('scripts/ablation.mjs', () => {
     writeFileSync(list, JSON.stringify([{ name: 'a', generate: DATA, train: [], budget: 1, init: 'b' }, { name: 'b', generate: DATA, train: [], budget: 1 }]));
     r = run(list, '--work', join(d, 'w'));
     assert.match(r.stderr, /variant 1 \(a\): "init" must name an earlier variant/);
+    writeFileSync(list, JSON.stringify([{ name: 'a', task: 'mid->abc', generate: DATA, train: [], budget: 1 }]));
+    r = run(list, '--work', join(d, 'w'));
+    assert.match(r.stderr, /variant 1 \(a\): "task" must be cpu or abc->mid/);
     assert.ok(!existsSync(join(d, 'w')));
   });
 });

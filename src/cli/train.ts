@@ -1,7 +1,7 @@
 /** `bgpt train`: train a generative, conversion or classification model on folders of files. */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { getKernels } from '../backend/index.js';
 import { parseConversion } from '../data/dataset.js';
 import { defaultHeads, validateConfig } from '../model/config.js';
@@ -137,7 +137,7 @@ export function registerTrain(program: Command): void {
     bar?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    console.log(`${r.stopped === 'interrupted' ? 'interrupted' : 'finished'} after ${r.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s; best checkpoint ${out}, last state ${lastPath(out)}, log ${logPath}`);
+    console.log(`${r.stopped === 'interrupted' ? 'interrupted' : 'finished'} after ${r.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s; ${existsSync(out) ? `best checkpoint ${out}` : `no held-out evaluation ran, so no best checkpoint (use --eval-every)`}, last state ${lastPath(out)}, log ${logPath}`);
     if (r.stopped === 'interrupted') process.exitCode = 130;
   });
 }
