@@ -9,9 +9,10 @@
  * (prompt = memory + first record, generation until the end patch).
  *
  * Breakdowns: per field, byte j of every record counts for its field (PC, ACC, IR0…IR3, the registers A, B, …),
- * so a model that copies the PC but not the registers shows it at a glance; per opcode, every record's bytes count for the instruction whose execution produced it — the
- * record after `OP …` was fetched shows OP's effect on ACC and the registers, plus the next fetch (PC, IR); the
- * first record after the initial one comes from the first fetch alone and counts under `(start)`. Per length,
+ * so a model that steps the PC but does not carry the registers shows it at a glance; per opcode, every record's
+ * bytes count for the instruction whose execution produced it — the record after `OP …` was fetched shows OP's
+ * effect on ACC and the registers, plus the next fetch (PC, IR); the first record after the initial one comes
+ * from the first fetch alone and counts under `(start)`. Per length,
  * files are grouped by the number of executed instructions (the program length, HLT included, for files that
  * start at PC 0, as every generated file does).
  */
