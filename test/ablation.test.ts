@@ -1,14 +1,13 @@
 /** scripts/ablation.mjs: data made once per data variant, every variant trained, scored on both held-out sets, one row each. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { bgpt, tmp } from './cli-run.js';
 import { ROOT } from './helpers.js';
 
 const SCRIPT = join(ROOT, 'scripts', 'ablation.mjs');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [SCRIPT, ...args], { encoding: 'utf8', timeout: 300_000 });
 
 const DATA = ['--memory', '16', '--max-program', '3', '--train', '60', '--test', '8'];
@@ -17,7 +16,7 @@ const MODEL = ['--hidden', '32', '--patch-layers', '1', '--byte-layers', '1', '-
 
 describe('scripts/ablation.mjs', () => {
   it('trains each variant on shared data and appends one row per run with overall and per-field accuracy', () => {
-    const d = mkdtempSync(join(tmpdir(), 'bgpt-ablation-'));
+    const d = tmp('ablation');
     const list = join(d, 'variants.json'), table = join(d, 'tables', 'ablations.md'), work = join(d, 'work');
     writeFileSync(list, JSON.stringify([
       { name: 'steps-4', generate: DATA, train: [...MODEL, '--max-steps', '4'], budget: 60 },
@@ -44,7 +43,7 @@ describe('scripts/ablation.mjs', () => {
     // the figures are those of bgpt cpu evaluate on the model the row names (steps-2 evaluated, so its best checkpoint)
     const best = join(work, 'runs', 'steps-2', 'model.safetensors');
     assert.ok(existsSync(best));
-    const direct = JSON.parse(spawnSync(process.execPath, [CLI, 'cpu', 'evaluate', join(work, 'data', data, 'main', 'test'), '--memory', '16', '--model', best, '--json'], { encoding: 'utf8' }).stdout);
+    const direct = JSON.parse(bgpt('cpu', 'evaluate', join(work, 'data', data, 'main', 'test'), '--memory', '16', '--model', best, '--json').out);
     assert.equal(lines[1].accuracy, direct.accuracy);
     assert.equal(lines[1].byField.ACC, direct.byField.ACC.accuracy);
 
@@ -70,7 +69,7 @@ describe('scripts/ablation.mjs', () => {
   });
 
   it('abc->mid variants: tunes made into pairs, a conversion model trained, bits per byte and MIDI shares in their own table', () => {
-    const d = mkdtempSync(join(tmpdir(), 'bgpt-ablation-'));
+    const d = tmp('ablation');
     const list = join(d, 'v.json'), work = join(d, 'work');
     writeFileSync(list, JSON.stringify([{
       name: 'abc', task: 'abc->mid', generate: ['--train', '12', '--test', '3', '--bars', '1'], outputs: 2, budget: 60,
@@ -82,7 +81,7 @@ describe('scripts/ablation.mjs', () => {
     const j = JSON.parse(r.stdout);
     assert.equal(j.steps, 2);
     const [data] = readdirSync(join(work, 'data'));
-    const direct = JSON.parse(spawnSync(process.execPath, [CLI, 'eval', '--model', join(work, 'runs', 'abc', 'model.safetensors'), '--convert', 'abc->mid', join(work, 'data', data, 'test'), '--json'], { encoding: 'utf8' }).stdout);
+    const direct = JSON.parse(bgpt('eval', '--model', join(work, 'runs', 'abc', 'model.safetensors'), '--convert', 'abc->mid', join(work, 'data', data, 'test'), '--json').out);
     assert.equal(j.bpb, direct.bpb);
     assert.equal(j.sourceBpb, direct.source.bpb);
     assert.equal(j.midi.files, 2);
@@ -98,7 +97,7 @@ describe('scripts/ablation.mjs', () => {
   });
 
   it('refuses a bad variant list with one line naming it', () => {
-    const d = mkdtempSync(join(tmpdir(), 'bgpt-ablation-'));
+    const d = tmp('ablation');
     const list = join(d, 'v.json');
     writeFileSync(list, JSON.stringify([{ name: 'a', generate: DATA, train: [], budget: 1 }, { name: 'a', generate: DATA, train: [], budget: 1 }]));
     let r = run(list, '--work', join(d, 'w'));

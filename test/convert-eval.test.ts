@@ -1,8 +1,5 @@
 /** `bgpt eval` on conversion models: loss per part (source, target) and the greedy outputs scored as MIDI. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tsKernels } from '../src/backend/ts/kernels.js';
@@ -11,16 +8,13 @@ import { saveWeights } from '../src/io/weights.js';
 import { BgptModel } from '../src/model/bgpt.js';
 import { evaluatePairs } from '../src/tasks/eval.js';
 import { Rng } from '../src/util/rng.js';
-import { ROOT } from './helpers.js';
-
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-const bgpt = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+import { bgpt, tmp } from './cli-run.js';
 
 describe('bgpt eval on a conversion model', () => {
-  const d = mkdtempSync(join(tmpdir(), 'bgpt-conv-eval-'));
+  const d = tmp('conv-eval');
   const setup = () => {
-    assert.equal(bgpt('data', 'tunes', '--out', join(d, 'book.abc'), '--count', '3', '--seed', '1').status, 0);
-    assert.equal(bgpt('data', 'abc2midi', join(d, 'book.abc'), '--out', join(d, 'pairs')).status, 0);
+    assert.equal(bgpt('data', 'tunes', '--out', join(d, 'book.abc'), '--count', '3', '--seed', '1').code, 0);
+    assert.equal(bgpt('data', 'abc2midi', join(d, 'book.abc'), '--out', join(d, 'pairs')).code, 0);
     const m = new BgptModel(tsKernels, { patchSize: 16, patchLength: 96, hidden: 32, patchLayers: 1, byteLayers: 1, heads: 1 }, { rng: new Rng(5) });
     const w = join(d, 'm.safetensors');
     saveWeights(w, m.layout, m.params.data);
@@ -50,8 +44,8 @@ describe('bgpt eval on a conversion model', () => {
 
   it('--json --generate: per-part figures and the shares of outputs that parse as MIDI and play the reference notes', () => {
     const r = bgpt('eval', '--model', w, '--convert', 'abc->mid', join(d, 'pairs'), '--json', '--generate', '2', '--max-bytes', '48');
-    assert.equal(r.status, 0, r.stderr);
-    const j = JSON.parse(r.stdout);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
     assert.equal(j.files.length, 3);
     for (const k of ['source', 'target'] as const) assert.ok(j[k].loss > 0 && Math.abs(j[k].bpb - j[k].loss / Math.LN2) < 1e-9, k);
     assert.equal(j.target.loss, j.loss);
@@ -62,11 +56,11 @@ describe('bgpt eval on a conversion model', () => {
       midi: { files: 2, parses: 0, notes_match: 0, parses_after_repair: 0, notes_match_after_repair: 0, bytes_equal: 0, mean_note_f1: 0 },
     });
     const text = bgpt('eval', '--model', w, '--convert', 'abc->mid', join(d, 'pairs'), '--generate', '1', '--max-bytes', '16');
-    assert.equal(text.status, 0, text.stderr);
-    assert.match(text.stdout, /source part \(input, target header\): loss \d+\.\d{4}, \d+\.\d{4} bits per byte; target part: loss/);
-    assert.match(text.stdout, /1 conversions \(greedy\): 0\.0% byte-identical to the reference; 0\.0% parse as MIDI/);
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /source part \(input, target header\): loss \d+\.\d{4}, \d+\.\d{4} bits per byte; target part: loss/);
+    assert.match(text.out, /1 conversions \(greedy\): 0\.0% byte-identical to the reference; 0\.0% parse as MIDI/);
     const bad = bgpt('eval', '--model', w, join(d, 'pairs'), '--generate');
-    assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /--generate scores conversions/);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /--generate scores conversions/);
   });
 });

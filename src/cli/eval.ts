@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { conversionExamples, labelledExamples, parseConversion } from '../data/dataset.js';
 import { listFiles } from '../data/files.js';
+import { scoreConversions, type ConversionOutputs } from '../tasks/convert-eval.js';
 import { evaluateClassifier, evaluateFiles, evaluatePairs } from '../tasks/eval.js';
 import { addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
-import { scoreConversions, type ConversionOutputs } from '../tasks/convert-eval.js';
 import { progressLine } from './progress.js';
 
 const fmt = (x: number) => x.toFixed(4).padStart(8);
