@@ -1,4 +1,5 @@
 /** Running the built command line from tests: one process, its exit code and output, its training log. */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,4 +74,11 @@ export function logCorpus(dir: string, n: number, seed = 1): string {
   const rng = new Rng(seed);
   for (let i = 0; i < n; i++) writeFileSync(join(dir, `f${i}.log`), sensorLog(rng, 1 + rng.int(2)));
   return dir;
+}
+
+/** Asserts a failed command printed one line of error that says each of `parts`. */
+export function oneLineError(r: { code: number | null; err: string }, ...parts: (string | RegExp)[]): void {
+  assert.notEqual(r.code, 0, 'exits with an error');
+  assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+  for (const p of parts) assert.ok(typeof p === 'string' ? r.err.includes(p) : p.test(r.err), `"${r.err.trim()}" should say ${p}`);
 }

@@ -9,19 +9,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { labelFromName } from '../src/data/dataset.js';
 import { BgptModel, Rng, filePatches, generateFile, getKernels, loadCheckpoint, loadModelFile } from '../src/index.js';
-import { TINY, bgpt, logCorpus, logRecords, tmp, type Ran } from './cli-run.js';
+import { TINY, bgpt, logCorpus, logRecords, tmp, type Ran, oneLineError } from './cli-run.js';
 
 const d = tmp('commands');
 const json = (r: Ran) => {
   assert.equal(r.code, 0, r.err);
   return r.out.trim().split('\n').map((l) => JSON.parse(l));
 };
-
-function oneLineError(r: Ran, ...parts: (string | RegExp)[]): void {
-  assert.notEqual(r.code, 0, 'exits with an error');
-  assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
-  for (const p of parts) assert.ok(typeof p === 'string' ? r.err.includes(p) : p.test(r.err), `"${r.err.trim()}" should say ${p}`);
-}
 
 /** Trains a tiny model for `epochs` passes; returns the best checkpoint's path. */
 function trainTiny(name: string, ...args: string[]): string {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCheckpoint } from '../src/index.js';
-import { TINY, bgpt, logCorpus, logRecords, start, tmp, until } from './cli-run.js';
+import { TINY, bgpt, logCorpus, logRecords, start, tmp, until, oneLineError } from './cli-run.js';
 
 /** A folder with a corpus of 40 files; `run(name, …flags)` gives the paths and arguments of a training run in it
  * that would take minutes if nothing stopped it. */
@@ -23,12 +23,6 @@ function setup() {
 
 const savedStep = (path: string) => Number(loadCheckpoint(path).training!.extra!.step);
 const losses = (log: string) => logRecords(log, 'step').map((r) => [r.step, r.loss]);
-
-function oneLineError(r: { code: number | null; err: string }, ...parts: (string | RegExp)[]): void {
-  assert.notEqual(r.code, 0, 'exits with an error');
-  assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
-  for (const p of parts) assert.ok(typeof p === 'string' ? r.err.includes(p) : p.test(r.err), `"${r.err.trim()}" should say ${p}`);
-}
 
 describe('bgpt train: stopping', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
