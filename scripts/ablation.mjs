@@ -194,7 +194,9 @@ learning-rate schedule: in a run cut by its budget, the rate has not decayed unl
       }
       return { train: join(dir, 'train'), test: join(dir, 'test'), test2: join(dir, 'second') };
     },
-    trainFlags: ['--convert', 'abc->mid'],
+    trainFlags: ['--convert', 'abc->mid', '--keep-epochs'],
+    /** One epoch's state on the first held-out set: parse and notes shares, plain and after repair. */
+    epochCell: (e, a) => `${e}: ${share(a.outputs.midi.parses)}/${share(a.outputs.midi.notes_match)} (${share(a.outputs.midi.parses_after_repair)}/${share(a.outputs.midi.notes_match_after_repair)})`,
     score(v, model, dir) {
       return JSON.parse(bgpt(['eval', '--model', model, '--convert', 'abc->mid', dir, '--json', '--generate', ...(v.outputs ? [String(v.outputs)] : [])], { quiet: true }));
     },
@@ -219,11 +221,13 @@ run of one data variant trains on the same pairs and is scored on the same held-
   parentheses), the share that parse as MIDI and the share that play exactly the reference's notes (pitch,
   channel, onset, duration); **repaired**: the same after rewriting the chunk lengths (\`bgpt data midi-match\`).
 - **2nd set**: target bpb, parse % and notes % on the second held-out set.
+- **per epoch**: the state at the end of each epoch (\`--keep-epochs\`) on the first held-out set, as
+  \`epoch: parse %/notes % (repaired parse %/notes %)\`.
 
 ${RERUN}
 
-| variant | data | train | budget s | steps | train s | target bpb | source bpb | parse % | notes % | parse % repaired | notes % repaired | 2nd set bpb | 2nd set parse % | 2nd set notes % | CPU |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| variant | data | train | budget s | steps | train s | target bpb | source bpb | parse % | notes % | parse % repaired | notes % repaired | 2nd set bpb | 2nd set parse % | 2nd set notes % | per epoch | CPU |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 `,
   },
 };
@@ -234,6 +238,9 @@ function bestOf(out) {
   if (!existsSync(best)) fail(`${out}: no model (was its variant run?)`);
   return best;
 }
+
+/** The state `bgpt train --keep-epochs` keeps at the end of epoch e. */
+const epochFile = (out, e) => out.replace(/\.safetensors$/, `.epoch-${e}.safetensors`);
 
 const cpuName = `${cpus()[0]?.model.trim() ?? 'unknown CPU'} ×${cpus().length}`;
 const cell = (s) => String(s).replace(/\|/g, '\\|');
@@ -251,9 +258,13 @@ for (const v of readVariants()) {
   const steps = readFileSync(`${out}.log.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step').pop()?.step ?? 0;
   const model = bestOf(out);
   const a = task.score(v, model, data.test), b = task.score(v, model, data.test2);
+  const epochs = [];
+  if (task.epochCell) {
+    for (let e = 1; existsSync(epochFile(out, e)); e++) epochs.push(task.epochCell(e, task.score(v, epochFile(out, e), data.test)));
+  }
   const row = [
     v.name, `\`${v.generate.join(' ')}\``, `\`${[...(v.init ? [`--init ${v.init}`] : []), ...v.train].join(' ')}\``, v.budget, steps, seconds.toFixed(0),
-    ...task.cells(a, b), cpuName,
+    ...task.cells(a, b), ...(task.epochCell ? [epochs.join(' · ') || '–'] : []), cpuName,
   ];
   const table = join(tables, task.table);
   if (!existsSync(table)) {
@@ -261,5 +272,5 @@ for (const v of readVariants()) {
     writeFileSync(table, task.header);
   }
   appendFileSync(table, `| ${row.map(cell).join(' | ')} |\n`);
-  console.log(JSON.stringify({ variant: v.name, steps, seconds, ...task.figures(a, b), ...(data.dropped !== undefined ? { dropped2: data.dropped } : {}) }));
+  console.log(JSON.stringify({ variant: v.name, steps, seconds, ...task.figures(a, b), ...(epochs.length ? { perEpoch: epochs } : {}), ...(data.dropped !== undefined ? { dropped2: data.dropped } : {}) }));
 }

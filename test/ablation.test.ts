@@ -73,13 +73,15 @@ describe('scripts/ablation.mjs', () => {
     const list = join(d, 'v.json'), work = join(d, 'work');
     writeFileSync(list, JSON.stringify([{
       name: 'abc', task: 'abc->mid', generate: ['--train', '12', '--test', '3', '--bars', '1'], outputs: 2, budget: 60,
-      train: ['--hidden', '32', '--patch-layers', '1', '--byte-layers', '1', '--patch-size', '16', '--patch-length', '32', '--batch-size', '4', '--dropout', '0', '--epochs', '10', '--max-steps', '2', '--eval-every', '2'],
+      train: ['--hidden', '32', '--patch-layers', '1', '--byte-layers', '1', '--patch-size', '16', '--patch-length', '32', '--batch-size', '4', '--dropout', '0', '--epochs', '2', '--eval-every', '2'],
     }]));
     const r = run(list, '--work', work, '--tables', join(d, 'tables'));
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.match(/\$ bgpt data (tunes|abc2midi)/g)?.length, 6);
     const j = JSON.parse(r.stdout);
-    assert.equal(j.steps, 2);
+    // 12 pairs in batches of 4: 3 steps per epoch, and each epoch's end state scored
+    assert.equal(j.steps, 6);
+    assert.equal(j.perEpoch.length, 2);
     const [data] = readdirSync(join(work, 'data'));
     const direct = JSON.parse(bgpt('eval', '--model', join(work, 'runs', 'abc', 'model.safetensors'), '--convert', 'abc->mid', join(work, 'data', data, 'test'), '--json').out);
     assert.equal(j.bpb, direct.bpb);
@@ -90,9 +92,10 @@ describe('scripts/ablation.mjs', () => {
     const md = readFileSync(join(d, 'tables', 'ablations-abc2midi.md'), 'utf8');
     assert.match(md, /^# ABC → MIDI ablations\n/);
     const cells = md.trim().split('\n').pop()!.split(' | ');
-    assert.equal(cells.length, 16);
+    assert.equal(cells.length, 17);
     assert.equal(cells[6], direct.bpb.toFixed(4));
     assert.match(cells[8], /^\d+\.\d \(2\)$/);
+    assert.match(cells[15], /^1: [\d.]+\/[\d.]+ \([\d.]+\/[\d.]+\) · 2: [\d.]+\/[\d.]+ \([\d.]+\/[\d.]+\)$/);
     assert.ok(!existsSync(join(d, 'tables', 'ablations.md')));
   });
 

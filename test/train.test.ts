@@ -12,7 +12,7 @@ import { filePatches, truncate } from '../src/data/patches.js';
 import { sensorLog } from '../src/data/synthetic.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { cosineWithWarmup, warmupSteps } from '../src/optim/schedule.js';
-import { lastPath, train, type StepLog, type TrainOptions } from '../src/tasks/train.js';
+import { epochPath, lastPath, train, type StepLog, type TrainOptions } from '../src/tasks/train.js';
 import { Rng } from '../src/util/rng.js';
 
 const k = getKernels();
@@ -121,6 +121,19 @@ describe('trainer', () => {
     const losses = [...first.steps, ...rest.steps].map((s) => s.loss);
     assert.deepEqual(losses, full.steps.map((s) => s.loss));
     assert.deepEqual(loadCheckpoint(lastPath(o.out)).params, loadCheckpoint(lastPath(join(d, 'full.safetensors'))).params);
+  });
+
+  it('--keep-epochs keeps each epoch\'s end state beside the checkpoint', async () => {
+    const d = tmp();
+    corpus(join(d, 'train'), 40);
+    const o = options(d, { keepEpochs: true, epochs: 3 });
+    const { steps } = await run(o);
+    // 36 training files (10 % held out) in batches of 4: 9 steps per epoch
+    const perEpoch = steps.length / 3;
+    assert.equal(perEpoch, 9);
+    for (const n of [1, 2, 3]) assert.equal(loadCheckpoint(epochPath(o.out, n)).training?.epoch, n, `epoch ${n}`);
+    assert.deepEqual(loadCheckpoint(epochPath(o.out, 3)).params, loadCheckpoint(lastPath(o.out)).params);
+    assert.equal(epochPath('a/m.safetensors', 2), 'a/m.epoch-2.safetensors');
   });
 
   it('learns structure: held-out bits per byte well below 8 and below a unigram model', async () => {

@@ -45,6 +45,7 @@ export function registerTrain(program: Command): void {
     .option('--eval <dirs...>', 'evaluation folders (default: a random part of the training files)')
     .option('--init <checkpoint>', 'start from this checkpoint (a classifier takes its patch-level decoder)')
     .option('--resume', 'continue the run saved beside --out exactly where it stopped')
+    .option('--keep-epochs', 'also keep the state at the end of every epoch as <out>.epoch-N.safetensors')
     .option('--config <file.json>', 'settings as JSON, with the flag names as keys')
     .option('--log <file>', 'JSON-lines log of every step and evaluation (default: <out>.log.jsonl)');
   for (const [name, [, desc]] of Object.entries(SETTINGS)) c.option(`--${name} <v>`, `${desc} (default ${SETTINGS[name][0]})`);
@@ -89,6 +90,7 @@ export function registerTrain(program: Command): void {
       maxSeconds: num('--max-time', get('max-time'), { min: 0 }),
       init: raw.init ? String(raw.init) : undefined,
       resume: !!raw.resume,
+      keepEpochs: !!(raw.keepEpochs ?? file['keep-epochs']),
     };
     if (task === 'cls' && o.convert) throw new Error('--convert is for generative training, not --task cls');
     const logPath = raw.log ? String(raw.log) : `${out}.log.jsonl`;

@@ -45,6 +45,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Stop after this many optimizer steps (for tests and time-boxed runs; 0 = no limit). */
   maxSteps?: number;
+  /** Keep each epoch's end state as well (epochPath), e.g. to score conversions per epoch afterwards. */
+  keepEpochs?: boolean;
   /** Stop (and save) once this many seconds have passed in this run (0 = no limit). */
   maxSeconds?: number;
 }
@@ -88,8 +90,17 @@ export interface TrainResult {
 
 /** Where the last (resumable) state goes: `model.safetensors` → `model.last.safetensors`. */
 export function lastPath(out: string): string {
+  return besideOut(out, 'last');
+}
+
+/** Where `--keep-epochs` keeps the state at the end of epoch n (1-based): `model.epoch-n.safetensors`. */
+export function epochPath(out: string, n: number): string {
+  return besideOut(out, `epoch-${n}`);
+}
+
+function besideOut(out: string, tag: string): string {
   const i = out.lastIndexOf('.safetensors');
-  return i > 0 && i === out.length - 12 ? `${out.slice(0, i)}.last.safetensors` : `${out}.last`;
+  return i > 0 && i === out.length - 12 ? `${out.slice(0, i)}.${tag}.safetensors` : `${out}.${tag}`;
 }
 
 /**
@@ -214,6 +225,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
       if (epochDone || (o.evalEvery > 0 && state.step % o.evalEvery === 0)) {
         evaluate();
         save(lastPath(o.out));
+        if (epochDone && o.keepEpochs) save(epochPath(o.out, state.epoch));
       }
       if (o.maxSteps && stepsThisRun >= o.maxSteps) {
         stopped = 'max-steps';
