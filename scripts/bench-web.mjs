@@ -1,5 +1,6 @@
 // In-page speed in headless Chromium: serves dist/site on 127.0.0.1, opens index.html?bench=matmul and
 // ?bench=gen, and prints the page's rows (GFLOP/s, config b generation bytes/s, per backend) as JSON lines.
+// --enable-unsafe-webgpu: WebGPU on the GPU's adapter, or on a software one (SwiftShader) where there is no GPU.
 // Usage: node scripts/bench-web.mjs [runs]   (needs npm run build and /usr/bin/chromium or $BGPT_CHROMIUM)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ const profile = mkdtempSync(join(tmpdir(), 'bgpt-bench-web-'));
 const { server, url } = await serveDir(siteDir(), 0);
 const browser = await puppeteer.launch({
   executablePath: process.env.BGPT_CHROMIUM ?? '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`],
+  args: ['--no-sandbox', '--disable-gpu', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`],
 });
 try {
   const page = await browser.newPage();

@@ -1,4 +1,4 @@
-// Builds the browser app into dist/site: index.html, the page and worker bundles (ES modules, esbuild) and the
+// Builds the browser app into dist/site: index.html, the page, worker and GPU worker bundles (ES modules, esbuild) and the
 // WebAssembly kernels. `bgpt web` copies or serves that folder. The bundles share src/ with the Node package;
 // the few Node-only modules they reach (file output, folder walks: never called in the page) resolve to an
 // empty module, and the build fails if a bundle still refers to a Node built-in.
@@ -22,7 +22,7 @@ const nodeOnly = {
 
 mkdirSync(out, { recursive: true });
 const result = await build({
-  entryPoints: { 'bgpt-page': join(root, 'src/web/page.ts'), 'bgpt-worker': join(root, 'src/web/worker.ts') },
+  entryPoints: { 'bgpt-page': join(root, 'src/web/page.ts'), 'bgpt-worker': join(root, 'src/web/worker.ts'), 'bgpt-gpu-worker': join(root, 'src/web/gpu-worker.ts') },
   outdir: out,
   bundle: true,
   format: 'esm',

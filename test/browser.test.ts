@@ -2,13 +2,15 @@
  * The browser app in a real Chromium (headless, through puppeteer-core; no browser download): the page loads
  * the reference weights over http, and its answers in <pre id="result"> are checked against the PyTorch
  * vectors on every in-page backend. Skipped by name when /usr/bin/chromium (or $BGPT_CHROMIUM) is missing.
+ * --enable-unsafe-webgpu gives headless Chromium a WebGPU adapter without a GPU (SwiftShader, on the CPU), so
+ * the WebGPU backend is tested too; its tests are skipped by name, with the page's reason, where none is had.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { tsKernels } from '../src/backend/ts/kernels.js';
 import { PyDict, StorageRef, TensorRef, contiguousStrides } from '../src/io/pth/pyvalue.js';
 import { writePth } from '../src/io/pth/write-pth.js';
@@ -45,6 +47,7 @@ type Page = import('puppeteer-core').Page;
 describe('the browser app in Chromium', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'bgpt-web-'));
   let server: Server, url: string, browser: Browser, page: Page;
+  let offered: { backends: string[]; webgpu: string };
   const errors: string[] = [];
 
   before(async () => {
@@ -59,10 +62,11 @@ describe('the browser app in Chromium', { skip }, () => {
     const puppeteer = (await import('puppeteer-core')).default;
     browser = await puppeteer.launch({
       executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(dir, 'profile')}`],
+      args: ['--no-sandbox', '--disable-gpu', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(dir, 'profile')}`],
     });
     page = await browser.newPage();
     page.on('pageerror', (e) => errors.push(String(e)));
+    offered = (await query('backends')) as typeof offered;
   });
 
   after(async () => {
@@ -78,10 +82,19 @@ describe('the browser app in Chromium', { skip }, () => {
     return JSON.parse((await page.$eval('#result', (e) => e.textContent))!);
   }
 
+  const BACKENDS = ['ts', 'wasm', 'webgpu'];
+  /** False when the browser offers `backend` (ts and wasm always: a missing one is a failure), else t.skip's reason. */
+  function unavailable(t: TestContext, backend: string): boolean {
+    if (backend !== 'webgpu' || offered.backends.includes(backend)) return false;
+    t.skip(`no WebGPU backend in this browser: ${offered.webgpu}`);
+    return true;
+  }
+
   const single = vectors.cases.find((c) => c.name === 'single_txt')!;
-  for (const backend of ['ts', 'wasm']) {
+  for (const backend of BACKENDS) {
     for (const weights of ['weights.safetensors', 'weights.pth']) {
-      it(`scores a file with the reference loss: ${backend} backend, ${weights}`, async () => {
+      it(`scores a file with the reference loss: ${backend} backend, ${weights}`, async (t) => {
+        if (unavailable(t, backend)) return;
         const r = await query(`model=files/${weights}&score=files/a.txt&backend=${backend}`);
         assert.equal(r.backend, backend, JSON.stringify(r));
         assert.ok(Math.abs(r.loss - single.loss) / single.loss <= 1e-4, `loss ${r.loss} vs ${single.loss}`);
@@ -93,9 +106,10 @@ describe('the browser app in Chromium', { skip }, () => {
 
   // the multi-head configuration, on real files: one cut to the context's head, one without an extension
   const mh = loadVectors(VECTORS_MH);
-  for (const backend of ['ts', 'wasm']) {
+  for (const backend of BACKENDS) {
     for (const file of ['apache.txt', 'NOTICE']) {
-      it(`scores ${file} with the reference loss (2 heads): ${backend} backend`, async () => {
+      it(`scores ${file} with the reference loss (2 heads): ${backend} backend`, async (t) => {
+        if (unavailable(t, backend)) return;
         const want = mh.cases.find((c) => c.name === `file:${file}`)!.loss;
         const r = await query(`model=mh/weights.pth&score=mh/${file}&backend=${backend}`);
         assert.ok(Math.abs(r.loss - want) / want <= 1e-4, `loss ${r.loss} vs ${want} (${JSON.stringify(r)})`);
@@ -103,27 +117,44 @@ describe('the browser app in Chromium', { skip }, () => {
     }
   }
 
-  it('classifies with the vector classifier', async () => {
-    const logits = vectors.classifier.logits, z = logits.map((l) => Math.exp(l)), sum = z.reduce((a, b) => a + b);
-    for (const backend of ['ts', 'wasm']) {
+  for (const backend of BACKENDS) {
+    it(`classifies with the vector classifier: ${backend} backend`, async (t) => {
+      if (unavailable(t, backend)) return;
+      const logits = vectors.classifier.logits, z = logits.map((l) => Math.exp(l)), sum = z.reduce((a, b) => a + b);
       const r = await query(`model=files/cls.pth&classify=files/a.txt&backend=${backend}`);
+      assert.equal(r.backend, backend, JSON.stringify(r));
       const probs = Object.values(r.probs as Record<string, number>);
       assert.equal(probs.length, logits.length, JSON.stringify(r));
       probs.forEach((p, i) => assert.ok(Math.abs(p - z[i] / sum) <= 1e-4, `label ${i}: ${p} vs ${z[i] / sum}`));
       assert.equal(r.label, Object.keys(r.probs)[z.indexOf(Math.max(...z))]);
-    }
-  });
+    });
+  }
 
-  it('generates with a seed: the bytes Node generates, shown as an image', async () => {
-    const r = await query('model=files/weights.pth&generate=bmp&seed=3&max=20&backend=ts');
-    const m = loadModelFile(tsKernels, join(VECTORS, 'weights.pth')).model as BgptModel;
-    const want = generateFile(m, 'bmp', { topK: 0, topP: 1, temperature: 1, rng: new Rng(3), maxBytes: 20 });
-    assert.equal(r.bytes, 20);
-    assert.equal(r.stop, 'max-bytes');
-    assert.deepEqual(Buffer.from(r.base64, 'base64'), Buffer.from(want.bytes));
-    // the page repairs the header of a generated BMP for display: it decodes as a 32×32 image
-    await page.waitForFunction(() => (document.querySelector('#outputs img') as HTMLImageElement | null)?.complete, { timeout: 10_000 });
-    assert.equal(await page.$eval('#outputs img', (e) => (e as HTMLImageElement).naturalWidth), 32);
+  // Node's bytes exactly: the GPU sums in another order, but a sampled byte changes only if a uniform draw
+  // falls within ~1e-7 of a cumulative probability's edge, which these 20 draws do not
+  for (const backend of ['ts', 'webgpu']) {
+    it(`generates with a seed: the bytes Node generates, shown as an image (${backend} backend)`, async (t) => {
+      if (unavailable(t, backend)) return;
+      const r = await query(`model=files/weights.pth&generate=bmp&seed=3&max=20&backend=${backend}`);
+      const m = loadModelFile(tsKernels, join(VECTORS, 'weights.pth')).model as BgptModel;
+      const want = generateFile(m, 'bmp', { topK: 0, topP: 1, temperature: 1, rng: new Rng(3), maxBytes: 20 });
+      assert.equal(r.backend, backend, JSON.stringify(r));
+      assert.equal(r.bytes, 20);
+      assert.equal(r.stop, 'max-bytes');
+      assert.deepEqual(Buffer.from(r.base64, 'base64'), Buffer.from(want.bytes));
+      // the page repairs the header of a generated BMP for display: it decodes as a 32×32 image
+      await page.waitForFunction(() => (document.querySelector('#outputs img') as HTMLImageElement | null)?.complete, { timeout: 10_000 });
+      assert.equal(await page.$eval('#outputs img', (e) => (e as HTMLImageElement).naturalWidth), 32);
+    });
+  }
+
+  it('picks the backend by measurement when none is asked for', async () => {
+    const { model } = await query('model=files/weights.pth');
+    assert.deepEqual(Object.keys(model.measured), offered.backends);
+    const rates = Object.values(model.measured as Record<string, number>);
+    assert.ok(rates.every((v) => v > 0), JSON.stringify(model.measured));
+    assert.equal(model.measured[model.backend], Math.max(...rates));
+    assert.match(await page.$eval('#model-info', (e) => e.textContent!), /the fastest: ts [\d.]+, wasm [\d.]+(, webgpu [\d.]+)? GFLOP\/s/);
   });
 
   it('reads only the model of a checkpoint, not its optimizer state', async () => {
@@ -136,11 +167,20 @@ describe('the browser app in Chromium', { skip }, () => {
     assert.ok(model.fileBytes > params * 4 + OPTIMIZER_FLOATS * 4);
   });
 
-  it('measures GFLOP/s on every backend and reports WebGPU', async () => {
+  it('measures GFLOP/s on every backend and shows them', async () => {
+    assert.deepEqual(offered.backends.slice(0, 2), ['ts', 'wasm']);
     const r = await query('bench=matmul');
-    assert.deepEqual(r.rows.map((x: { backend: string }) => x.backend), ['ts', 'wasm']);
+    assert.deepEqual(r.rows.map((x: { backend: string }) => x.backend), offered.backends);
     for (const row of r.rows) assert.ok(row.value > 0 && row.unit === 'GFLOP/s', JSON.stringify(row));
-    assert.match(r.webgpu, /adapter|absent/);
+    assert.match(r.webgpu, /^(adapter|absent|not used)/);
+    const shown = await page.$eval('#bench-table', (e) => e.textContent!);
+    for (const b of offered.backends) assert.match(shown, new RegExp(`${b}matmul[\\d.]+ GFLOP/s`));
+  });
+
+  it('offers WebGPU where Chromium has an adapter', async (t) => {
+    if (unavailable(t, 'webgpu')) return;
+    assert.deepEqual(offered.backends, BACKENDS);
+    assert.match(offered.webgpu, /^adapter /);
   });
 
   it('answers errors as {"error"} naming the file', async () => {

@@ -17,12 +17,12 @@ function bgpt(...args: string[]) {
 }
 
 /** GET with the path sent exactly as given (no normalisation by a URL parser). */
-function get(port: number, path: string): Promise<{ status: number; body: string; type?: string }> {
+function get(port: number, path: string): Promise<{ status: number; body: string; type?: string; headers: Record<string, unknown> }> {
   return new Promise((ok, fail) => {
     request({ host: '127.0.0.1', port, path }, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
-      res.on('end', () => ok({ status: res.statusCode!, body, type: res.headers['content-type'] }));
+      res.on('end', () => ok({ status: res.statusCode!, body, type: res.headers['content-type'], headers: res.headers }));
     }).on('error', fail).end();
   });
 }
@@ -32,9 +32,9 @@ describe('bgpt web', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'bgpt-site-')), 'site');
     const r = bgpt('web', '--out', out);
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual(readdirSync(out).sort(), ['bgpt-kernels.wasm', 'bgpt-page.js', 'bgpt-worker.js', 'index.html']);
+    assert.deepEqual(readdirSync(out).sort(), ['bgpt-gpu-worker.js', 'bgpt-kernels.wasm', 'bgpt-page.js', 'bgpt-worker.js', 'index.html']);
     assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /<pre id="result"/);
-    for (const f of ['bgpt-page.js', 'bgpt-worker.js']) assert.doesNotMatch(readFileSync(join(out, f), 'utf8'), /["']node:|require\(/, `${f} needs no Node built-in`);
+    for (const f of ['bgpt-page.js', 'bgpt-worker.js', 'bgpt-gpu-worker.js']) assert.doesNotMatch(readFileSync(join(out, f), 'utf8'), /["']node:|require\(/, `${f} needs no Node built-in`);
   });
 
   it('needs --out or --serve', () => {
@@ -54,6 +54,9 @@ describe('bgpt web', () => {
       assert.equal(home.status, 200);
       assert.equal(home.body, '<p>hi</p>');
       assert.match(home.type!, /text\/html/);
+      // cross-origin isolated, so the page's workers may share memory (the WebGPU backend)
+      assert.equal(home.headers['cross-origin-opener-policy'], 'same-origin');
+      assert.equal(home.headers['cross-origin-embedder-policy'], 'require-corp');
       assert.equal((await get(port, '/../../etc/passwd')).status, 404);
       assert.equal((await get(port, '/%2e%2e/%2e%2e/etc/passwd')).status, 404);
       assert.equal((await get(port, '/nope.js')).status, 404);

@@ -30,7 +30,7 @@
 export type HalfType = 'bf16' | 'f16';
 
 export interface Kernels {
-  readonly name: 'ts' | 'native' | 'wasm';
+  readonly name: 'ts' | 'native' | 'wasm' | 'webgpu';
 
   /**
    * C[M,N] = op(A)·op(B) (+ bias[N] broadcast over rows) (+ C when accumulate).

@@ -1,6 +1,7 @@
 /**
  * The browser app as a folder of static files (built by scripts/build-web.mjs into dist/site) and a small
- * file server for it, bound to 127.0.0.1 only: the page needs http(s) for its module worker and fetches.
+ * file server for it, bound to 127.0.0.1 only: the page needs http(s) for its module worker and fetches, and
+ * cross-origin isolation headers for the WebGPU backend.
  */
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -29,6 +30,9 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json', '.txt': 'text/plain; charset=utf-8', '.bmp': 'image/bmp', '.wav': 'audio/wav', '.mid': 'audio/midi',
 };
 
+/** Cross-origin isolation: the page may then share memory between workers (the WebGPU backend needs it). */
+const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
 /** Serves the files under `root` (nothing outside it) on 127.0.0.1:`port` (0: any free port). */
 export function serveDir(root: string, port: number): Promise<{ server: Server; url: string }> {
   const base = resolve(root);
@@ -55,7 +59,7 @@ export function serveDir(root: string, port: number): Promise<{ server: Server; 
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': size, 'cache-control': 'no-store' });
+    res.writeHead(200, { 'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': size, 'cache-control': 'no-store', ...ISOLATED });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);
   });

@@ -6,7 +6,9 @@
  *   ?model=URL&classify=URL   → {"label", "probs", "backend"}
  *   ?model=URL&generate=EXT[&seed=N&max=N] → {"ext", "bytes", "base64", "stop", "backend"}
  *   ?bench=matmul|gen         → {"rows", "webgpu"}
- * plus &backend=ts|wasm to choose the backend; any failure → {"error"}.
+ *   ?backends                 → {"backends", "webgpu"}: the backends this browser offers, whether it has a GPU adapter
+ * plus &backend=ts|wasm|webgpu to choose the backend (default: the fastest by a short measurement); any
+ * failure → {"error"}.
  */
 import { midiNotes } from '../data/media/midi.js';
 import { repairMedia } from '../data/media/repair.js';
@@ -111,7 +113,8 @@ const mb = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 2 : 0)} MB`;
 
 function describe(i: ModelInfo): string {
   const c = i.config, what = i.task === 'classification' ? `classifier (${i.labels!.join(', ')})` : 'generative model';
-  return `${i.name}: ${i.format}, ${what}, ${(i.params / 1e6).toFixed(2)} M parameters (hidden ${c.hidden}, ${c.patchLayers}+${c.byteLayers} layers, patch ${c.patchSize}×${c.patchLength}), ${i.backend} backend, read in ${i.seconds.toFixed(2)} s (${mb(i.bytesRead)} of the file's ${mb(i.fileBytes)})${i.skippedOptimizer ? '; the optimizer state was not read' : ''}`;
+  const rates = i.measured ? ` (the fastest: ${Object.entries(i.measured).map(([b, r]) => `${b} ${r.toFixed(2)}`).join(', ')} GFLOP/s)` : '';
+  return `${i.name}: ${i.format}, ${what}, ${(i.params / 1e6).toFixed(2)} M parameters (hidden ${c.hidden}, ${c.patchLayers}+${c.byteLayers} layers, patch ${c.patchSize}×${c.patchLength}), ${i.backend} backend${rates}, read in ${i.seconds.toFixed(2)} s (${mb(i.bytesRead)} of the file's ${mb(i.fileBytes)})${i.skippedOptimizer ? '; the optimizer state was not read' : ''}`;
 }
 
 async function handleFiles(files: File[]): Promise<void> {
@@ -206,10 +209,14 @@ async function automate(q: URLSearchParams): Promise<Record<string, unknown>> {
   const ready = await runner.ready;
   const backend = q.get('backend');
   if (backend !== null) {
-    if (backend !== 'ts' && backend !== 'wasm') throw new Error(`backend must be ts or wasm, not "${backend}"`);
-    if (!ready.backends.includes(backend)) throw new Error(`backend ${backend} is not available here${ready.wasmError ? `: ${ready.wasmError}` : ''}`);
+    if (backend !== 'ts' && backend !== 'wasm' && backend !== 'webgpu') throw new Error(`backend must be ts, wasm or webgpu, not "${backend}"`);
+    if (!ready.backends.includes(backend)) {
+      const why = backend === 'webgpu' ? `WebGPU ${ready.webgpu}` : ready.wasmError;
+      throw new Error(`backend ${backend} is not available here${why ? `: ${why}` : ''}`);
+    }
     ($('backend') as HTMLSelectElement).value = backend;
   }
+  if (q.has('backends')) return { backends: ready.backends, webgpu: ready.webgpu };
   if (q.has('bench')) {
     const what = q.get('bench') === 'gen' ? 'gen' : 'matmul';
     const r = (await runner.request({ type: 'bench', what })) as Extract<Final, { type: 'bench' }>;

@@ -1,6 +1,6 @@
 /** Messages between the page and the worker that runs the model. */
 
-export type BackendName = 'ts' | 'wasm';
+export type BackendName = 'ts' | 'wasm' | 'webgpu';
 
 export interface SamplingRequest {
   topK: number;
@@ -23,6 +23,8 @@ export interface ModelInfo {
   config: { patchSize: number; patchLength: number; hidden: number; patchLayers: number; byteLayers: number; heads: number };
   params: number;
   backend: BackendName;
+  /** With backend auto: the GFLOP/s of each backend by which it was chosen. */
+  measured?: Partial<Record<BackendName, number>>;
   /** The torch checkpoint holds an optimizer state, which was not read. */
   skippedOptimizer: boolean;
   seconds: number;

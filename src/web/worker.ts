@@ -1,12 +1,13 @@
 /**
  * The worker that holds the model and runs it, so the page stays responsive: it loads a checkpoint through
  * the same readers as Node (reading a File or a fetched Blob by slices), then scores, classifies, generates
- * and benchmarks on the TypeScript or the WebAssembly backend. One request at a time; Stop = the page ends
+ * and benchmarks on the TypeScript, WebAssembly or WebGPU backend. One request at a time; Stop = the page ends
  * this worker and starts another.
  */
 import { tsKernels } from '../backend/ts/kernels.js';
 import type { Kernels } from '../backend/types.js';
 import { wasmKernels, type WasmKernels } from '../backend/wasm/kernels.js';
+import { webgpuKernels, type WebgpuKernels } from '../backend/webgpu/kernels.js';
 import { extensionOf, filePatches, truncate } from '../data/patches.js';
 import { openTensorSource } from '../io/open.js';
 import { readWeights } from '../io/weights.js';
@@ -19,16 +20,22 @@ import { classProbs } from '../tasks/eval.js';
 import { generateFile } from '../tasks/generate.js';
 import { Rng } from '../util/rng.js';
 import { blobAccess } from './blob-access.js';
+import type { GpuReady } from './gpu-worker.js';
 import type { BackendName, BenchRow, ClassResult, ModelInfo, Reply, Request, Score } from './protocol.js';
 
-const scope = self as unknown as { onmessage: ((e: MessageEvent<Request>) => void) | null; postMessage(m: Reply): void };
+const scope = self as unknown as { onmessage: ((e: MessageEvent<Request>) => void) | null; postMessage(m: Reply): void; crossOriginIsolated: boolean };
 const post = (m: Reply) => scope.postMessage(m);
 
 let wasm: WasmKernels | null = null;
 let wasmError: string | undefined;
+let webgpu: WebgpuKernels | null = null;
+let webgpuStatus = '';
+let gpuOffered = false;
 let model: BgptModel | BgptClassifier | null = null;
 let labels: string[] = [];
 let backend: BackendName = 'ts';
+/** GFLOP/s of each backend by the short measurement that picks `auto`'s backend (taken once). */
+let measured: Partial<Record<BackendName, number>> | null = null;
 
 async function init(): Promise<void> {
   try {
@@ -38,18 +45,55 @@ async function init(): Promise<void> {
   } catch (e) {
     wasmError = (e as Error).message;
   }
-  post({ type: 'ready', backends: wasm ? ['ts', 'wasm'] : ['ts'], wasmError, webgpu: await webgpuStatus() });
+  webgpuStatus = await probeWebgpu();
+  post({ type: 'ready', backends: available(), wasmError, webgpu: webgpuStatus });
 }
 
-/** Whether the browser offers a WebGPU adapter (reported only: the kernels are synchronous, GPU readback is not). */
-async function webgpuStatus(): Promise<string> {
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+interface AdapterInfo { vendor: string; architecture: string; description: string }
+
+/**
+ * Whether the WebGPU backend can run here: an adapter, and a cross-origin isolated page (this worker waits
+ * for the GPU's worker on shared memory, which the browser allows only then). The device itself is started
+ * on first use: that takes seconds on a software adapter.
+ */
+async function probeWebgpu(): Promise<string> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info: AdapterInfo } | null> } }).gpu;
   if (!gpu) return 'absent (no navigator.gpu)';
+  let adapter;
   try {
-    return (await gpu.requestAdapter()) ? 'adapter present' : 'absent (no adapter)';
+    adapter = await gpu.requestAdapter();
   } catch (e) {
     return `absent (${(e as Error).message})`;
   }
+  if (!adapter) return 'absent (no adapter)';
+  const { vendor, architecture, description } = adapter.info;
+  const name = `adapter ${[vendor, architecture, description].filter(Boolean).join(' ') || '(unnamed)'}`;
+  if (!scope.crossOriginIsolated) return `${name}, not used: the page is not cross-origin isolated (serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, as bgpt web --serve does)`;
+  gpuOffered = true;
+  return name;
+}
+
+/** Starts the GPU's worker and its device, once; on failure the backend is no longer offered. */
+async function startWebgpu(): Promise<void> {
+  if (webgpu || !gpuOffered) return;
+  const gpu = new Worker(new URL('bgpt-gpu-worker.js', self.location.href), { type: 'module' });
+  const ready = await new Promise<GpuReady>((resolve) => {
+    gpu.onmessage = (e: MessageEvent<GpuReady>) => resolve(e.data);
+    gpu.onerror = (e) => resolve({ type: 'ready', error: e.message || 'the GPU worker failed to start' });
+    gpu.postMessage({ type: 'init' });
+  });
+  try {
+    if (ready.error) throw new Error(ready.error);
+    webgpu = webgpuKernels((req) => gpu.postMessage(req));
+  } catch (e) {
+    gpu.terminate();
+    gpuOffered = false;
+    webgpuStatus = `absent (${(e as Error).message})`;
+  }
+}
+
+function available(): BackendName[] {
+  return (['ts', 'wasm', 'webgpu'] as const).filter((b) => b === 'ts' || (b === 'wasm' ? wasm : gpuOffered));
 }
 
 function kernelsFor(name: BackendName): Kernels {
@@ -57,7 +101,44 @@ function kernelsFor(name: BackendName): Kernels {
     if (!wasm) throw new Error(`the WebAssembly backend is not available: ${wasmError}`);
     return wasm;
   }
+  if (name === 'webgpu') {
+    if (!webgpu) throw new Error(`the WebGPU backend is not available: ${webgpuStatus}`);
+    return webgpu;
+  }
   return tsKernels;
+}
+
+/** Keeps the model's weights where the backend's products read them (WebAssembly memory, a GPU buffer). */
+function pin(name: BackendName, weights: Float32Array): void {
+  if (name === 'wasm') wasm!.pin(weights);
+  if (name === 'webgpu') webgpu!.pin(weights);
+}
+
+/** The fastest of `runs` calls, in ms. */
+function bestOf(runs: number, fn: () => void): number {
+  let best = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
+/** Best-of-`runs` GFLOP/s of an n×n×n product on a backend, after one uncounted run (a GPU compiles then). */
+function matmulRate(k: Kernels, n: number, runs: number): number {
+  const rng = new Rng(1);
+  const A = Float32Array.from({ length: n * n }, () => rng.normal()), B = A.slice().reverse(), C = new Float32Array(n * n);
+  const product = () => k.matmul(C, A, B, null, n, n, n, false, false, false);
+  product();
+  return (2 * n ** 3) / (bestOf(runs, product) / 1000) / 1e9;
+}
+
+/** `auto`: the backend with the most GFLOP/s on a short 128×128×128 product (measured once per worker). */
+function fastest(): BackendName {
+  measured ??= Object.fromEntries(available().map((b) => [b, matmulRate(kernelsFor(b), 128, 3)]));
+  const rates = Object.entries(measured) as [BackendName, number][];
+  return rates.reduce((best, r) => (r[1] > best[1] ? r : best))[0];
 }
 
 async function blobOf(data: Blob | string): Promise<Blob> {
@@ -74,7 +155,8 @@ async function bytesOf(data: Blob | string): Promise<Uint8Array> {
 async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
   const t0 = performance.now();
   model = null;
-  backend = req.backend === 'auto' ? (wasm ? 'wasm' : 'ts') : req.backend;
+  if (req.backend !== 'ts' && req.backend !== 'wasm') await startWebgpu();
+  backend = req.backend === 'auto' ? fastest() : req.backend;
   const k = kernelsFor(backend);
   const blob = await blobOf(req.model);
   const access = blobAccess(blob);
@@ -91,10 +173,10 @@ async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
   }
   labels = w.task.kind === 'classification' ? w.task.labels : [];
   model = modelForTask(k, w.config, labels.length ? { kind: 'classification', labels: labels.length } : { kind: 'generative' }, { params: w.params });
-  if (backend === 'wasm') wasm!.pin(w.params);
+  pin(backend, w.params);
   const info: ModelInfo = {
     name: req.name, format: w.meta.format, task: labels.length ? 'classification' : 'generative', labels: labels.length ? labels : undefined, config: w.config,
-    params: w.params.length, backend, skippedOptimizer: !!w.meta.hasTorchOptimizer || !!w.meta.optimizer, seconds: (performance.now() - t0) / 1000,
+    params: w.params.length, backend, measured: req.backend === 'auto' ? measured! : undefined, skippedOptimizer: !!w.meta.hasTorchOptimizer || !!w.meta.optimizer, seconds: (performance.now() - t0) / 1000,
     bytesRead: access.bytesRead, fileBytes: blob.size,
   };
   post({ type: 'loaded', info });
@@ -157,38 +239,27 @@ function generate(req: Extract<Request, { type: 'generate' }>): void {
   post({ type: 'generated', ext: req.ext, bytes: g.bytes, stop: g.stop, backend, seconds: (performance.now() - t0) / 1000 });
 }
 
-/** The fastest of `runs` calls, in ms. */
-function bestOf(runs: number, fn: () => void): number {
-  let best = Infinity;
-  for (let r = 0; r < runs; r++) {
-    const t = performance.now();
-    fn();
-    best = Math.min(best, performance.now() - t);
-  }
-  return best;
-}
-
 /** Best-of-3 GFLOP/s of a square product, or config b generation bytes/s, on every backend. */
-function bench(what: 'matmul' | 'gen'): void {
+async function bench(what: 'matmul' | 'gen'): Promise<void> {
+  await startWebgpu();
   const rows: BenchRow[] = [];
-  const names: BackendName[] = wasm ? ['ts', 'wasm'] : ['ts'];
-  for (const name of names) {
+  for (const name of available()) {
     const k = kernelsFor(name);
     if (what === 'gen') {
       // as `bgpt bench --what gen`: random weights of config b, from a txt header, <eop> never sampled
       const m = new BgptModel(k, BENCH_CONFIGS.b.cfg, { rng: new Rng(0) }), n = 256;
-      if (name === 'wasm') wasm!.pin(m.params.data);
+      pin(name, m.params.data);
       const best = bestOf(3, () => generateFile(m, 'txt', { ...SAMPLING_DEFAULTS, rng: new Rng(1), maxBytes: n, noEnd: true }));
       rows.push({ backend: name, what: 'generation, config b', value: n / (best / 1000), unit: 'bytes/s', shape: `best of 3 × ${n} bytes` });
       continue;
     }
-    const n = name === 'ts' ? 128 : 512, rng = new Rng(1);
-    const A = Float32Array.from({ length: n * n }, () => rng.normal()), B = A.slice().reverse(), C = new Float32Array(n * n);
-    const best = bestOf(3, () => k.matmul(C, A, B, null, n, n, n, false, false, false));
-    rows.push({ backend: name, what: 'matmul', value: (2 * n ** 3) / (best / 1000) / 1e9, unit: 'GFLOP/s', shape: `${n}×${n}×${n}, best of 3` });
+    // the size doubles from 128 while a product takes under 50 ms, up to 512: timeable, yet short on a slow backend
+    let n = 128;
+    for (let rate = matmulRate(k, n, 1); n < 512 && (2 * n ** 3) / rate / 1e6 < 50; rate = matmulRate(k, n, 1)) n *= 2;
+    rows.push({ backend: name, what: 'matmul', value: matmulRate(k, n, 3), unit: 'GFLOP/s', shape: `${n}×${n}×${n}, best of 3` });
   }
   post({ type: 'bench', rows });
-  if (model && backend === 'wasm') wasm!.pin(model.params.data); // the benchmark model took the pinned slot
+  if (model) pin(backend, model.params.data); // the benchmark model took the pinned slot
 }
 
 let queue = init();
@@ -200,7 +271,7 @@ scope.onmessage = (e) => {
       else if (req.type === 'score') await score(req.files);
       else if (req.type === 'classify') await classify(req.files);
       else if (req.type === 'generate') generate(req);
-      else bench(req.what);
+      else await bench(req.what);
     } catch (err) {
       post({ type: 'error', message: (err as Error).message });
     }
