@@ -12,7 +12,7 @@ const runs = Number(process.argv[2] ?? 3);
 const profile = mkdtempSync(join(tmpdir(), 'bgpt-bench-web-'));
 const { server, url } = await serveDir(siteDir(), 0);
 const browser = await puppeteer.launch({
-  executablePath: process.env.BGPT_CHROMIUM ?? '/usr/bin/chromium', headless: true,
+  executablePath: process.env.BGPT_CHROMIUM ?? '/usr/bin/chromium', headless: true, protocolTimeout: 1_200_000,
   args: ['--no-sandbox', '--disable-gpu', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`],
 });
 try {

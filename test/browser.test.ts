@@ -148,6 +148,13 @@ describe('the browser app in Chromium', { skip }, () => {
     });
   }
 
+  it('computes the products of every backend as the TypeScript reference does', async () => {
+    const { rows } = await query('check=matmul');
+    assert.deepEqual([...new Set(rows.map((r: { backend: string }) => r.backend))], offered.backends.slice(1));
+    assert.equal(rows.length, 32 * (offered.backends.length - 1));
+    for (const r of rows) assert.ok(r.error <= 1e-5, JSON.stringify(r));
+  });
+
   it('picks the backend by measurement when none is asked for', async () => {
     const { model } = await query('model=files/weights.pth');
     assert.deepEqual(Object.keys(model.measured), offered.backends);

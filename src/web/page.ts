@@ -7,6 +7,7 @@
  *   ?model=URL&generate=EXT[&seed=N&max=N] → {"ext", "bytes", "base64", "stop", "backend"}
  *   ?bench=matmul|gen         → {"rows", "webgpu"}
  *   ?backends                 → {"backends", "webgpu"}: the backends this browser offers, whether it has a GPU adapter
+ *   ?check=matmul             → {"rows"}: each backend's products against the TypeScript reference
  * plus &backend=ts|wasm|webgpu to choose the backend (default: the fastest by a short measurement); any
  * failure → {"error"}.
  */
@@ -217,6 +218,7 @@ async function automate(q: URLSearchParams): Promise<Record<string, unknown>> {
     ($('backend') as HTMLSelectElement).value = backend;
   }
   if (q.has('backends')) return { backends: ready.backends, webgpu: ready.webgpu };
+  if (q.has('check')) return { rows: ((await runner.request({ type: 'check' })) as Extract<Final, { type: 'checked' }>).rows };
   if (q.has('bench')) {
     const what = q.get('bench') === 'gen' ? 'gen' : 'matmul';
     const r = (await runner.request({ type: 'bench', what })) as Extract<Final, { type: 'bench' }>;

@@ -13,7 +13,8 @@ export type Request =
   | { type: 'score'; files: { name: string; data: Blob | string }[] }
   | { type: 'classify'; files: { name: string; data: Blob | string }[] }
   | { type: 'generate'; ext: string; seed: number; maxBytes: number; sampling: SamplingRequest }
-  | { type: 'bench'; what: 'matmul' | 'gen' };
+  | { type: 'bench'; what: 'matmul' | 'gen' }
+  | { type: 'check' };
 
 export interface ModelInfo {
   name: string;
@@ -36,6 +37,8 @@ export interface ModelInfo {
 export interface Score { name: string; loss: number; bpb: number; bytes: number }
 export interface ClassResult { name: string; label: string; probs: Record<string, number> }
 export interface BenchRow { backend: string; what: string; value: number; unit: string; shape: string }
+/** A backend's product against the TypeScript one: max |difference| / max |reference|. */
+export interface CheckRow { backend: string; product: string; error: number }
 
 export type Reply =
   | { type: 'ready'; backends: BackendName[]; wasmError?: string; webgpu: string }
@@ -46,4 +49,5 @@ export type Reply =
   | { type: 'classified'; files: ClassResult[]; backend: BackendName }
   | { type: 'generated'; ext: string; bytes: Uint8Array; stop: string; backend: BackendName; seconds: number }
   | { type: 'bench'; rows: BenchRow[] }
+  | { type: 'checked'; rows: CheckRow[] }
   | { type: 'error'; message: string };

@@ -21,7 +21,7 @@ import { generateFile } from '../tasks/generate.js';
 import { Rng } from '../util/rng.js';
 import { blobAccess } from './blob-access.js';
 import type { GpuReady } from './gpu-worker.js';
-import type { BackendName, BenchRow, ClassResult, ModelInfo, Reply, Request, Score } from './protocol.js';
+import type { BackendName, BenchRow, CheckRow, ClassResult, ModelInfo, Reply, Request, Score } from './protocol.js';
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent<Request>) => void) | null; postMessage(m: Reply): void; crossOriginIsolated: boolean };
 const post = (m: Reply) => scope.postMessage(m);
@@ -247,9 +247,12 @@ async function bench(what: 'matmul' | 'gen'): Promise<void> {
     const k = kernelsFor(name);
     if (what === 'gen') {
       // as `bgpt bench --what gen`: random weights of config b, from a txt header, <eop> never sampled
-      const m = new BgptModel(k, BENCH_CONFIGS.b.cfg, { rng: new Rng(0) }), n = 256;
+      const m = new BgptModel(k, BENCH_CONFIGS.b.cfg, { rng: new Rng(0) });
       pin(name, m.params.data);
-      const best = bestOf(3, () => generateFile(m, 'txt', { ...SAMPLING_DEFAULTS, rng: new Rng(1), maxBytes: n, noEnd: true }));
+      const gen = (n: number) => generateFile(m, 'txt', { ...SAMPLING_DEFAULTS, rng: new Rng(1), maxBytes: n, noEnd: true });
+      // 256 bytes, or as many as about 10 s allow on a slow backend (16 at least)
+      const n = Math.max(16, Math.min(256, 16 * Math.floor(10_000 / bestOf(1, () => gen(16)))));
+      const best = bestOf(3, () => gen(n));
       rows.push({ backend: name, what: 'generation, config b', value: n / (best / 1000), unit: 'bytes/s', shape: `best of 3 × ${n} bytes` });
       continue;
     }
@@ -262,6 +265,43 @@ async function bench(what: 'matmul' | 'gen'): Promise<void> {
   if (model) pin(backend, model.params.data); // the benchmark model took the pinned slot
 }
 
+/**
+ * Every other backend's matrix products against the TypeScript reference, in the shapes and ways the model
+ * calls them: one row to many, B stored [K,N] or [N,K], B and the bias copied per call or pinned, C
+ * overwritten or accumulated into.
+ */
+async function check(): Promise<void> {
+  await startWebgpu();
+  const rows: CheckRow[] = [], rng = new Rng(2);
+  const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  for (const name of available().filter((b) => b !== 'ts')) {
+    const k = kernelsFor(name);
+    for (const [M, K, N] of [[1, 64, 257], [5, 70, 33], [16, 64, 192], [70, 130, 100]]) {
+      for (const transB of [false, true]) {
+        for (const pinned of [false, true]) {
+          for (const accumulate of [false, true]) {
+            const weights = random(8 + K * N + N), A = random(M * K), C = random(M * N), want = C.slice();
+            let B = weights.subarray(8, 8 + K * N), bias = weights.subarray(8 + K * N);
+            if (pinned) pin(name, weights);
+            else [B, bias] = [B.slice(), bias.slice()];
+            tsKernels.matmul(want, A, B, bias, M, K, N, false, transB, accumulate);
+            k.matmul(C, A, B, bias, M, K, N, false, transB, accumulate);
+            let diff = 0, size = 0;
+            for (let i = 0; i < C.length; i++) {
+              diff = Math.max(diff, Math.abs(C[i] - want[i]));
+              size = Math.max(size, Math.abs(want[i]));
+            }
+            const product = `${M}×${K}×${N}${transB ? ', B transposed' : ''}, weights ${pinned ? 'pinned' : 'copied'}${accumulate ? ', accumulated' : ''}`;
+            rows.push({ backend: name, product, error: diff / size });
+          }
+        }
+      }
+    }
+  }
+  post({ type: 'checked', rows });
+  if (model) pin(backend, model.params.data);
+}
+
 let queue = init();
 scope.onmessage = (e) => {
   const req = e.data;
@@ -271,6 +311,7 @@ scope.onmessage = (e) => {
       else if (req.type === 'score') await score(req.files);
       else if (req.type === 'classify') await classify(req.files);
       else if (req.type === 'generate') generate(req);
+      else if (req.type === 'check') await check();
       else await bench(req.what);
     } catch (err) {
       post({ type: 'error', message: (err as Error).message });

@@ -97,7 +97,9 @@ export function webgpuKernels(post: (req: GpuRequest) => void): WebgpuKernels {
     },
     pin(weights) {
       pinned = null;
-      call({ type: 'pin', weights });
+      // posting a view clones its whole buffer: send only the weights
+      const whole = weights.byteOffset === 0 && weights.byteLength === weights.buffer.byteLength;
+      call({ type: 'pin', weights: whole ? weights : weights.slice() });
       pinned = weights;
     },
   };
