@@ -6,8 +6,8 @@
  * the WebGPU backend is tested too; its tests are skipped by name, with the page's reason, where none is had.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -37,6 +37,18 @@ function writeCheckpointWithOptimizer(path: string): void {
   const state = new PyDict(false, [[0, new PyDict(false, [['exp_avg', ref(new Float32Array(OPTIMIZER_FLOATS).fill(1), [OPTIMIZER_FLOATS])]])]]);
   writePth(path, new PyDict(false, [['model', model], ['optimizer', new PyDict(false, [['state', state]])], ['epoch', 3]]), storages);
 }
+/** `dir` served as a plain static host would: without the cross-origin isolation headers of serveDir. */
+async function servePlain(dir: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const file = join(dir, new URL(req.url!, 'http://localhost').pathname);
+    if (!existsSync(file)) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : file.endsWith('.html') ? 'text/html' : 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` };
+}
+
 const CHROMIUM = process.env.BGPT_CHROMIUM ?? '/usr/bin/chromium';
 const skip = !existsSync(CHROMIUM) ? `chromium not installed (${CHROMIUM}; apt-get install -y chromium)`
   : !existsSync(join(ROOT, 'dist', 'site', 'index.html')) ? 'the browser app is not built (npm run build)' : false;
@@ -76,8 +88,8 @@ describe('the browser app in Chromium', { skip }, () => {
   });
 
   /** Opens the page with a query and returns the JSON it writes into <pre id="result">. */
-  async function query(q: string): Promise<Record<string, any>> {
-    await page.goto(`${url}index.html?${q}`);
+  async function query(q: string, site = url): Promise<Record<string, any>> {
+    await page.goto(`${site}index.html?${q}`);
     await page.waitForFunction(() => document.getElementById('result')?.textContent, { timeout: 30_000 });
     return JSON.parse((await page.$eval('#result', (e) => e.textContent))!);
   }
@@ -188,6 +200,21 @@ describe('the browser app in Chromium', { skip }, () => {
     if (unavailable(t, 'webgpu')) return;
     assert.deepEqual(offered.backends, BACKENDS);
     assert.match(offered.webgpu, /^adapter /);
+  });
+
+  it('offers ts and wasm, and says why not WebGPU, from a host without cross-origin isolation', async (t) => {
+    if (unavailable(t, 'webgpu')) return;
+    const plain = await servePlain(dir);
+    try {
+      const r = await query('backends', plain.url);
+      assert.deepEqual(r.backends, ['ts', 'wasm']);
+      assert.match(r.webgpu, /^adapter .*, not used: the page is not cross-origin isolated/);
+      const s = await query('model=files/weights.pth&score=files/a.txt', plain.url);
+      assert.ok(Math.abs(s.loss - single.loss) / single.loss <= 1e-4, JSON.stringify(s));
+      assert.match(s.backend, /^(ts|wasm)$/);
+    } finally {
+      plain.server.close();
+    }
   });
 
   it('answers errors as {"error"} naming the file', async () => {
