@@ -40,22 +40,33 @@ inline idx up16(idx n) { return (n + 15) & ~idx(15); }
 
 // C[MR, 16·NV] = op(A)·B, op(A) [MR, K] stored row by row (A[r·lda + k]) or, with TA, column by column
 // (A[k·lda + r]); B [K, 16·NV]; row strides lda, ldb, ldc; overwrites C.
+// A small tile (under 8 accumulators) would wait on the latency of its few dependent chains of
+// multiply-adds: it keeps KS = 2 sets, for the even and the odd k, and adds them at the end.
 template <bool TA, int MR, int NV>
 void tile(float* __restrict C, idx ldc, const float* __restrict A, idx lda, const float* __restrict B, idx ldb,
           idx K) {
-  vf16 acc[MR][NV];
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NV; j++) acc[r][j] = vf16{};
-  for (idx k = 0; k < K; k++) {
+  constexpr int KS = MR * NV < 8 ? 2 : 1;
+  vf16 acc[KS][MR][NV];
+  for (int s = 0; s < KS; s++)
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NV; j++) acc[s][r][j] = vf16{};
+  const auto step = [&](vf16(&c)[MR][NV], idx k) {
     vf16 b[NV];
     for (int j = 0; j < NV; j++) b[j] = load16(B + k * ldb + 16 * j);
     for (int r = 0; r < MR; r++) {
       const vf16 a = splat16(TA ? A[k * lda + r] : A[r * lda + k]);
-      for (int j = 0; j < NV; j++) acc[r][j] += a * b[j];
+      for (int j = 0; j < NV; j++) c[r][j] += a * b[j];
     }
-  }
+  };
+  idx k = 0;
+  for (; k + KS <= K; k += KS)
+    for (int s = 0; s < KS; s++) step(acc[s], k + s);
+  for (; k < K; k++) step(acc[0], k);
+  for (int s = 1; s < KS; s++)
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NV; j++) acc[0][r][j] += acc[s][r][j];
   for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NV; j++) store16(C + r * ldc + 16 * j, acc[r][j]);
+    for (int j = 0; j < NV; j++) store16(C + r * ldc + 16 * j, acc[0][r][j]);
 }
 
 using TileFn = void (*)(float*, idx, const float*, idx, const float*, idx, idx);
@@ -94,6 +105,48 @@ inline idx extent(const float* a, idx t, idx T) {
   return e;
 }
 
+// Reductions over a row in 16 lanes (16 partial results, combined at the end): the compiler may not reorder a
+// float sum or a max with a condition by itself, so a plain loop runs one add or compare at a time, each
+// waiting for the last. f(acc, u) updates one lane's partial result with element u.
+// Short rows (the byte decoder's) take the plain loop: there the 16 lanes' setup and combination cost more
+// than they save.
+template <class F>
+inline float reduce16(idx n, float init, F f) {
+  if (n < 32) {
+    float r = init;
+    for (idx u = 0; u < n; u++) r = f(r, u);
+    return r;
+  }
+  float acc[16];
+  for (int j = 0; j < 16; j++) acc[j] = init;
+  idx u = 0;
+  for (; u + 16 <= n; u += 16)
+    for (int j = 0; j < 16; j++) acc[j] = f(acc[j], u + j);
+  for (int j = 0; u + j < n; j++) acc[j] = f(acc[j], u + j);
+  float r = acc[0];
+  for (int j = 1; j < 16; j++) r = f.combine(r, acc[j]);
+  return r;
+}
+// max over u < n of x[u], among the u with pen[u] == p when pen is given
+inline float rowMax(const float* __restrict x, idx n, const float* __restrict pen = nullptr, float p = 0) {
+  struct {
+    const float *x, *pen;
+    float p;
+    float operator()(float m, idx u) const { return ((!pen || pen[u] == p) && x[u] > m) ? x[u] : m; }
+    float combine(float a, float b) const { return b > a ? b : a; }
+  } f{x, pen, p};
+  return reduce16(n, -INFINITY, f);
+}
+// Σ_{u < n} x[u]·y[u], or Σ x[u] when y is null
+inline float rowSum(const float* __restrict x, idx n, const float* __restrict y = nullptr) {
+  struct {
+    const float *x, *y;
+    float operator()(float s, idx u) const { return s + (y ? x[u] * y[u] : x[u]); }
+    float combine(float a, float b) const { return a + b; }
+  } f{x, y};
+  return reduce16(n, 0.0f, f);
+}
+
 // Softmax of one query row of scores kept as base + pen: base = q·k/√d (0 for a future key, whose score is
 // replaced) and pen = the `neg` terms (future key, padding key; GPT-2's −10000). The shift is taken part by part, the
 // largest pen and the largest base among the keys that have it, so a query whose keys are all penalised
@@ -104,35 +157,24 @@ inline idx extent(const float* a, idx t, idx T) {
 // same values.
 inline idx softmaxRow(float* __restrict a, const float* __restrict base, const float* __restrict maskPen, idx t,
                       idx T, float neg, float* __restrict pen) {
-  float pmax = -INFINITY;
-  for (idx u = 0; u <= t; u++) {
-    pen[u] = 0.0f + maskPen[u];
-    pmax = pen[u] > pmax ? pen[u] : pmax;
-  }
   idx n = t + 1;
+  for (idx u = 0; u < n; u++) pen[u] = 0.0f + maskPen[u];
+  float pmax = rowMax(pen, n);
   if (pmax == 0.0f) {
-    float bmax = -INFINITY;
-    for (idx u = 0; u < n; u++) bmax = (pen[u] == pmax && base[u] > bmax) ? base[u] : bmax;
+    const float bmax = rowMax(base, n, pen, pmax);
     if (bmax > neg + 100.0f) {
       for (idx u = 0; u < n; u++) a[u] = exp_approx((base[u] - bmax) + (pen[u] - pmax));
-      float sum = 0;
-      for (idx u = 0; u < n; u++) sum += a[u];
-      const float inv = 1.0f / sum;
+      const float inv = 1.0f / rowSum(a, n);
       for (idx u = 0; u < n; u++) a[u] *= inv;
       std::memset(a + n, 0, sizeof(float) * (T - n));
       return n;
     }
   }
-  for (idx u = n; u < T; u++) {
-    pen[u] = neg + maskPen[u];
-    pmax = pen[u] > pmax ? pen[u] : pmax;
-  }
-  float bmax = -INFINITY;
-  for (idx u = 0; u < T; u++) bmax = (pen[u] == pmax && base[u] > bmax) ? base[u] : bmax;
+  for (idx u = n; u < T; u++) pen[u] = neg + maskPen[u];
+  pmax = std::max(pmax, rowMax(pen + n, T - n));
+  const float bmax = rowMax(base, T, pen, pmax);
   for (idx u = 0; u < T; u++) a[u] = exp_approx((base[u] - bmax) + (pen[u] - pmax));
-  float sum = 0;
-  for (idx u = 0; u < T; u++) sum += a[u];
-  const float inv = 1.0f / sum;
+  const float inv = 1.0f / rowSum(a, T);
   for (idx u = 0; u < T; u++) a[u] *= inv;
   return extent(a, t, T);
 }
@@ -162,9 +204,42 @@ inline Rows panel(float* dst, idx dp, const float* src, idx ld, idx T, idx d) {
   for (idx t = 0; t < T; t++) std::memcpy(dst + t * dp, src + t * ld, sizeof(float) * d);
   return {dst, dp};
 }
+#ifdef BGPT_HAVE_SHUFFLEVECTOR
+// One step of a 16 × 16 transpose in registers: rows r and r + W (r's bit W clear) swap their off-diagonal
+// W-wide blocks. Row r keeps its lanes c with bit W clear and takes row r + W's lane c − W into the others;
+// row r + W takes row r's lane c + W into its lanes with bit W clear and keeps the others. The steps
+// W = 8, 4, 2, 1 together transpose the tile (vpermt2ps on AVX-512).
+#define BGPT_UNPAREN(...) __VA_ARGS__
+#define BGPT_STEP(W, LO, HI)                                        \
+  for (int r = 0; r < 16; r++)                                      \
+    if (!(r & W)) {                                                 \
+      const vf16 a = x[r], b = x[r + W];                            \
+      x[r] = __builtin_shufflevector(a, b, BGPT_UNPAREN LO);        \
+      x[r + W] = __builtin_shufflevector(a, b, BGPT_UNPAREN HI);    \
+    }
+inline void transpose16(float* __restrict dst, idx ldd, const float* __restrict src, idx lds) {
+  vf16 x[16];
+  for (int r = 0; r < 16; r++) x[r] = load16(src + r * lds);
+  BGPT_STEP(8, (0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23), (8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
+  BGPT_STEP(4, (0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27), (4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
+  BGPT_STEP(2, (0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29), (2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
+  BGPT_STEP(1, (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30), (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
+  for (int r = 0; r < 16; r++) store16(dst + r * ldd, x[r]);
+}
+#undef BGPT_STEP
+#undef BGPT_UNPAREN
+#endif
+// dst[i, t] = src[t, i] for t < T, i < d: by 16 × 16 tiles in registers where the compiler can shuffle, the
+// edges one float at a time (the byte decoder's keys are 17 × 64: four tiles and one row)
 inline void packCols(float* __restrict dst, idx Tp, const float* __restrict src, idx ld, idx T, idx d) {
+  idx T16 = 0, d16 = 0;
+#ifdef BGPT_HAVE_SHUFFLEVECTOR
+  T16 = T & ~idx(15), d16 = d & ~idx(15);
+  for (idx t = 0; t < T16; t += 16)
+    for (idx i = 0; i < d16; i += 16) transpose16(dst + i * Tp + t, Tp, src + t * ld + i, ld);
+#endif
   for (idx i = 0; i < d; i++)
-    for (idx t = 0; t < T; t++) dst[i * Tp + t] = src[t * ld + i];
+    for (idx t = i < d16 ? T16 : 0; t < T; t++) dst[i * Tp + t] = src[t * ld + i];
 }
 // C[mr, d] (stride ldc) = op(A)·B, straight into C when d = dp, through the panel o otherwise.
 inline void gemmOut(idx mr, float* C, idx ldc, const float* A, idx lda, Rows B, idx K, bool transA, float* o, idx d,
@@ -256,8 +331,7 @@ void backwardHead(float* dqkv, const float* dout, const float* qkv, const float*
         for (idx u = 0; u < ext; u++) w[u] = a[u] * S.m[u];
         std::memset(w + ext, 0, sizeof(float) * (T - ext));
       }
-      float dot = 0;
-      for (idx u = 0; u < ext; u++) dot += datt[u] * a[u];
+      const float dot = rowSum(datt, ext, a);
       float* ds = S.ds + t * Tp;
       for (idx u = 0; u <= t; u++) ds[u] = a[u] * (datt[u] - dot) * scale;
       for (idx u = t + 1; u < seen; u++) ds[u] = 0.0f;  // read by the dk products of this block's keys
@@ -278,15 +352,16 @@ void backwardHead(float* dqkv, const float* dout, const float* qkv, const float*
 template <class Fn>
 void forEachHead(idx B, idx T, idx H, idx nHead, Fn fn) {
   const idx d = H / nHead, dp = up16(d), tasks = B * nHead;
-  const bool par = tasks > 1 && tasks * T * T * d > kParMin;
+  // a head's work: the causal halves of two or three [T, T]·[T, d] products and the softmax's T² / 2 elements
+  const int nt = tasks > 1 ? threads_for(static_cast<double>(tasks) * T * T * (d * 1.5 * kNsMac + 0.5 * kNsElem)) : 1;
   const idx per = Scratch::floats(T, dp);
   // kept by the calling thread between calls (a fresh buffer of this size costs page faults every call),
   // grown here: no allocation inside the region
   thread_local std::vector<float> scratch;
-  const size_t need = static_cast<size_t>(per * (par ? omp_get_max_threads() : 1));
+  const size_t need = static_cast<size_t>(per * nt);
   if (scratch.size() < need) scratch.resize(need);
   float* const base = scratch.data();
-#pragma omp parallel if (par)
+#pragma omp parallel num_threads(nt) if (nt > 1)
   {
     Scratch s(base + per * omp_get_thread_num(), T, dp);
     // many short sequences (the byte decoder): a task takes all heads of one, whose rows then stay in cache

@@ -55,9 +55,6 @@ class ThreadCap {
   int prev_;
 };
 
-// Legacy element-count threshold (kept for kernels not yet on the cost model).
-constexpr idx kParMin = idx(1) << 15;
-
 // Dropout's keep mask (the Conventions of src/backend/types.ts): element i is kept when
 // drop_hash(key, i) >= threshold, key = fmix32(seed). Plain uint32 arithmetic, so loops over i vectorise.
 inline std::uint32_t fmix32(std::uint32_t h) {
@@ -119,7 +116,9 @@ inline vf16 load16(const float* p) {
   return v;
 }
 inline void store16(float* p, vf16 v) { std::memcpy(p, &v, sizeof v); }
-inline vf16 splat16(float x) { return vf16{} + x; }
+// A broadcast (one load-port op from memory): not vf16{} + x, which the compiler must compute as a scalar
+// add first (0 + x turns −0 into +0) and then broadcast on the shuffle port the multiply-adds need.
+inline vf16 splat16(float x) { return vf16{x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
 
 // Sum of the 16 lanes as a tree (8 + 8, 4 + 4, then 4 scalars), in registers where the compiler has
 // __builtin_shufflevector (GCC 12+, Clang), through memory otherwise.
