@@ -93,6 +93,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     const shapes: [number, number, number][] = [
       [1, 1, 1], [1, 7, 5], [3, 1, 4], [17, 64, 33], [33, 17, 1], [5, 0, 4], [64, 256, 96], [100, 37, 257],
       [170, 256, 768], [40, 1024, 24],
+      [200, 300, 40], // Aᵀ·B with M ≥ 2N: taken as (Bᵀ·A)ᵀ, edges off the 16-blocks of the transposed add
     ];
     for (const [M, K, N] of shapes) {
       for (const transA of [false, true]) for (const transB of [false, true]) {

@@ -4,11 +4,36 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "gelu.h"
 #include "kernels.h"
 
 namespace bgpt {
+
+namespace {
+
+// C[M,N] (+)= Aᵀ·B for a weight gradient with many more rows than columns (the MLP's c_proj: [4H, H]):
+// oneDNN's sgemm runs this orientation at under half the rate of the transposed one (measured on AVX-512,
+// 17340 rows: 2.2x), so the product is taken as Cᵀ = Bᵀ·A into a scratch [N, M] and added in transposed,
+// a pass over M·N floats next to the product's M·N·K multiply-adds.
+int matmulTransposed(float* C, const float* A, const float* B, idx M, idx K, idx N, bool accumulate) {
+  thread_local std::vector<float> scratch;  // kept between calls: a fresh buffer costs page faults each time
+  if (scratch.size() < static_cast<size_t>(M * N)) scratch.resize(static_cast<size_t>(M * N));
+  float* const t = scratch.data();
+  const int st = dnnl_sgemm('T', 'N', N, M, K, 1.0f, B, N, A, M, 0.0f, t, M);
+  if (st != dnnl_success) return st;
+  constexpr idx kB = 16;  // blocks: both sides touch whole cache lines
+  const int nt = threads_for(M * N * kNsStream);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (idx i0 = 0; i0 < M; i0 += kB)
+    for (idx j0 = 0; j0 < N; j0 += kB)
+      for (idx i = i0; i < std::min(M, i0 + kB); i++)
+        for (idx j = j0; j < std::min(N, j0 + kB); j++) C[i * N + j] = (accumulate ? C[i * N + j] : 0.0f) + t[j * M + i];
+  return dnnl_success;
+}
+
+}  // namespace
 
 int matmul(float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N, bool transA,
            bool transB, bool accumulate) {
@@ -33,6 +58,7 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
     if (beta == 0.0f) std::memset(C, 0, sizeof(float) * M * N);
     return dnnl_success;
   }
+  if (transA && !transB && !bias && M >= 2 * N) return matmulTransposed(C, A, B, M, K, N, accumulate);
   const idx lda = transA ? M : K, ldb = transB ? K : N;
   return dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, N);
 }

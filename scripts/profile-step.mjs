@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Where a training step's time goes, kernel by kernel: times every native kernel call of a bench config's
+// training step (forward, backward, AdamW) and prints the share of each kernel (and shape) in the step.
+//   node scripts/profile-step.mjs [--config b] [--steps 3]
+// Wall-clock per call: other work on the machine inflates the figures; compare shares, best of several runs.
+import { performance } from 'node:perf_hooks';
+
+const { register } = await import('tsx/esm/api');
+register();
+const { loadNative } = await import('../src/backend/native/index.ts');
+const { runBench } = await import('../src/tasks/bench.ts');
+
+const argv = process.argv.slice(2);
+const opt = (name, def) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : def);
+const config = opt('--config', 'b'), steps = Number(opt('--steps', 3));
+
+const loaded = loadNative();
+if ('error' in loaded) {
+  console.error(`native backend unavailable: ${loaded.error}`);
+  process.exit(1);
+}
+const nat = loaded.kernels;
+// one entry per kernel and call shape (its integer arguments), timed only while `on`
+const calls = new Map();
+let on = false;
+const timed = new Proxy(nat, {
+  get(target, name) {
+    const f = target[name];
+    if (typeof f !== 'function' || name === 'threads' || name === 'name') return f;
+    return (...args) => {
+      if (!on) return f.apply(target, args);
+      const t0 = performance.now();
+      const r = f.apply(target, args);
+      const ms = performance.now() - t0;
+      const key = `${String(name)}(${args.filter((a) => typeof a === 'number' && Number.isInteger(a) && a > 1 && a < 1e7).join(',')})`;
+      const e = calls.get(key) ?? { ms: 0, n: 0 };
+      e.ms += ms;
+      e.n++;
+      calls.set(key, e);
+      return r;
+    };
+  },
+});
+runBench(timed, config, 'train', { steps: 1, warmup: 1 }); // warm-up: JIT, page faults, oneDNN primitives
+on = true;
+const rec = runBench(timed, config, 'train', { steps, warmup: 0 });
+on = false;
+const total = rec.step_s.reduce((a, b) => a + b, 0) * 1000;
+console.log(`config ${config}: ${steps} steps, ${(total / steps).toFixed(0)} ms per step (median ${(rec.median_s * 1000).toFixed(0)}), ${nat.threads()} threads, ${loaded.info.cpu.join(' ')}`);
+const byKernel = new Map();
+for (const [key, e] of calls) {
+  const k = key.slice(0, key.indexOf('('));
+  byKernel.set(k, (byKernel.get(k) ?? 0) + e.ms);
+}
+const pct = (ms) => `${((100 * ms) / total).toFixed(1).padStart(5)} %`;
+console.log('\nper kernel (ms per step, share of the step)');
+for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(22)} ${(ms / steps).toFixed(1).padStart(8)} ms ${pct(ms)}`);
+const inKernels = [...byKernel.values()].reduce((a, b) => a + b, 0);
+console.log(`  ${'(outside kernels)'.padEnd(22)} ${((total - inKernels) / steps).toFixed(1).padStart(8)} ms ${pct(total - inKernels)}`);
+console.log('\nper kernel and shape (top 25)');
+for (const [key, e] of [...calls].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
+  console.log(`  ${key.padEnd(46)} ${(e.ms / steps).toFixed(1).padStart(8)} ms ${pct(e.ms)}  ×${e.n / steps}`);
+}
