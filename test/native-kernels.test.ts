@@ -223,6 +223,32 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     }
   });
 
+  test('geluBackwardBiasGrad: gelu backward and the bias gradient in one pass (dx aliasing dout)', () => ownStream(104, () => {
+    for (const [M, N] of [[1, 1], [17, 33], [150, 1024]] as const) { // 150 x 1024: the parallel region
+      const x = randn(M * N, 8), dout = randn(M * N);
+      for (const accumulate of [false, true]) {
+        const db0 = accumulate ? randn(N) : nans(N);
+        const want = { dx: new Float32Array(M * N), db: db0.slice() };
+        ref.geluBackward(want.dx, x, dout, M * N);
+        ref.biasGrad(want.db, want.dx, M, N, accumulate);
+        const what = `geluBackwardBiasGrad ${M}x${N} acc=${accumulate}`;
+        for (const alias of [false, true]) {
+          const dx = alias ? dout.slice() : nans(M * N), db = db0.slice();
+          nat.geluBackwardBiasGrad(dx, db, x, alias ? dx : dout, M, N, accumulate);
+          within(elemRel(dx, want.dx, 1e-2), 1e-5, `${what} dx alias=${alias}`);
+          // db: the column sums of this dx (in double, as biasGrad), whatever float rounding dx itself had
+          const sums = db0.slice();
+          ref.biasGrad(sums, dx, M, N, accumulate);
+          within(elemRel(db, sums, 1e-3), 1e-6, `${what} db alias=${alias}`);
+        }
+        const ts = { dx: nans(M * N), db: db0.slice() };
+        ref.geluBackwardBiasGrad(ts.dx, ts.db, x, dout, M, N, accumulate);
+        assert.deepEqual(ts, want, `${what}: ts is geluBackward then biasGrad`);
+      }
+    }
+    assert.throws(() => nat.geluBackwardBiasGrad(new Float32Array(6), new Float32Array(2), new Float32Array(6), new Float32Array(6), 3, 3, false), /dx has 6 elements/);
+  }));
+
   /** Native vs ts attention, forward and backward, on every shape with no mask, padding and random holes. */
   function attentionCases(shapes: [number, number, number, number][]): void {
     for (const [B, T, H, nHead] of shapes) {

@@ -89,6 +89,14 @@ export interface Kernels {
   geluBackward(dx: Float32Array, x: Float32Array, dout: Float32Array, n: number): void;
 
   /**
+   * geluBackward over x[M,N] and then biasGrad of its result in one call (the MLP's c_fc: one pass over
+   * the [rows, 4H] gradient instead of two): dx = gelu'(x)·dout, db[N] (+)= the column sums of dx.
+   */
+  geluBackwardBiasGrad(
+    dx: Float32Array, db: Float32Array, x: Float32Array, dout: Float32Array, M: number, N: number, accumulate: boolean,
+  ): void;
+
+  /**
    * Dropout in place (see Conventions): x[i] = keep(seed, i) ? x[i]·scale : 0 for i in [0, n), i < 2³².
    * The backward pass is the same call on the gradient (same n, p, seed). p = 0 returns at once.
    */

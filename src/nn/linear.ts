@@ -19,10 +19,18 @@ export class Conv1D {
     else k.matmul(out, x, this.w, this.b, rows, this.nIn, this.nOut, false, false, false);
   }
 
-  /** Accumulates dW, db; writes dx = dy·Wᵀ (or adds it when accumulateDx) unless dx is null. */
-  backward(k: Kernels, dx: Float32Array | null, dy: Float32Array, x: Float32Array, rows: number, accumulateDx = false): void {
+  /** The bias gradient (accumulated by backward, or by the caller's fused kernel: see withBias). */
+  get db(): Float32Array {
+    return this.p.g(`${this.name}.bias`);
+  }
+
+  /**
+   * Accumulates dW and (withBias) db; writes dx = dy·Wᵀ (or adds it when accumulateDx) unless dx is null.
+   * withBias false: the caller has accumulated db already, in the pass that made dy.
+   */
+  backward(k: Kernels, dx: Float32Array | null, dy: Float32Array, x: Float32Array, rows: number, accumulateDx = false, withBias = true): void {
     if (dx) k.matmul(dx, dy, this.w, null, rows, this.nOut, this.nIn, false, true, accumulateDx);
     k.matmul(this.p.g(`${this.name}.weight`), x, dy, null, this.nIn, rows, this.nOut, true, false, true);
-    k.biasGrad(this.p.g(`${this.name}.bias`), dy, rows, this.nOut, true);
+    if (withBias) k.biasGrad(this.db, dy, rows, this.nOut, true);
   }
 }

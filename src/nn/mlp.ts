@@ -29,7 +29,8 @@ export class Mlp {
   /** dx = ∂loss/∂x (overwritten); dg is scratch [R, 4H]. */
   backward(k: Kernels, dx: Float32Array, dout: Float32Array, x: Float32Array, a: MlpActs, dg: Float32Array, R: number): void {
     this.cProj.backward(k, dg, dout, a.g, R);
-    k.geluBackward(dg, a.fc, dg, R * 4 * this.H);
-    this.cFc.backward(k, dx, dg, x, R);
+    // gelu' and c_fc's bias gradient in one pass over dg
+    k.geluBackwardBiasGrad(dg, this.cFc.db, a.fc, dg, R, 4 * this.H, true);
+    this.cFc.backward(k, dx, dg, x, R, false, false);
   }
 }

@@ -129,6 +129,18 @@ Napi::Value GeluForward(Info info) {
   return info.Env().Undefined();
 }
 
+Napi::Value GeluBackwardBiasGrad(Info info) {
+  Args a(info, "geluBackwardBiasGrad", 7);
+  const idx M = a.dim(4, "M"), N = a.dim(5, "N");
+  const idx n = prod({M, N});
+  float* dx = a.f32(0, "dx", n);
+  float* db = a.f32(1, "db", N);
+  const float* x = a.f32(2, "x", n);
+  const float* dout = a.f32(3, "dout", n);
+  gelu_backward_bias_grad(dx, db, x, dout, M, N, a.flag(6));
+  return info.Env().Undefined();
+}
+
 Napi::Value GeluBackward(Info info) {
   Args a(info, "geluBackward", 4);
   const idx n = a.dim(3, "n");
@@ -381,6 +393,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"layerNormBackward", LayerNormBackward},
       {"geluForward", GeluForward},
       {"geluBackward", GeluBackward},
+      {"geluBackwardBiasGrad", GeluBackwardBiasGrad},
       {"dropout", Dropout},
       {"matmulBiasGelu", MatmulBiasGelu},
       {"attentionForward", AttentionForward},

@@ -1,6 +1,10 @@
 // gelu_new forward and backward, elementwise (the expression is in gelu.h).
 #include "gelu.h"
 
+#include <omp.h>
+
+#include <vector>
+
 #include "kernels.h"
 
 namespace bgpt {
@@ -12,17 +16,36 @@ void gelu_forward(float* out, const float* x, idx n) {
 }
 
 void gelu_backward(float* dx, const float* x, const float* dout, idx n) {
-  // With s = 0.5(1 + tanh y): 1 − tanh² y = 4s(1 − s), so gelu' = s + 2x·s(1 − s)·dy/dx.
   const int nt = threads_for(n * kNsElem);
 #pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
-  for (idx i = 0; i < n; i++) {
-    const float v = x[i];
-    const float y = kGeluC * (v + kGeluA * v * v * v);
-    const float e = exp_approx(-2.0f * y);
-    const float s = 1.0f / (1.0f + e);
-    const float oneMinusS = e * s;  // exact form of 1 − s, no cancellation
-    const float dy = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
-    dx[i] = dout[i] * (s + 2.0f * v * s * oneMinusS * dy);
+  for (idx i = 0; i < n; i++) dx[i] = dout[i] * gelu_grad(x[i]);
+}
+
+void gelu_backward_bias_grad(float* dx, float* db, const float* x, const float* dout, idx M, idx N,
+                             bool accumulate) {
+  // as bias_grad: each thread sums its block of rows into a private double row, added in thread order
+  const int nt = M > 1 ? threads_for(M * N * kNsElem) : 1;
+  std::vector<double> part(static_cast<size_t>(nt) * N, 0.0);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+    double* s = part.data() + static_cast<size_t>(tid) * N;
+    for (idx i = M * tid / team; i < M * (tid + 1) / team; i++) {
+      const float* __restrict xi = x + i * N;
+      const float* __restrict di = dout + i * N;
+      float* __restrict oi = dx + i * N;
+#pragma omp simd
+      for (idx j = 0; j < N; j++) {
+        const float v = di[j] * gelu_grad(xi[j]);
+        oi[j] = v;
+        s[j] += v;
+      }
+    }
+  }
+  for (idx j = 0; j < N; j++) {
+    double s = 0;
+    for (int t = 0; t < nt; t++) s += part[static_cast<size_t>(t) * N + j];
+    db[j] = accumulate ? static_cast<float>(db[j] + s) : static_cast<float>(s);
   }
 }
 

@@ -27,7 +27,7 @@ export type NativeLoad =
 
 const KERNELS = [
   'matmul', 'matmulW16', 'matmulBiasGelu', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
-  'geluBackward', 'dropout', 'attentionForward', 'attentionBackward', 'attentionCached', 'patchEmbedForward', 'patchEmbedBackward',
+  'geluBackward', 'geluBackwardBiasGrad', 'dropout', 'attentionForward', 'attentionBackward', 'attentionCached', 'patchEmbedForward', 'patchEmbedBackward',
   'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
 ] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
 
@@ -85,6 +85,7 @@ function load(): NativeLoad {
     layerNormBackward: addon.layerNormBackward,
     geluForward: addon.geluForward,
     geluBackward: addon.geluBackward,
+    geluBackwardBiasGrad: addon.geluBackwardBiasGrad,
     dropout: addon.dropout,
     attentionForward: addon.attentionForward,
     attentionBackward: addon.attentionBackward,

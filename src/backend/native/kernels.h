@@ -25,6 +25,9 @@ void dropout(float* x, idx n, double p, std::uint32_t seed);
 // gelu.cc
 void gelu_forward(float* out, const float* x, idx n);
 void gelu_backward(float* dx, const float* x, const float* dout, idx n);
+// dx[M,N] = gelu'(x)·dout and db[N] (+)= its column sums, in one pass (dx may alias dout).
+void gelu_backward_bias_grad(float* dx, float* db, const float* x, const float* dout, idx M, idx N,
+                             bool accumulate);
 
 // layernorm.cc
 void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,

@@ -114,6 +114,13 @@ function geluBackward(dx: Float32Array, x: Float32Array, dout: Float32Array, n: 
   }
 }
 
+function geluBackwardBiasGrad(
+  dx: Float32Array, db: Float32Array, x: Float32Array, dout: Float32Array, M: number, N: number, accumulate: boolean,
+): void {
+  geluBackward(dx, x, dout, M * N);
+  biasGrad(db, dx, M, N, accumulate);
+}
+
 // ---- dropout (see the Conventions of ../types.ts) ------------------------------------------------------
 
 /** murmur3's 32-bit finaliser. */
@@ -397,6 +404,7 @@ export const tsKernels: Kernels = {
   geluForward,
   matmulBiasGelu,
   geluBackward,
+  geluBackwardBiasGrad,
   dropout,
   attentionForward,
   attentionBackward,
