@@ -15,7 +15,8 @@ void adamw(float* p, const float* g, float* m, float* v, idx n, double lr, doubl
   const float stepSize = static_cast<float>(lr / bc1), bc2Sqrt = static_cast<float>(std::sqrt(bc2));
   const float e = static_cast<float>(eps);
   const int nt = threads_for(n * 2 * kNsElem);
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp for simd schedule(static)
   for (idx i = 0; i < n; i++) {
     const float gi = g[i];
     const float mi = b1 * m[i] + c1 * gi;

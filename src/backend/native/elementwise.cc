@@ -31,13 +31,15 @@ void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate) {
 
 void add(float* out, const float* a, const float* b, idx n) {
   const int nt = threads_for(n * kNsStream);
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp for simd schedule(static)
   for (idx i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
 void add_in_place(float* y, const float* x, idx n) {
   const int nt = threads_for(n * kNsStream);
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp for simd schedule(static)
   for (idx i = 0; i < n; i++) y[i] += x[i];
 }
 
@@ -48,7 +50,8 @@ void dropout(float* x, idx n, double p, std::uint32_t seed) {
   const std::uint32_t key = dp.key, thr = dp.threshold;
   const float sc = dp.scale;
   const int nt = threads_for(n * kNsStream);
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp for simd schedule(static)
   for (idx i = 0; i < n; i++) x[i] = drop_hash(key, static_cast<std::uint32_t>(i)) >= thr ? x[i] * sc : 0.0f;
 }
 

@@ -11,13 +11,15 @@ namespace bgpt {
 
 void gelu_forward(float* out, const float* x, idx n) {
   const int nt = threads_for(n * kNsElem);
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp for simd schedule(static)
   for (idx i = 0; i < n; i++) out[i] = gelu_value(x[i]);
 }
 
 void gelu_backward(float* dx, const float* x, const float* dout, idx n) {
   const int nt = threads_for(n * kNsElem);
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp for simd schedule(static)
   for (idx i = 0; i < n; i++) dx[i] = dout[i] * gelu_grad(x[i]);
 }
 
