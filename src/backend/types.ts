@@ -52,6 +52,20 @@ export interface Kernels {
   ): void;
 
   /**
+   * matmul with bf16 operands (mixed-precision training): each of A and B is either fp32, rounded to bf16 (to
+   * nearest, ties to even) on the way in, or a Uint16Array of bf16 bits (the top half of an fp32) used as it is.
+   * The products of bf16 values are exact in fp32; they are summed in fp32 (or wider), C and bias are fp32.
+   * Shapes, transposes, bias and accumulate as in matmul; C must not overlap A or B.
+   */
+  matmulBf16(
+    C: Float32Array, A: Float32Array | Uint16Array, B: Float32Array | Uint16Array, bias: Float32Array | null,
+    M: number, K: number, N: number, transA: boolean, transB: boolean, accumulate: boolean,
+  ): void;
+
+  /** out[i] = x[i] rounded to bf16 (to nearest, ties to even; NaN stays NaN), for i in [0, n). */
+  toBf16(out: Uint16Array, x: Float32Array, n: number): void;
+
+  /**
    * The MLP's first product and its activation in one call: pre[M,N] = A[M,K]·B[K,N] + bias[N] and
    * out = gelu_new(pre) (pre is what the backward needs). Neither output may overlap the other or an input.
    */

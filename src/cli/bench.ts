@@ -1,7 +1,7 @@
 /** `bgpt bench` (npm run bench): JSON lines of bytes per second at the reference's configs. */
 import type { Command } from 'commander';
 import { getKernels } from '../backend/index.js';
-import { addPrecisionOption, generativeModel, num, precisionOf } from './options.js';
+import { addPrecisionOption, bf16Check, generativeModel, num, precisionOf } from './options.js';
 import { basename } from 'node:path';
 import { BENCH_CONFIGS, runBench, runPeak, type BenchWhat } from '../tasks/bench.js';
 import { registerBenchServe } from './bench-serve.js';
@@ -37,6 +37,8 @@ export function registerBench(program: Command): void {
         return;
       }
       const half = precision === 'bf16' || precision === 'f16' ? precision : undefined;
+      // training in bf16 computes in bf16: refused (one line) where the CPU cannot
+      if (half === 'bf16' && whats.includes('train')) bf16Check();
       for (const c of configs) for (const w of whats) console.log(JSON.stringify(w === 'peak' ? runPeak(k, c) : runBench(k, c, w, { steps, warmup, streams, precision: half })));
     });
   registerBenchServe(bench);

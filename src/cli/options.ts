@@ -1,6 +1,8 @@
 /** Option parsing shared by commands: numbers with clear errors, sampling flags, model loading. */
 import type { Command } from 'commander';
-import { getKernels } from '../backend/index.js';
+import { cpus } from 'node:os';
+import { bf16Support } from '../backend/bf16.js';
+import { getKernels, getNativeInfo } from '../backend/index.js';
 import { PRECISIONS, loadModelFile, type LoadedModel, type Precision } from '../io/weights.js';
 import type { BgptModel } from '../model/bgpt.js';
 import { checkSampling, type SamplingOptions } from '../model/sampling.js';
@@ -45,6 +47,17 @@ export function precisionOf(v: string | undefined): Precision | 'auto' {
   if (v === undefined) return 'auto';
   if (!(PRECISIONS as readonly string[]).includes(v)) throw new Error(`--precision "${v}" is not supported; supported: ${PRECISIONS.join(', ')} (bf16 and f16 keep weights in 16 bits and compute in fp32)`);
   return v as Precision;
+}
+
+/**
+ * Whether training with bf16 products can run on this machine (backend/bf16.ts): returns how it runs, or
+ * throws the one-line refusal (a CPU without avx512_bf16 or AMX, unless BGPT_BF16_EMULATE=1).
+ */
+export function bf16Check(): string {
+  const n = getKernels().name === 'native' ? getNativeInfo() : null;
+  const r = bf16Support(n && { features: n.cpu, onednn: n.bf16, cpu: cpus()[0]?.model.trim() ?? 'unknown' }, process.env.BGPT_BF16_EMULATE === '1');
+  if (!r.ok) throw new Error(r.reason);
+  return r.how;
 }
 
 /** Loads a model for the default backend; `precision` as --precision (default fp32). */

@@ -6,7 +6,7 @@ import { getKernels } from '../backend/index.js';
 import { parseConversion } from '../data/dataset.js';
 import { defaultHeads, validateConfig } from '../model/config.js';
 import { lastPath, train, type TrainOptions } from '../tasks/train.js';
-import { loadModel, num } from './options.js';
+import { bf16Check, loadModel, num } from './options.js';
 
 /** Every setting, as flag name → [default, description]; `--config file.json` may set the same names. */
 const SETTINGS: Record<string, [string | undefined, string]> = {
@@ -28,6 +28,7 @@ const SETTINGS: Record<string, [string | undefined, string]> = {
   'seed': ['0', 'random seed (the run is reproducible from it)'],
   'max-steps': ['0', 'stop after N optimizer steps in this run (0 = no limit)'],
   'max-time': ['0', 'stop after this many seconds in this run, evaluating and saving first (0 = no limit)'],
+  'precision': ['fp32', 'matrix products in fp32, or bf16 with fp32 sums, fp32 master weights and AdamW (needs avx512_bf16 or AMX)'],
 };
 const MODEL_FLAGS = ['hidden', 'patch-layers', 'byte-layers', 'patch-size', 'patch-length'];
 
@@ -92,6 +93,12 @@ export function registerTrain(program: Command): void {
       resume: !!raw.resume,
       keepEpochs: !!(raw.keepEpochs ?? file['keep-epochs']),
     };
+    const precision = get('precision');
+    if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`--precision "${precision}" is not supported for training; supported: fp32, bf16`);
+    if (precision === 'bf16') {
+      console.log(`precision: ${bf16Check()}`);
+      o.precision = 'bf16';
+    }
     if (task === 'cls' && o.convert) throw new Error('--convert is for generative training, not --task cls');
     const logPath = raw.log ? String(raw.log) : `${out}.log.jsonl`;
     if (!o.resume) writeFileSync(logPath, '');

@@ -3,6 +3,7 @@
  * context): a training step (forward, backward, AdamW), a forward, and generation. python/bgpt_torch.py
  * `bench` times PyTorch at the same shapes.
  */
+import { bf16Products } from '../backend/bf16.js';
 import type { HalfType, Kernels } from '../backend/types.js';
 import { halfParams } from '../io/weights.js';
 import { BgptModel, type Batch } from '../model/bgpt.js';
@@ -72,7 +73,10 @@ export interface BenchOptions {
   streams?: number;
   /** A loaded model to time instead of a random one of the config's shape (gen and fwd). */
   model?: BgptModel;
-  /** gen and fwd of a config's random model: its matrix weights in 16 bits. */
+  /**
+   * gen and fwd of a config's random model: its matrix weights in 16 bits; train (bf16 only): bf16 products
+   * with fp32 master weights (backend/bf16.ts), and matmul_gflops is then the bf16 product rate.
+   */
   precision?: HalfType;
 }
 
@@ -82,9 +86,11 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
   const { cfg, batch } = spec;
   const rng = new Rng(0);
   if (opts.model && what === 'train') throw new Error('bench --model times gen and fwd only');
-  if (opts.precision && what === 'train') throw new Error('bench --precision times gen and fwd only');
-  let model = opts.model ?? new BgptModel(k, cfg, { rng, grad: what === 'train' });
-  if (opts.precision && !opts.model) model = new BgptModel(k, cfg, halfParams(model, opts.precision));
+  if (opts.precision === 'f16' && what === 'train') throw new Error('bench --precision f16 times gen and fwd only (training: fp32 or bf16)');
+  const bf16 = what === 'train' && opts.precision === 'bf16' ? bf16Products(k) : null;
+  let model = opts.model ?? new BgptModel(bf16?.kernels ?? k, cfg, { rng, grad: what === 'train' });
+  if (bf16) bf16.attach(model.params.data);
+  else if (opts.precision && !opts.model) model = new BgptModel(k, cfg, halfParams(model, opts.precision));
   const streams = opts.streams ?? 1;
   const steps = opts.steps ?? 5, warmup = opts.warmup ?? 2;
   const extra: Record<string, unknown> = {};
@@ -106,11 +112,12 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
         losses.push(model.forward(b, { grad: true }).loss);
         model.backward();
         opt.update(model.params.data, model.params.grad!);
+        bf16?.refresh();
       }, steps, warmup);
       extra.loss_first = losses[0];
       extra.loss_last = losses[losses.length - 1];
       // the limit: this step's work at the matrix-product rate measured now, on this machine
-      const flops = trainFlops(cfg, batch, cfg.patchLength), rate = measureMatmulRate(k, cfg.hidden);
+      const flops = trainFlops(cfg, batch, cfg.patchLength), rate = measureMatmulRate(bf16?.kernels ?? k, cfg.hidden);
       const achieved = flops / median(times) / 1e9;
       extra.flops_per_step = flops;
       extra.gflops = +achieved.toFixed(1);
@@ -125,7 +132,7 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
   return {
     config, what, backend: k.name, threads: k.threads(), bytes_per_s: bytesPerStep / med, median_s: med,
     spread_s: [Math.min(...times), Math.max(...times)], steps: times.length, step_s: times.map((t) => +t.toFixed(4)),
-    bytes_per_step: bytesPerStep, params: model.layout.count(), precision: model.params.half?.dtype ?? 'fp32', batch: what === 'gen' ? streams : batch, ...extra,
+    bytes_per_step: bytesPerStep, params: model.layout.count(), precision: bf16 ? 'bf16' : model.params.half?.dtype ?? 'fp32', batch: what === 'gen' ? streams : batch, ...extra,
     peak_rss_mib: peakRssMiB(),
   };
 }

@@ -3,6 +3,7 @@
  * sampling, epochs with evaluation, best and last checkpoints written atomically, exact resume, NaN stop,
  * Ctrl-C that saves. Every random choice comes from one seeded Rng whose state is checkpointed.
  */
+import { bf16Products } from '../backend/bf16.js';
 import type { Kernels } from '../backend/types.js';
 import {
   FileReader, conversionExamples, generativeExamples, labelledExamples, makeBatch, splitHeldOut,
@@ -49,6 +50,11 @@ export interface TrainOptions {
   keepEpochs?: boolean;
   /** Stop (and save) once this many seconds have passed in this run (0 = no limit). */
   maxSeconds?: number;
+  /**
+   * Matrix products in bf16 (fp32 sums) with fp32 master weights, AdamW and everything else (backend/bf16.ts);
+   * default fp32. The caller checks that the machine supports it (cli: bf16Check).
+   */
+  precision?: 'fp32' | 'bf16';
 }
 
 export interface StepLog {
@@ -110,7 +116,9 @@ function besideOut(out: string, tag: string): string {
 export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
   const warn = hooks.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
   const reader = new FileReader(warn);
-  const resumed = o.resume ? loadTraining(lastPath(o.out), k) : null;
+  // bf16: the model computes on kernels whose products are bf16; AdamW updates its fp32 parameters on k
+  const bf16 = o.precision === 'bf16' ? bf16Products(k) : null, mk = bf16?.kernels ?? k;
+  const resumed = o.resume ? loadTraining(lastPath(o.out), mk) : null;
   const rng = new Rng(o.seed);
 
   // examples and the held-out split (the split uses its own seeded stream so resume rebuilds it exactly)
@@ -136,7 +144,8 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
 
   // the model: resumed, initialised from a checkpoint, or new
   if (resumed) checkResumable(resumed.extra, o, lastPath(o.out));
-  const model: TaskModel = resumed ? resumed.model : buildModel(k, o, labels, rng);
+  const model: TaskModel = resumed ? resumed.model : buildModel(mk, o, labels, rng);
+  bf16?.attach(model.params.data);
   const opt = new AdamW(k, model.layout.size, { lr: o.lr, weightDecay: o.weightDecay });
   let state: TrainState = { step: 0, epoch: 0, batch: 0, bestEvalLoss: null, bestEvalAccuracy: null, bestEpoch: 0, rng: rng.getState() };
   if (resumed) {
@@ -146,7 +155,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   }
   const skip = unusedRanges(model);
   const S = o.model.patchSize, L = o.model.patchLength;
-  hooks.log({ type: 'info', task: o.task, train_files: trainSet.length, eval_files: held.length, labels: labels.length || undefined, params: model.layout.count(), total_steps: total, warmup_steps: warm, resumed_at: resumed ? state.step : undefined });
+  hooks.log({ type: 'info', task: o.task, train_files: trainSet.length, eval_files: held.length, labels: labels.length || undefined, params: model.layout.count(), total_steps: total, warmup_steps: warm, resumed_at: resumed ? state.step : undefined, precision: bf16 ? 'bf16' : undefined });
 
   const save = (path: string) => saveTraining(path, {
     model, adam: opt, state: { ...state, rng: rng.getState() }, labels, options: o,
@@ -210,6 +219,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
       for (let i = 0; i < g.length; i++) g[i] /= count;
       const lr = o.lr * cosineWithWarmup(state.step, total, warm);
       opt.update(model.params.data, g, lr, skip);
+      bf16?.refresh();
       state.step++;
       stepsThisRun++;
       const el = (performance.now() - t0) / 1000;

@@ -48,6 +48,39 @@ Napi::Value MatmulW16(Info info) {
   return info.Env().Undefined();
 }
 
+// An operand of matmulBf16: a Float32Array (rounded to bf16 by the kernel) or a Uint16Array of bf16 bits.
+const void* bf16Operand(const Args& a, size_t i, const char* name, idx need, bool& isBf16) {
+  const Napi::Value v = a.info()[i];
+  isBf16 = v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array;
+  if (isBf16) return a.u16(i, name, need);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    a.fail(std::string(name) + " must be a Float32Array or a Uint16Array (bf16)");
+  return a.f32(i, name, need);
+}
+
+Napi::Value MatmulBf16(Info info) {
+  Args a(info, "matmulBf16", 10);
+  const idx M = a.dim(4, "M"), K = a.dim(5, "K"), N = a.dim(6, "N");
+  const bool tA = a.flag(7), tB = a.flag(8), acc = a.flag(9);
+  float* C = a.f32(0, "C", prod({M, N}));
+  bool aBf16, bBf16;
+  const void* A = bf16Operand(a, 1, "A", prod({M, K}), aBf16);
+  const void* B = bf16Operand(a, 2, "B", prod({K, N}), bBf16);
+  const float* bias = a.f32OrNull(3, "bias", N);
+  const int st = matmul_bf16(C, A, aBf16, B, bBf16, bias, M, K, N, tA, tB, acc);
+  if (st != dnnl_success) a.fail("oneDNN bf16 matmul failed with status " + std::to_string(st));
+  return info.Env().Undefined();
+}
+
+Napi::Value ToBf16(Info info) {
+  Args a(info, "toBf16", 3);
+  const idx n = a.dim(2, "n");
+  std::uint16_t* out = const_cast<std::uint16_t*>(a.u16(0, "out", n));
+  const float* x = a.f32(1, "x", n);
+  to_bf16(out, x, n);
+  return info.Env().Undefined();
+}
+
 Napi::Value MatmulBiasGelu(Info info) {
   Args a(info, "matmulBiasGelu", 8);
   const idx M = a.dim(5, "M"), K = a.dim(6, "K"), N = a.dim(7, "N");
@@ -370,6 +403,7 @@ Napi::Value CpuInfo(Info info) {
   BGPT_FEATURE("amx-int8")
 #undef BGPT_FEATURE
   o.Set("cpu", cpu);
+  o.Set("bf16", bf16_implementation());
   return o;
 }
 
@@ -396,6 +430,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"geluBackwardBiasGrad", GeluBackwardBiasGrad},
       {"dropout", Dropout},
       {"matmulBiasGelu", MatmulBiasGelu},
+      {"matmulBf16", MatmulBf16},
+      {"toBf16", ToBf16},
       {"attentionForward", AttentionForward},
       {"attentionBackward", AttentionBackward},
       {"attentionCached", AttentionCached},

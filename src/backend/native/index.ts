@@ -12,7 +12,13 @@ import { fileURLToPath } from 'node:url';
 import type { Kernels } from '../types.js';
 
 /** What the addon reports about itself: oneDNN version, OpenMP team size, CPU features it detected. */
-export type NativeInfo = { onednn: string; threads: number; cpu: string[] };
+export type NativeInfo = {
+  onednn: string;
+  threads: number;
+  cpu: string[];
+  /** oneDNN's implementation of a bf16 matrix product on this CPU ("" when it has none). */
+  bf16: string;
+};
 
 /** The addon's exports: every kernel (same signatures as Kernels) plus info and the thread setting. */
 type NativeAddon = Omit<Kernels, 'name'> & {
@@ -26,7 +32,7 @@ export type NativeLoad =
   | { error: string };
 
 const KERNELS = [
-  'matmul', 'matmulW16', 'matmulBiasGelu', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
+  'matmul', 'matmulW16', 'matmulBf16', 'toBf16', 'matmulBiasGelu', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
   'geluBackward', 'geluBackwardBiasGrad', 'dropout', 'attentionForward', 'attentionBackward', 'attentionCached', 'patchEmbedForward', 'patchEmbedBackward',
   'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
 ] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
@@ -77,6 +83,8 @@ function load(): NativeLoad {
     name: 'native',
     matmul: addon.matmul,
     matmulW16: addon.matmulW16,
+    matmulBf16: addon.matmulBf16,
+    toBf16: addon.toBf16,
     matmulBiasGelu: addon.matmulBiasGelu,
     biasGrad: addon.biasGrad,
     add: addon.add,

@@ -2,6 +2,8 @@
 // src/backend/types.ts; binding.cc checks the arguments before calling these.
 #pragma once
 
+#include <string>
+
 #include "common.h"
 
 namespace bgpt {
@@ -14,6 +16,15 @@ int matmul_bias_gelu(float* G, float* C, const float* A, const float* B, const f
 
 // matmul16.cc — C[M,N] = A[M,K]·W[K,N] (+ bias) with W in bf16 (f16 = false) or f16; returns a oneDNN status.
 int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16);
+
+// matmul_bf16.cc — C[M,N] = op(A)·op(B) (+ bias) (+ C when accumulate) with bf16 operands, fp32 sums: an operand
+// is bf16 bits (aBf16 / bBf16) or fp32 rounded to bf16 first; transposes as in matmul. A oneDNN status.
+int matmul_bf16(float* C, const void* A, bool aBf16, const void* B, bool bBf16, const float* bias, idx M, idx K,
+                idx N, bool transA, bool transB, bool accumulate);
+// out[i] = x[i] rounded to bf16 (to nearest, ties to even; NaN stays NaN).
+void to_bf16(std::uint16_t* out, const float* x, idx n);
+// oneDNN's implementation of a bf16 matmul on this CPU (e.g. "brg:avx512_core_amx", "gemm:jit"), "" if none.
+std::string bf16_implementation();
 
 // elementwise.cc
 void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate);

@@ -212,6 +212,28 @@ function matmulW16(C: Float32Array, A: Float32Array, W: Uint16Array, bias: Float
   matmul(C, A, Float32Array.from(W.subarray(0, K * N), (h) => widen16(h, dtype)), bias, M, K, N, false, false, false);
 }
 
+/** x rounded to bf16 (to nearest, ties to even), as the 16 bits; NaN stays a (quiet) NaN. */
+function roundBf16(x: number): number {
+  f32[0] = x;
+  const u = u32[0];
+  if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x40;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+
+/** An operand of matmulBf16 as the fp32 values of its bf16 numbers. */
+function bf16Values(x: Float32Array | Uint16Array, n: number): Float32Array {
+  const bits = x instanceof Uint16Array ? x.subarray(0, n) : Uint16Array.from(x.subarray(0, n), roundBf16);
+  return new Float32Array(Uint32Array.from(bits, (h) => h << 16).buffer);
+}
+
+function matmulBf16(
+  C: Float32Array, A: Float32Array | Uint16Array, B: Float32Array | Uint16Array, bias: Float32Array | null,
+  M: number, K: number, N: number, transA: boolean, transB: boolean, accumulate: boolean,
+): void {
+  matmul(C, bf16Values(A, M * K), bf16Values(B, K * N), bias, M, K, N, transA, transB, accumulate);
+}
+
 function attentionCached(
   out: Float32Array, qkv: Float32Array, keys: Float32Array, values: Float32Array, slots: Int32Array,
   past: Int32Array, B: number, T: number, H: number, nHead: number, capacity: number,
@@ -392,6 +414,10 @@ export const tsKernels: Kernels = {
   name: 'ts',
   matmul,
   matmulW16,
+  matmulBf16,
+  toBf16(out, x, n) {
+    for (let i = 0; i < n; i++) out[i] = roundBf16(x[i]);
+  },
   biasGrad,
   add(out, a, b, n) {
     for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
