@@ -56,6 +56,10 @@ for (const { name, kernels: k, skip } of everyBackend()) {
           assert.ok(relErr(got, fp32) > 1e-4, `${what}: as fp32 (${relErr(got, fp32)})`);
         }
       }
+      // K = 0: no products, C = bias (+ C)
+      const C = Float32Array.of(1, 2, 3, 4);
+      k.matmulBf16(C, new Float32Array(0), new Uint16Array(0), Float32Array.of(10, 20), 2, 0, 2, false, false, true);
+      assert.deepEqual([...C], [11, 22, 13, 24]);
     });
   });
 
