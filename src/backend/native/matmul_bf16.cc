@@ -105,7 +105,9 @@ int rounded_sgemm(float* C, const void* A, bool aBf16, const void* B, bool bBf16
 
 void to_bf16(std::uint16_t* out, const float* x, idx n) {
   const int nt = threads_for(n * kNsStream);
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (nt > 1)
+  // the parallel region and the simd loop in two pragmas: combined, the loop runs unvectorised on one thread
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp for simd schedule(static)
   for (idx i = 0; i < n; i++) out[i] = round_bf16(x[i]);
 }
 
