@@ -9,7 +9,7 @@ import { compressBytes, modelId } from '../src/compress/codec.js';
 import { Writer, writeHeader } from '../src/compress/container.js';
 import { exactModel } from '../src/tasks/compress.js';
 import { continueFile } from '../src/tasks/generate.js';
-import { BatchedDecoder } from '../src/serve/decoder.js';
+import { BatchedDecoder, type StreamSpec } from '../src/serve/decoder.js';
 import { scoreFiles, classifyFiles } from '../src/serve/files.js';
 import { Scheduler } from '../src/serve/scheduler.js';
 import { Rng } from '../src/util/rng.js';
@@ -110,23 +110,48 @@ describe('serve: routes', () => {
 });
 
 describe('serve: batching gives each request its solo result', () => {
+  /** The decoder's stream for `prompt` (a file of type .dat); the header patch as headerPatch makes it. */
+  function specOf(prompt: Uint8Array, seed: number, maxBytes: number): StreamSpec {
+    const S = gen.config.patchSize, whole = Math.floor(prompt.length / S) * S;
+    const context = new Int32Array(S + whole).fill(256);
+    context.set(Buffer.from('dat'));
+    context.set(prompt.subarray(0, whole), S);
+    return { context, partial: prompt.subarray(whole), sampling: { topK: 0, topP: 1, temperature: 1 }, seed, maxBytes };
+  }
+
+  /** Runs a stream through the scheduler; `onByte` sees each byte's index as it comes. */
+  function run(s: Scheduler<unknown>, spec: StreamSpec, onByte?: (i: number) => void): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const out: number[] = [];
+      s.generate(spec, { byte: (b) => (out.push(b), onByte?.(out.length)), end: () => resolve(Uint8Array.from(out)), fail: reject });
+    });
+  }
+
   it('streams submitted together decode in one batch, each equal to its solo run', async () => {
     const dec = new BatchedDecoder(gen.model, 8), sizes: number[] = [];
     const s = new Scheduler({ maxBatch: 8, maxBatchPatches: 1000, maxQueue: 10 }, { decoder: dec, patchesOf: () => 1 }, { batch: (k, n) => k === 'generate' && sizes.push(n), generated: () => {} });
-    const runs = [0, 1, 2, 3].map((i) => new Promise<Uint8Array>((resolve, reject) => {
-      const out: number[] = [];
-      const prompt = bodyOf(i).subarray(0, i * 3);
-      const S = gen.config.patchSize, whole = Math.floor(prompt.length / S) * S;
-      const context = new Int32Array(S + whole).fill(256);
-      context.set(Buffer.from('dat'));
-      context.set(prompt.subarray(0, whole), S);
-      s.generate({ context, partial: prompt.subarray(whole), sampling: { topK: 0, topP: 1, temperature: 1 }, seed: 40 + i, maxBytes: 10 + 5 * i }, {
-        byte: (b) => out.push(b), end: () => resolve(Uint8Array.from(out)), fail: reject,
-      });
-    }));
-    const got = await Promise.all(runs);
+    const got = await Promise.all([0, 1, 2, 3].map((i) => run(s, specOf(bodyOf(i).subarray(0, i * 3), 40 + i, 10 + 5 * i))));
     got.forEach((b, i) => assert.deepEqual(b, solo(bodyOf(i).subarray(0, i * 3), 'dat', 40 + i, 10 + 5 * i), `stream ${i}`));
     assert.equal(sizes[0], 4, 'all four streams share the first step');
+  });
+
+  it('a stream that arrives mid-patch joins at the next patch boundary and shares the patch-level forwards', async () => {
+    const m = tinyGenerative(), rows: number[] = [], forward = m.model.patchDecoder.forward.bind(m.model.patchDecoder);
+    m.model.patchDecoder.forward = (tokens, B, ...rest) => (rows.push(B), forward(tokens, B, ...rest));
+    const alone = (seed: number) => continueFile(m.model, new Uint8Array(0), 'dat', undefined, { topK: 0, topP: 1, temperature: 1, rng: new Rng(seed), maxBytes: 12 }).bytes;
+    const want = [alone(5), alone(6)];
+    assert.deepEqual(want.map((b) => b.length), [12, 12], 'both streams run to max_bytes (three patches of 4)');
+    rows.length = 0;
+    const s = new Scheduler({ maxBatch: 4, maxBatchPatches: 1000, maxQueue: 10 }, { decoder: new BatchedDecoder(m.model, 4), patchesOf: () => 1 });
+    let second!: Promise<Uint8Array>;
+    // the second arrives after the first's 2nd byte: it waits for the first's patch to complete, then its
+    // header patch goes through the patch-level decoder with that patch
+    const first = run(s, specOf(new Uint8Array(0), 5, 12), (i) => i === 2 && (second = run(s, specOf(new Uint8Array(0), 6, 12))));
+    assert.deepEqual(await first, want[0]);
+    assert.deepEqual(await second, want[1]);
+    // the first's header; then at each boundary one forward for both (the first's patch with the second's
+    // header, then their next patches); the second's last patch alone
+    assert.deepEqual(rows, [1, 2, 2, 2, 1]);
   });
 
   it('bodies submitted together run as one forward, each equal to its solo score', async () => {

@@ -1,8 +1,13 @@
 /**
  * Batched generation with streams that join and leave between steps (continuous batching): every step
  * advances each active stream by one byte, with one byte-level forward for all of them and one patch-level
- * forward for those that just completed a patch. Each stream samples with its own options and random
- * generator, and its distributions are those of decoding it alone.
+ * forward for those that just completed a patch or just joined. Each stream samples with its own options and
+ * random generator, and its distributions are those of decoding it alone.
+ *
+ * The patch-level forward is the costly one, and a lone row costs nearly as much as a batch: streams that
+ * complete their patches at the same step share it. A caller that lets streams join only when `inPhase` is
+ * true keeps every stream on the same patch boundaries, so a batch pays for one patch-level forward per
+ * patch instead of one per stream per patch.
  */
 import type { Rng } from '../util/rng.js';
 import type { BgptModel } from './bgpt.js';
@@ -46,6 +51,8 @@ interface Stream {
   out: number[];
   /** The next byte's distribution. */
   probs: Float32Array;
+  /** Joined, its context not yet in the decoder: the next step computes it and takes no byte. */
+  fresh: boolean;
 }
 
 export class BatchGenerator {
@@ -65,8 +72,26 @@ export class BatchGenerator {
   }
 
   /**
+   * True when a stream that joins now starts its patches at the same steps as the active ones: none is
+   * active, or one has just joined or completes its patch at the next step. Its context then shares that
+   * step's patch-level forward. (Streams that all joined at such steps stay in phase; should they not be,
+   * this is still true at least once every patch, so a caller that waits for it waits less than a patch.)
+   */
+  get inPhase(): boolean {
+    const S = this.model.cfg.patchSize;
+    let active = false;
+    for (const st of this.streams.values()) {
+      if (st.pos < 0) continue;
+      if (st.fresh || st.pos === S - 1) return true;
+      active = true;
+    }
+    return !active;
+  }
+
+  /**
    * Adds a stream: `prompt` is whole patches, `partial` the bytes already fixed in the next patch. Its
-   * context is computed at once; its first byte comes with the next `step()`. Returns the stream's id.
+   * context is computed by the next `step()`, in one forward with the patches other streams complete
+   * there; its first byte comes with the step after. Returns the stream's id.
    */
   join(prompt: Int32Array, partial: ArrayLike<number>, o: StreamOptions): number {
     const { patchSize: S, patchLength: L } = this.model.cfg;
@@ -77,12 +102,10 @@ export class BatchGenerator {
     if (slot === undefined) throw new Error(`the batch is full (${this.capacity} streams)`);
     const st: Stream = {
       id: this.nextId++, slot, o, context: Array.from(prompt), patch: new Int32Array(S).fill(EOP), pos: 0,
-      forced: Array.from(partial), out: [], probs: new Float32Array(VOCAB),
+      forced: Array.from(partial), out: [], probs: new Float32Array(VOCAB), fresh: true,
     };
     this.decoder.reset(slot);
-    this.fill(st);
     this.streams.set(st.id, st);
-    this.advance([st], [-1]);
     return st.id;
   }
 
@@ -103,14 +126,20 @@ export class BatchGenerator {
   }
 
   /**
-   * One byte for every active stream. A stream that stops (its <eop>, its byte limit, the context's end)
-   * reports why and takes no further steps; `leave` collects its bytes and frees its slot.
+   * One byte for every active stream (a stream that just joined gets its context instead). A stream that
+   * stops (its <eop>, its byte limit, the context's end) reports why and takes no further steps; `leave`
+   * collects its bytes and frees its slot.
    */
   step(): StreamEvent[] {
     const { patchSize: S, patchLength: L } = this.model.cfg;
-    const events: StreamEvent[] = [], bytes: Stream[] = [], byteTok: number[] = [], patches: Stream[] = [];
+    const events: StreamEvent[] = [], bytes: Stream[] = [], byteTok: number[] = [], patches: Stream[] = [], joined: Stream[] = [];
     for (const st of this.streams.values()) {
       if (st.pos < 0) continue; // stopped, waiting for leave()
+      if (st.fresh) {
+        st.fresh = false;
+        joined.push(st);
+        continue;
+      }
       let t: number;
       if (st.pos < st.forced.length) t = st.forced[st.pos];
       else {
@@ -135,9 +164,9 @@ export class BatchGenerator {
         events.push(this.stop(st, 'length'));
       } else patches.push(st);
     }
-    if (patches.length > 0) this.pushPatches(patches);
-    const all = [...bytes, ...patches];
-    if (all.length > 0) this.advance(all, [...byteTok, ...patches.map(() => -1)]);
+    if (patches.length + joined.length > 0) this.pushPatches(patches, joined);
+    const all = [...bytes, ...patches, ...joined];
+    if (all.length > 0) this.advance(all, [...byteTok, ...patches.map(() => -1), ...joined.map(() => -1)]);
     return events;
   }
 
@@ -158,31 +187,39 @@ export class BatchGenerator {
     return { id: st.id, stop };
   }
 
-  /** Appends each stream's completed patch to its context (sliding the window of those that are full). */
-  private pushPatches(list: Stream[]): void {
+  /**
+   * Appends each stream's completed patch to its context (re-filling the sliding window of those that are
+   * full) and fills the slots of streams that just joined with their contexts: one patch-level forward per
+   * number of patches pushed, so completed patches and one-patch prompts share theirs.
+   */
+  private pushPatches(completed: Stream[], joined: Stream[]): void {
     const { patchSize: S, patchLength: L } = this.model.cfg;
-    const plain: Stream[] = [];
-    for (const st of list) {
+    const groups = new Map<number, { slots: number[]; tokens: number[][] }>();
+    const push = (st: Stream, patches: number[]) => {
+      const n = patches.length / S, g = groups.get(n) ?? { slots: [], tokens: [] };
+      g.slots.push(st.slot);
+      g.tokens.push(patches);
+      groups.set(n, g);
+    };
+    for (const st of completed) {
       st.context.push(...st.patch);
       st.patch.fill(EOP);
       st.pos = 0;
       st.forced = [];
       if (this.decoder.patches(st.slot) + 1 >= L) {
         this.decoder.reset(st.slot);
-        this.fill(st);
-      } else plain.push(st);
+        push(st, this.window(st));
+      } else push(st, st.context.slice(st.context.length - S));
     }
-    if (plain.length === 0) return;
-    const tokens = new Int32Array(plain.length * S);
-    plain.forEach((st, b) => tokens.set(st.context.slice(st.context.length - S), b * S));
-    this.decoder.pushPatches(Int32Array.from(plain, (st) => st.slot), tokens);
+    for (const st of joined) push(st, this.window(st));
+    for (const g of groups.values()) this.decoder.pushPatches(Int32Array.from(g.slots), Int32Array.from(g.tokens.flat()));
   }
 
-  /** Fills an empty slot with the stream's context: all of it, or its last ⌊L/2⌋ patches when longer than L − 1. */
-  private fill(st: Stream): void {
+  /** What fills an empty slot: the stream's whole context, or its last ⌊L/2⌋ patches when longer than L − 1. */
+  private window(st: Stream): number[] {
     const { patchSize: S, patchLength: L } = this.model.cfg, n = st.context.length / S;
     const keep = n <= L - 1 ? n : Math.max(1, Math.floor(L / 2));
-    this.decoder.pushPatches(Int32Array.of(st.slot), Int32Array.from(st.context.slice((n - keep) * S)));
+    return st.context.slice((n - keep) * S);
   }
 
   /** One byte-level step of the given streams (token −1: a new patch); keeps each one's distribution. */

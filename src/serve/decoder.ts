@@ -34,12 +34,18 @@ export interface StreamDecoder {
   leave(id: number): void;
   /** Streams joined and not ended. */
   readonly size: number;
+  /**
+   * False while a stream that joined now would decode out of step with the batch (the scheduler then holds
+   * it back a few steps); absent: any time is as good.
+   */
+  readonly inPhase?: boolean;
 }
 
 /**
  * The model's BatchGenerator: one byte-level forward per step for every stream, one patch-level forward for
- * those that completed a patch. Each stream samples with its own seed, so its bytes are those of decoding
- * it alone.
+ * those that completed a patch or joined. Streams join at patch boundaries (`inPhase`), so the batch shares
+ * one patch-level forward per patch. Each stream samples with its own seed, so its bytes are those of
+ * decoding it alone.
  */
 export class BatchedDecoder implements StreamDecoder {
   private gen: BatchGenerator;
@@ -50,6 +56,10 @@ export class BatchedDecoder implements StreamDecoder {
 
   get size(): number {
     return this.gen.active;
+  }
+
+  get inPhase(): boolean {
+    return this.gen.inPhase;
   }
 
   join(spec: StreamSpec): number {

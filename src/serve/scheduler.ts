@@ -1,8 +1,10 @@
 /**
  * Continuous batching. One loop, run between network events (setImmediate), does per turn: one forward
  * over queued score/classify bodies (as many as fit the batch), one job that runs alone (compression),
- * admits waiting generation streams into the decoder, and one decoder step for every joined stream. A stream therefore joins at the next step and
- * leaves the step it ends; nothing waits for a batch to fill. Work beyond the queue limit is refused.
+ * admits waiting generation streams into the decoder, and one decoder step for every joined stream. A
+ * stream joins at the next step at which the batch starts new patches (the decoder's `inPhase`: at once into
+ * an empty batch, else at most a patch's bytes of steps away) and leaves the step it ends; nothing waits for
+ * a batch to fill. Work beyond the queue limit is refused.
  */
 import type { StopReason } from '../tasks/generate.js';
 import type { StreamDecoder, StreamSpec } from './decoder.js';
@@ -187,7 +189,7 @@ export class Scheduler<R> {
 
   private admitStreams(): void {
     const decoder = this.work.decoder;
-    while (decoder && this.waiting.length && decoder.size < this.limits.maxBatch) {
+    while (decoder && this.waiting.length && decoder.size < this.limits.maxBatch && decoder.inPhase !== false) {
       const job = this.waiting.shift()!;
       try {
         const id = decoder.join(job.spec);
