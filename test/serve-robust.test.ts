@@ -180,6 +180,7 @@ describe('bgpt bench serve', () => {
       assert.ok(l.requests > 0 && l.bytes_per_s > 0, JSON.stringify(l));
       assert.ok(l.latency_ms.p50 <= l.latency_ms.p95 && l.latency_ms.p95 <= l.latency_ms.p99 && l.latency_ms.p99 <= l.latency_ms.max);
       assert.ok(l.server_rss_mb.before > 0 && l.server_rss_mb.after > 0);
+      assert.ok(l.server_cpu_s > 0 && l.bytes_per_server_cpu_s > 0, JSON.stringify(l));
     }
     assert.ok(typeof lines[1].speedup_vs_1_client === 'number');
     assert.deepEqual(lines[4], { server_exit: 0 });

@@ -2,8 +2,8 @@
  * `bgpt bench serve`: a load benchmark of `bgpt serve` on loopback. It starts the server as a child process
  * (its memory is then the server's alone), drives it with autocannon — N connections, each sending its next
  * request when the last one is answered, for a fixed time — and prints one JSON line per (route, clients):
- * requests/s, generated or scored bytes/s, latency percentiles, errors by kind, and the server's resident
- * memory before, during and after.
+ * requests/s, generated or scored bytes/s, latency percentiles, errors by kind, the server's CPU time, and
+ * its resident memory before, during and after.
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -44,6 +44,12 @@ export interface LoadRecord {
   latency_ms: { p50: number; p95: number; p99: number; max: number };
   /** Non-200 answers by status and transport failures by error code. */
   errors: Record<string, number>;
+  /**
+   * CPU seconds the server used (all its threads) and the bytes per such second: on a machine that other
+   * work shares, steadier than bytes/s, which also counts the time the server waited for a core.
+   */
+  server_cpu_s: number;
+  bytes_per_server_cpu_s: number;
   server_rss_mb: { before: number; max: number; after: number };
   server_heap_mb: { before: number; after: number };
   [extra: string]: unknown;
@@ -76,12 +82,12 @@ function startServer(model: string, args: string[]): Promise<ServerProcess> {
   });
 }
 
-/** The server's memory (MiB) and its counts of generated and scored bytes, from /metrics. */
-async function serverState(url: string): Promise<{ rss: number; heap: number; generated: number; input: number }> {
+/** The server's memory (MiB), CPU seconds and counts of generated and scored bytes, from /metrics. */
+async function serverState(url: string): Promise<{ rss: number; heap: number; cpu: number; generated: number; input: number }> {
   const t = await (await fetch(`${url}/metrics`)).text();
   const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(t)?.[1] ?? NaN);
   return {
-    rss: get('process_resident_memory_bytes') / 2 ** 20, heap: get('nodejs_heap_size_used_bytes') / 2 ** 20,
+    rss: get('process_resident_memory_bytes') / 2 ** 20, heap: get('nodejs_heap_size_used_bytes') / 2 ** 20, cpu: get('process_cpu_seconds_total'),
     generated: get('bgpt_generated_bytes_total'), input: get('bgpt_input_bytes_total'),
   };
 }
@@ -120,11 +126,12 @@ async function load(url: string, route: LoadRoute, clients: number, o: LoadOptio
   // the server's own count: bytes of requests still running when the time is up count too
   const bytes = route === 'generate' ? after.generated - before.generated : after.input - before.input;
   latencies.sort((a, b) => a - b);
+  const cpu = after.cpu - before.cpu;
   return {
     route, clients, duration_s: round(result.duration, 2), requests: latencies.length,
     requests_per_s: round(latencies.length / result.duration, 2), bytes_per_s: round(bytes / result.duration),
     latency_ms: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)), max: round(latencies[latencies.length - 1] ?? NaN) },
-    errors, server_rss_mb: { before: round(before.rss), max: round(Math.max(maxRss, after.rss)), after: round(after.rss) },
+    errors, server_cpu_s: round(cpu, 2), bytes_per_server_cpu_s: round(bytes / cpu), server_rss_mb: { before: round(before.rss), max: round(Math.max(maxRss, after.rss)), after: round(after.rss) },
     server_heap_mb: { before: round(before.heap), after: round(after.heap) },
   };
 }
