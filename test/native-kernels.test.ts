@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { tsKernels as ref } from '../src/backend/ts/kernels.js';
 import { loadNative } from '../src/backend/native/index.js';
 import type { Kernels } from '../src/backend/types.js';
+import { floatToBf16, floatToHalf, halfToFloat } from '../src/io/dtypes.js';
 import { VOCAB } from '../src/model/config.js';
 import { MASK_VALUE } from '../src/nn/attention.js';
 
@@ -122,6 +123,56 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     for (let i = 0; i < 5; i++) assert.equal(bufC[i], before[i]);
     for (let i = 5 + M * N; i < bufC.length; i++) assert.equal(bufC[i], before[i]);
   });
+
+  test('products of a few rows (decoding): matmul, matmulBiasGelu and matmulW16 at one and two threads', () => ownStream(808, () => {
+    if ('error' in loaded) return;
+    const widen = (h: Uint16Array, f16: boolean) =>
+      f16 ? Float32Array.from(h, halfToFloat) : new Float32Array(Uint32Array.from(h, (v) => v << 16).buffer);
+    // every row count up to the batched path's and past it, odd widths (vector tails), K not a multiple of 4,
+    // and weights big enough for the cost model to split the columns across threads (and to be streamed)
+    const shapes: [number, number, number][] = [
+      [1, 70, 600], [2, 33, 37], [3, 70, 600], [4, 7, 300], [5, 70, 600], [6, 1, 17], [7, 70, 129], [8, 70, 600],
+      [9, 70, 33], [16, 40, 100], [1, 1027, 1270], [5, 1027, 1270],
+    ];
+    const n = nat.threads();
+    try {
+      for (const [M, K, N] of shapes) {
+        const A = randn(M * K), B = randn(K * N, 0.2), bias = randn(N), C0 = randn(M * N);
+        // the references once per shape: the product, then its bias, accumulate and gelu variants
+        const P = new Float32Array(M * N);
+        ref.matmul(P, A, B, null, M, K, N, false, false, false);
+        const W16 = [false, true].map((f16) => {
+          const W = Uint16Array.from(B, (v) => (f16 ? floatToHalf(v) : floatToBf16(v)));
+          const want = new Float32Array(M * N);
+          ref.matmul(want, A, widen(W, f16), bias, M, K, N, false, false, false);
+          return { f16, W, want };
+        });
+        for (const threads of [1, 2]) {
+          loaded.setThreads(threads);
+          const what = `${M}x${K}x${N} threads=${threads}`;
+          for (const [withBias, accumulate] of [[false, false], [true, false], [true, true], [false, true]]) {
+            const want = P.map((p, i) => p + (withBias ? bias[i % N] : 0) + (accumulate ? C0[i] : 0));
+            const got = accumulate ? C0.slice() : nans(M * N);
+            nat.matmul(got, A, B, withBias ? bias : null, M, K, N, false, false, accumulate);
+            within(normRel(got, want), 1e-5, `matmul ${what} bias=${withBias} acc=${accumulate}`);
+          }
+          const pre = P.map((p, i) => p + bias[i % N]), out = new Float32Array(M * N);
+          ref.geluForward(out, pre, M * N);
+          const gotPre = nans(M * N), gotOut = nans(M * N);
+          nat.matmulBiasGelu(gotOut, gotPre, A, B, bias, M, K, N);
+          within(normRel(gotPre, pre), 1e-5, `matmulBiasGelu pre ${what}`);
+          within(normRel(gotOut, out), 1e-5, `matmulBiasGelu out ${what}`);
+          for (const { f16, W, want } of W16) {
+            const got = nans(M * N);
+            nat.matmulW16(got, A, W, bias, M, K, N, f16 ? 'f16' : 'bf16');
+            within(normRel(got, want), 1e-5, `matmulW16 ${f16 ? 'f16' : 'bf16'} ${what}`);
+          }
+        }
+      }
+    } finally {
+      loaded.setThreads(n);
+    }
+  }));
 
   test('biasGrad', () => {
     for (const [M, N] of [[1, 1], [1, 33], [17, 5], [1000, 257], [3000, 64]] as const) {

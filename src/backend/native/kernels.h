@@ -26,6 +26,13 @@ void to_bf16(std::uint16_t* out, const float* x, idx n);
 // oneDNN's implementation of a bf16 matmul on this CPU (e.g. "brg:avx512_core_amx", "gemm:jit"), "" if none.
 std::string bf16_implementation();
 
+// gemv.cc — C[M,N] = A[M,K]·W[K,N] (+ bias) (+ C when accumulate) for few rows (M ≤ kGemvRows is where it
+// pays), W row-major in fp32, bf16 or f16; the weights are read once, in memory order.
+enum class WeightType { f32, bf16, f16 };
+constexpr idx kGemvRows = 8;
+void gemv(float* C, const float* A, const void* W, WeightType wt, const float* bias, idx M, idx K, idx N,
+          bool accumulate);
+
 // elementwise.cc
 void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate);
 void add(float* out, const float* a, const float* b, idx n);

@@ -1,4 +1,5 @@
-// Matrix products through oneDNN's sgemm (row-major, OpenMP-threaded by oneDNN itself).
+// Matrix products through oneDNN's sgemm (row-major, OpenMP-threaded by oneDNN itself), except those of a few
+// rows (decoding), which read the weights once through gemv (gemv.cc).
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
@@ -38,6 +39,10 @@ int matmulTransposed(float* C, const float* A, const float* B, idx M, idx K, idx
 int matmul(float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N, bool transA,
            bool transB, bool accumulate) {
   if (M == 0 || N == 0) return dnnl_success;
+  if (M <= kGemvRows && !transA && !transB) {
+    gemv(C, A, B, WeightType::f32, bias, M, K, N, accumulate);
+    return dnnl_success;
+  }
   // oneDNN sizes its team from omp_get_max_threads(): capped here by the cost model (threads never hurt).
   const ThreadCap cap(threads_for(gemm_ns(M, K, N)));
   // The bias goes in first (copied, or added when accumulating) so that sgemm only ever needs beta = 1.
@@ -69,6 +74,12 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
 // training and left small decoding products on two threads), then one pass adds the bias and takes the gelu.
 int matmul_bias_gelu(float* G, float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N) {
   if (M == 0 || N == 0) return dnnl_success;
+  if (M <= kGemvRows) {
+    gemv(C, A, B, WeightType::f32, bias, M, K, N, false);
+#pragma omp simd
+    for (idx i = 0; i < M * N; i++) G[i] = gelu_value(C[i]);
+    return dnnl_success;
+  }
   if (K > 0) {
     const ThreadCap cap(threads_for(gemm_ns(M, K, N)));
     const int st = dnnl_sgemm('N', 'N', M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);

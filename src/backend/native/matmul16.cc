@@ -1,7 +1,6 @@
 // Matrix products with 16-bit weights (bf16 or f16) and fp32 activations, accumulated in fp32: inference
-// reads half the weight bytes. The weights are widened to fp32 a panel at a time, in registers' reach:
-// - few rows (decoding: M <= kFewRows): per block of columns, each weight row segment is widened once into
-//   an L1 buffer and multiplied into every output row, so the weights stream from memory exactly once;
+// reads half the weight bytes.
+// - few rows (decoding: M <= kFewRows): gemv (gemv.cc) widens the weights in registers as it streams them;
 // - many rows: a panel of kPanel weight rows is widened into a scratch matrix and multiplied by oneDNN's
 //   sgemm, accumulating into C.
 // bf16 → fp32 is exact (a 16-bit shift); f16 → fp32 is exact too (hardware F16C/AVX-512 conversion where the
@@ -26,7 +25,6 @@ namespace bgpt {
 namespace {
 
 constexpr idx kFewRows = 16;
-constexpr idx kColBlock = 512;
 constexpr idx kPanel = 128;
 
 inline float f16_to_f32_bits(std::uint16_t h) {
@@ -63,33 +61,16 @@ void widen(float* out, const std::uint16_t* in, idx n, bool f16) {
 
 int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16) {
   if (M == 0 || N == 0) return dnnl_success;
+  if (M <= kFewRows) {
+    gemv(C, A, W, f16 ? WeightType::f16 : WeightType::bf16, bias, M, K, N, false);
+    return dnnl_success;
+  }
   for (idx i = 0; i < M; i++) {
     if (bias) std::memcpy(C + i * N, bias, sizeof(float) * N);
     else std::memset(C + i * N, 0, sizeof(float) * N);
   }
   if (K == 0) return dnnl_success;
   const int nt = threads_for(gemm_ns(M, K, N));
-  if (M <= kFewRows) {
-    const idx blocks = (N + kColBlock - 1) / kColBlock;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-      alignas(64) float w[kColBlock];
-#pragma omp for schedule(static)
-      for (idx blk = 0; blk < blocks; blk++) {
-        const idx n0 = blk * kColBlock, len = std::min(kColBlock, N - n0);
-        for (idx k = 0; k < K; k++) {
-          widen(w, W + k * N + n0, len, f16);
-          for (idx i = 0; i < M; i++) {
-            const float a = A[i * K + k];
-            float* __restrict c = C + i * N + n0;
-#pragma omp simd
-            for (idx j = 0; j < len; j++) c[j] += a * w[j];
-          }
-        }
-      }
-    }
-    return dnnl_success;
-  }
   std::vector<float> panel(static_cast<size_t>(std::min(kPanel, K) * N));
   const ThreadCap cap(nt);
   for (idx k0 = 0; k0 < K; k0 += kPanel) {

@@ -1,0 +1,279 @@
+// Products of a few rows (decoding: one row per stream) with a weight matrix W[K,N] in fp32, bf16 or f16:
+// C[M,N] += A[M,K]·W[K,N]. At M ≤ kGemvRows the work is reading W once; 16-bit weights are widened in
+// registers (bf16 by a 16-bit shift, f16 by the hardware conversion), never into a buffer. Two loop orders:
+// - register strips (fp32 weights small enough to stay in the caches between decoding steps): a strip of
+//   columns' partial sums of up to 8 rows stays in registers over all K, one weight vector loaded per
+//   T·MR multiply-adds and no partial sums through memory;
+// - streamed rows (larger weights, read from DRAM every step, and all 16-bit weights): W is read in the
+//   order it lies in memory (GPT-2's Conv1D weight is [in, out]), four rows at a time over a column block
+//   whose partial sums stay in L1, so every read is a few kB long and the hardware prefetcher keeps up.
+// The columns are split across threads only when the cost model says so. Sums run in fp32 over k in order.
+#if defined(__AVX512F__) || defined(__AVX2__)
+// GCC 12's _mm512_cvtepu16_epi32 and _mm512_cvtph_ps leave a pass-through operand undefined on purpose and
+// then warn about it
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels.h"
+
+namespace bgpt {
+
+namespace {
+
+// Partial sums of one column block: M rows of at most kBlockBytes together (L1 is 32–48 kB).
+constexpr idx kBlockBytes = 16 * 1024;
+// fp32 weights up to this size take register strips (measured faster from L2/L3; rows streamed from DRAM
+// are faster in the other order).
+constexpr idx kCachedBytes = 2 * 1024 * 1024;
+
+float bf16_value(std::uint16_t h) { return bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(h) << 16)); }
+
+float f16_value(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  if (exp == 0x1f) return bits_to_float(static_cast<std::int32_t>(sign | 0x7f800000u | (man << 13)));  // inf, nan
+  if (exp == 0) {
+    const float v = static_cast<float>(man) * 5.9604644775390625e-8f;  // subnormal (or zero): man · 2^−24
+    return sign ? -v : v;
+  }
+  return bits_to_float(static_cast<std::int32_t>(sign | ((exp + 112) << 23) | (man << 13)));
+}
+
+// One weight format: its element type, a scalar widening and a vector load of kLanes widened weights.
+#if defined(__AVX512F__)
+#define BGPT_GEMV_VEC 1
+constexpr idx kLanes = 16;
+using Vec = __m512;
+inline Vec vload(const float* p) { return _mm512_loadu_ps(p); }
+inline void vstore(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+inline Vec vset(float a) { return _mm512_set1_ps(a); }
+inline Vec vfma(Vec a, Vec w, Vec c) { return _mm512_fmadd_ps(a, w, c); }
+#elif defined(__AVX2__) && defined(__FMA__)
+#define BGPT_GEMV_VEC 1
+constexpr idx kLanes = 8;
+using Vec = __m256;
+inline Vec vload(const float* p) { return _mm256_loadu_ps(p); }
+inline void vstore(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+inline Vec vset(float a) { return _mm256_set1_ps(a); }
+inline Vec vfma(Vec a, Vec w, Vec c) { return _mm256_fmadd_ps(a, w, c); }
+#else
+constexpr idx kLanes = 0;  // no vector path: the scalar loop below does every column
+#endif
+
+struct F32 {
+  using T = float;
+  static float value(float w) { return w; }
+#ifdef BGPT_GEMV_VEC
+  static Vec load(const float* p) { return vload(p); }
+#endif
+};
+
+struct BF16 {
+  using T = std::uint16_t;
+  static float value(std::uint16_t w) { return bf16_value(w); }
+#if defined(__AVX512F__)
+  static Vec load(const std::uint16_t* p) {
+    const __m512i x = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
+  }
+#elif defined(__AVX2__) && defined(__FMA__)
+  static Vec load(const std::uint16_t* p) {
+    const __m256i x = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+  }
+#endif
+};
+
+struct F16 {
+  using T = std::uint16_t;
+  static float value(std::uint16_t w) { return f16_value(w); }
+#if defined(__AVX512F__)
+  static Vec load(const std::uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+  static Vec load(const std::uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+#endif
+};
+
+// Whether format F has a vector load on this build (f16 on AVX2 needs F16C).
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__) && defined(__F16C__))
+constexpr bool kVecF16 = true;
+#else
+constexpr bool kVecF16 = false;
+#endif
+template <class F>
+constexpr bool vectorised() {
+  return kLanes > 0 && (!std::is_same_v<F, F16> || kVecF16);
+}
+
+#ifdef BGPT_GEMV_VEC
+// C[rows 0..MR, columns j..j+T·kLanes) += A[rows, 0..K)·W[0..K, those columns]: the MR·T partial sums stay in
+// registers over all K (one weight vector loaded, widened, per T·MR multiply-adds); the rows of the strip
+// D ahead are prefetched, as their stride (a weight row) is too long for the hardware's stride prefetcher.
+template <class F, int MR, int T>
+inline void strip(float* C, const float* A, const typename F::T* W, idx K, idx N, idx j) {
+  constexpr idx D = 8, kLine = 64 / sizeof(typename F::T);
+  Vec s[MR][T];
+  for (int i = 0; i < MR; i++)
+    for (int t = 0; t < T; t++) s[i][t] = vload(C + i * N + j + t * kLanes);
+  const typename F::T* w = W + j;
+  for (idx k = 0; k < K; k++, w += N) {
+    if (k + D < K)
+      for (idx l = 0; l < T * kLanes; l += kLine) __builtin_prefetch(w + D * N + l);
+    Vec x[T];
+    for (int t = 0; t < T; t++) x[t] = F::load(w + t * kLanes);
+    for (int i = 0; i < MR; i++) {
+      const Vec a = vset(A[i * K + k]);
+      for (int t = 0; t < T; t++) s[i][t] = vfma(a, x[t], s[i][t]);
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int t = 0; t < T; t++) vstore(C + i * N + j + t * kLanes, s[i][t]);
+}
+
+// Rows r0..r0+MR of C over columns n0..n1 (whole vectors): strips of T vectors, then single vectors.
+template <class F, int MR, int T>
+void strips(float* C, const float* A, const typename F::T* W, idx K, idx N, idx n0, idx n1) {
+  idx j = n0;
+  for (; j + T * kLanes <= n1; j += T * kLanes) strip<F, MR, T>(C, A, W, K, N, j);
+  for (; j < n1; j += kLanes) strip<F, MR, 1>(C, A, W, K, N, j);
+}
+
+// Vector registers (AVX-512: 32, AVX2: 16) bound the tiles: a strip holds MR·T partial sums, T weight
+// vectors and a broadcast; a row tile MR·KU broadcasts, KU weight vectors and a partial sum.
+#if defined(__AVX512F__)
+constexpr int kRegs = 32, kStripRows = 8, kTileRows = 4;
+#else
+constexpr int kRegs = 16, kStripRows = 4, kTileRows = 2;
+#endif
+constexpr int strip_width(int MR) { return (kRegs - 2) / (MR + 1) < 8 ? (kRegs - 2) / (MR + 1) : 8; }
+
+template <class F>
+void strip_tiles(float* C, const float* A, const typename F::T* W, idx M, idx K, idx N, idx n0, idx n1) {
+  idx i = 0;
+  for (; i + kStripRows <= M; i += kStripRows)
+    strips<F, kStripRows, strip_width(kStripRows)>(C + i * N, A + i * K, W, K, N, n0, n1);
+  C += i * N;
+  A += i * K;
+  switch (M - i) {
+    case 7: return strips<F, 7, strip_width(7)>(C, A, W, K, N, n0, n1);
+    case 6: return strips<F, 6, strip_width(6)>(C, A, W, K, N, n0, n1);
+    case 5: return strips<F, 5, strip_width(5)>(C, A, W, K, N, n0, n1);
+    case 4: return strips<F, 4, strip_width(4)>(C, A, W, K, N, n0, n1);
+    case 3: return strips<F, 3, strip_width(3)>(C, A, W, K, N, n0, n1);
+    case 2: return strips<F, 2, strip_width(2)>(C, A, W, K, N, n0, n1);
+    case 1: return strips<F, 1, strip_width(1)>(C, A, W, K, N, n0, n1);
+    default: return;
+  }
+}
+
+// C[rows 0..MR, columns n0..n1) += A[rows, k..k+KU)·W[k..k+KU, n0..n1): KU weight rows loaded (widened) once
+// per vector of columns and multiplied into MR output rows, whose A values are broadcast once per call.
+template <class F, int MR, int KU>
+inline void row_tile(float* C, const float* A, const typename F::T* W, idx K, idx N, idx k, idx n0, idx n1) {
+  Vec a[MR][KU];
+  for (int i = 0; i < MR; i++)
+    for (int q = 0; q < KU; q++) a[i][q] = vset(A[i * K + k + q]);
+  const typename F::T* w = W + k * N;
+  for (idx j = n0; j < n1; j += kLanes) {
+    Vec x[KU];
+    for (int q = 0; q < KU; q++) x[q] = F::load(w + q * N + j);
+    for (int i = 0; i < MR; i++) {
+      Vec s = vload(C + i * N + j);
+      for (int q = 0; q < KU; q++) s = vfma(a[i][q], x[q], s);
+      vstore(C + i * N + j, s);
+    }
+  }
+}
+
+template <class F, int KU>
+void row_tiles(float* C, const float* A, const typename F::T* W, idx M, idx K, idx N, idx k, idx n0, idx n1) {
+  idx i = 0;
+  for (; i + kTileRows <= M; i += kTileRows) row_tile<F, kTileRows, KU>(C + i * N, A + i * K, W, K, N, k, n0, n1);
+  switch (M - i) {
+    case 3: return row_tile<F, 3, KU>(C + i * N, A + i * K, W, K, N, k, n0, n1);
+    case 2: return row_tile<F, 2, KU>(C + i * N, A + i * K, W, K, N, k, n0, n1);
+    case 1: return row_tile<F, 1, KU>(C + i * N, A + i * K, W, K, N, k, n0, n1);
+    default: return;
+  }
+}
+#endif
+
+// C[0..M, n0..n1) += A·W over all K for one column block (n1 − n0 ≤ the block width).
+template <class F>
+void block(float* C, const float* A, const typename F::T* W, idx M, idx K, idx N, idx n0, idx n1, bool streamed) {
+  idx vecEnd = n0;
+#ifdef BGPT_GEMV_VEC
+  if constexpr (vectorised<F>()) {
+    vecEnd = n0 + (n1 - n0) / kLanes * kLanes;
+    if (!streamed) {
+      strip_tiles<F>(C, A, W, M, K, N, n0, vecEnd);
+    } else {
+      // k outermost, so the block's weights are read once from memory whatever M is (rows past the first
+      // four find them in L1)
+      idx k = 0;
+      for (; k + 4 <= K; k += 4) row_tiles<F, 4>(C, A, W, M, K, N, k, n0, vecEnd);
+      for (; k < K; k++) row_tiles<F, 1>(C, A, W, M, K, N, k, n0, vecEnd);
+    }
+  }
+#endif
+  // the columns left over (or all of them without a vector load): plain loops, k still in order
+  if (vecEnd < n1) {
+    for (idx k = 0; k < K; k++) {
+      const typename F::T* w = W + k * N;
+      for (idx i = 0; i < M; i++) {
+        const float a = A[i * K + k];
+        float* c = C + i * N;
+        for (idx j = vecEnd; j < n1; j++) c[j] += a * F::value(w[j]);
+      }
+    }
+  }
+}
+
+template <class F>
+void gemv_rows(float* C, const float* A, const typename F::T* W, idx M, idx K, idx N, int threads) {
+  const bool streamed = std::is_same_v<F, F32> ? K * N * 4 > kCachedBytes : true;
+  // block width: M partial rows within kBlockBytes, a multiple of 16 columns (64 bytes)
+  const idx width = std::max<idx>(16, kBlockBytes / static_cast<idx>(sizeof(float)) / M / 16 * 16);
+  if (threads <= 1) {
+    for (idx n0 = 0; n0 < N; n0 += width) block<F>(C, A, W, M, K, N, n0, std::min(N, n0 + width), streamed);
+    return;
+  }
+  // each thread a contiguous range of columns (multiples of 16), cut into blocks
+  const idx per = ((N + threads - 1) / threads + 15) / 16 * 16;
+#pragma omp parallel num_threads(threads)
+  {
+    const idx lo = std::min(N, per * omp_get_thread_num()), hi = std::min(N, lo + per);
+    for (idx n0 = lo; n0 < hi; n0 += width) block<F>(C, A, W, M, K, N, n0, std::min(hi, n0 + width), streamed);
+  }
+}
+
+}  // namespace
+
+void gemv(float* C, const float* A, const void* W, WeightType wt, const float* bias, idx M, idx K, idx N,
+          bool accumulate) {
+  if (M == 0 || N == 0) return;
+  for (idx i = 0; i < M; i++) {
+    float* c = C + i * N;
+    if (!accumulate) {
+      if (bias) std::memcpy(c, bias, sizeof(float) * N);
+      else std::memset(c, 0, sizeof(float) * N);
+    } else if (bias) {
+      for (idx j = 0; j < N; j++) c[j] += bias[j];
+    }
+  }
+  if (K == 0) return;
+  const double bytes = wt == WeightType::f32 ? 4.0 : 2.0;
+  const int nt = N >= 32 ? threads_for(static_cast<double>(K) * N * kNsWeight * bytes / 4.0) : 1;
+  switch (wt) {
+    case WeightType::f32: return gemv_rows<F32>(C, A, static_cast<const float*>(W), M, K, N, nt);
+    case WeightType::bf16: return gemv_rows<BF16>(C, A, static_cast<const std::uint16_t*>(W), M, K, N, nt);
+    case WeightType::f16: return gemv_rows<F16>(C, A, static_cast<const std::uint16_t*>(W), M, K, N, nt);
+  }
+}
+
+}  // namespace bgpt
