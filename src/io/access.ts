@@ -6,8 +6,12 @@
  */
 export interface RandomAccess {
   readonly size: number;
-  /** Exactly `length` bytes at `offset` (callers check the range lies inside the file). */
-  read(offset: number, length: number): Uint8Array;
+  /**
+   * Exactly `length` bytes at `offset` (callers check the range lies inside the file). With `into` (at least
+   * `length` bytes long) the bytes may be read into it and a view of it returned, valid until `into` is
+   * reused: streamed loading then reads every piece through one buffer instead of a new one each time.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Uint8Array;
   close(): void;
 }
 

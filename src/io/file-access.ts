@@ -13,9 +13,9 @@ export function fileAccess(path: string): RandomAccess {
   }
   return {
     size,
-    read(offset, length) {
+    read(offset, length, into) {
       checkRange(offset, length, size);
-      const b = new Uint8Array(length);
+      const b = into && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
       let done = 0;
       while (done < length) {
         const n = readSync(fd, b, done, length - done, offset + done);

@@ -35,6 +35,8 @@ export class PthSource implements TensorSource {
   readonly info: PthInfo;
   readonly prefix: string;
   private zip: ZipReader;
+  /** The bytes of the last slice read (readSlice converts them at once, so one buffer serves every slice). */
+  private sliceBytes = new Uint8Array(0);
 
   /** Opens `path` on disk, or reads the archive through `file` (then `path` only names it). */
   constructor(readonly path: string, file?: RandomAccess) {
@@ -113,7 +115,8 @@ export class PthSource implements TensorSource {
     if (!isContiguous(t)) return null;
     if (start < 0 || start + out.length > n) throw new Error(`elements ${start}..${start + out.length} lie outside tensor ${name} (${n})`);
     if (out.length === 0) return out;
-    return convertToFloat32(this.zip.readRange(this.storageEntry(t), (t.offset + start) * es, out.length * es), dtype, out);
+    if (this.sliceBytes.length < out.length * es) this.sliceBytes = new Uint8Array(out.length * es);
+    return convertToFloat32(this.zip.readRange(this.storageEntry(t), (t.offset + start) * es, out.length * es, this.sliceBytes), dtype, out);
   }
 
   readRef(name: string, t: TensorRef, out?: Float32Array): Float32Array {

@@ -71,14 +71,14 @@ export class ZipReader {
     this.file.close();
   }
 
-  /** Reads `length` bytes at `offset` of the archive (checked to lie inside it). */
-  private pread(offset: number, length: number): Uint8Array {
+  /** Reads `length` bytes at `offset` of the archive (checked to lie inside it), into `into` where it can. */
+  private pread(offset: number, length: number, into?: Uint8Array): Uint8Array {
     try {
       checkRange(offset, length, this.size);
     } catch {
       throw new Error(`zip archive is truncated or corrupt (needs bytes ${offset}..${offset + length} of ${this.size})`);
     }
-    return this.file.read(offset, length);
+    return this.file.read(offset, length, into);
   }
 
   private readDirectory(): void {
@@ -195,13 +195,14 @@ export class ZipReader {
 
   /**
    * Bytes [start, start + length) of an entry. Stored entries are read in place (the CRC is checked when
-   * the range is the whole entry); deflated ones are inflated whole first.
+   * the range is the whole entry); deflated ones are inflated whole first. `into`: a buffer a stored range
+   * may be read into (see RandomAccess.read).
    */
-  readRange(name: string, start: number, length: number): Uint8Array {
+  readRange(name: string, start: number, length: number, into?: Uint8Array): Uint8Array {
     const e = this.entry(name);
     if (start < 0 || length < 0 || start + length > e.size) throw new Error(`bytes ${start}..${start + length} lie outside entry ${name} (${e.size} bytes)`);
     if (e.method !== 0) return this.read(name).subarray(start, start + length);
-    const b = this.pread(e.dataOffset + start, length);
+    const b = this.pread(e.dataOffset + start, length, into);
     if (start === 0 && length === e.size && crc32(b) !== e.crc) throw new Error(`zip entry ${name}: CRC mismatch (corrupt archive)`);
     return b;
   }
