@@ -87,6 +87,20 @@ inline float bits_to_float(std::int32_t i) {
   return f;
 }
 
+// 16-bit weights widened exactly: bf16 is the top half of a float; IEEE half precision bit by bit (for CPUs
+// and tails without the hardware conversion).
+inline float bf16_to_float(std::uint16_t h) { return bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(h) << 16)); }
+inline float f16_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  if (exp == 0x1f) return bits_to_float(static_cast<std::int32_t>(sign | 0x7f800000u | (man << 13)));  // inf, nan
+  if (exp == 0) {
+    const float v = static_cast<float>(man) * 5.9604644775390625e-8f;  // subnormal (or zero): man · 2^−24
+    return sign ? -v : v;
+  }
+  return bits_to_float(static_cast<std::int32_t>(sign | ((exp + 112) << 23) | (man << 13)));
+}
+
 // exp(x) in float, to about 2 ulp (Cephes expf), written so that GCC vectorises loops that call it.
 // Inputs below ln(FLT_MIN) give 0 (no denormals); inputs above 88 saturate at about 1.6e38 (never inf).
 inline float exp_approx(float x) {

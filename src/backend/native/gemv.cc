@@ -31,19 +31,6 @@ constexpr idx kBlockBytes = 16 * 1024;
 // are faster in the other order).
 constexpr idx kCachedBytes = 2 * 1024 * 1024;
 
-float bf16_value(std::uint16_t h) { return bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(h) << 16)); }
-
-float f16_value(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-  if (exp == 0x1f) return bits_to_float(static_cast<std::int32_t>(sign | 0x7f800000u | (man << 13)));  // inf, nan
-  if (exp == 0) {
-    const float v = static_cast<float>(man) * 5.9604644775390625e-8f;  // subnormal (or zero): man · 2^−24
-    return sign ? -v : v;
-  }
-  return bits_to_float(static_cast<std::int32_t>(sign | ((exp + 112) << 23) | (man << 13)));
-}
-
 // One weight format: its element type, a scalar widening and a vector load of kLanes widened weights.
 #if defined(__AVX512F__)
 #define BGPT_GEMV_VEC 1
@@ -75,7 +62,7 @@ struct F32 {
 
 struct BF16 {
   using T = std::uint16_t;
-  static float value(std::uint16_t w) { return bf16_value(w); }
+  static float value(std::uint16_t w) { return bf16_to_float(w); }
 #if defined(__AVX512F__)
   static Vec load(const std::uint16_t* p) {
     const __m512i x = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -91,7 +78,7 @@ struct BF16 {
 
 struct F16 {
   using T = std::uint16_t;
-  static float value(std::uint16_t w) { return f16_value(w); }
+  static float value(std::uint16_t w) { return f16_to_float(w); }
 #if defined(__AVX512F__)
   static Vec load(const std::uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
 #elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)

@@ -4,7 +4,7 @@
 // - many rows: a panel of kPanel weight rows is widened into a scratch matrix and multiplied by oneDNN's
 //   sgemm, accumulating into C.
 // bf16 → fp32 is exact (a 16-bit shift); f16 → fp32 is exact too (hardware F16C/AVX-512 conversion where the
-// CPU has it, else the bit-level conversion below).
+// CPU has it, else the bit-level one of common.h).
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 
@@ -27,23 +27,10 @@ namespace {
 constexpr idx kFewRows = 16;
 constexpr idx kPanel = 128;
 
-inline float f16_to_f32_bits(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-  if (exp == 0x1f) return bits_to_float(static_cast<std::int32_t>(sign | 0x7f800000u | (man << 13)));  // inf, nan
-  if (exp == 0) {
-    if (man == 0) return bits_to_float(static_cast<std::int32_t>(sign));
-    // subnormal: value = man · 2^−24, exact in float
-    const float v = static_cast<float>(man) * 5.9604644775390625e-8f;
-    return sign ? -v : v;
-  }
-  return bits_to_float(static_cast<std::int32_t>(sign | ((exp + 112) << 23) | (man << 13)));
-}
-
 void widen(float* out, const std::uint16_t* in, idx n, bool f16) {
   if (!f16) {
 #pragma omp simd
-    for (idx i = 0; i < n; i++) out[i] = bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(in[i]) << 16));
+    for (idx i = 0; i < n; i++) out[i] = bf16_to_float(in[i]);
     return;
   }
   idx i = 0;
@@ -54,7 +41,7 @@ void widen(float* out, const std::uint16_t* in, idx n, bool f16) {
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
 #endif
-  for (; i < n; i++) out[i] = f16_to_f32_bits(in[i]);
+  for (; i < n; i++) out[i] = f16_to_float(in[i]);
 }
 
 }  // namespace
