@@ -30,6 +30,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { epochPath, lastPath } from '../dist/tasks/train.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -234,13 +235,10 @@ ${RERUN}
 
 /** The best checkpoint (lowest held-out loss); a run stopped by --max-steps between evaluations has only its last state. */
 function bestOf(out) {
-  const best = existsSync(out) ? out : out.replace(/\.safetensors$/, '.last.safetensors');
+  const best = existsSync(out) ? out : lastPath(out);
   if (!existsSync(best)) fail(`${out}: no model (was its variant run?)`);
   return best;
 }
-
-/** The state `bgpt train --keep-epochs` keeps at the end of epoch e. */
-const epochFile = (out, e) => out.replace(/\.safetensors$/, `.epoch-${e}.safetensors`);
 
 const cpuName = `${cpus()[0]?.model.trim() ?? 'unknown CPU'} ×${cpus().length}`;
 const cell = (s) => String(s).replace(/\|/g, '\\|');
@@ -260,7 +258,7 @@ for (const v of readVariants()) {
   const a = task.score(v, model, data.test), b = task.score(v, model, data.test2);
   const epochs = [];
   if (task.epochCell) {
-    for (let e = 1; existsSync(epochFile(out, e)); e++) epochs.push(task.epochCell(e, task.score(v, epochFile(out, e), data.test)));
+    for (let e = 1; existsSync(epochPath(out, e)); e++) epochs.push(task.epochCell(e, task.score(v, epochPath(out, e), data.test)));
   }
   const row = [
     v.name, `\`${v.generate.join(' ')}\``, `\`${[...(v.init ? [`--init ${v.init}`] : []), ...v.train].join(' ')}\``, v.budget, steps, seconds.toFixed(0),

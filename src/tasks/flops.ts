@@ -44,21 +44,23 @@ export interface MatmulRate {
 export function measureMatmulRate(k: Kernels, H: number, rows = k.name === 'ts' ? 256 : 4096, reps = 5): MatmulRate {
   const M = rows, K = H, N = 4 * H;
   const a = filled(M * K), w = filled(K * N), c = new Float32Array(M * N), dx = new Float32Array(M * K), dw = new Float32Array(K * N);
-  const best = (fn: () => void) => {
-    fn();
-    let t = Infinity;
-    for (let i = 0; i < reps; i++) {
-      const t0 = performance.now();
-      fn();
-      t = Math.min(t, (performance.now() - t0) / 1000);
-    }
-    return t;
-  };
-  const tf = best(() => k.matmul(c, a, w, null, M, K, N, false, false, false));
-  const tx = best(() => k.matmul(dx, c, w, null, M, N, K, false, true, false));
-  const tw = best(() => k.matmul(dw, a, c, null, K, M, N, true, false, true));
+  const tf = bestSeconds(() => k.matmul(c, a, w, null, M, K, N, false, false, false), reps);
+  const tx = bestSeconds(() => k.matmul(dx, c, w, null, M, N, K, false, true, false), reps);
+  const tw = bestSeconds(() => k.matmul(dw, a, c, null, K, M, N, true, false, true), reps);
   const f = 2 * M * K * N, g = (t: number) => +(f / t / 1e9).toFixed(1);
   return { shape: [M, K, N], fwd_gflops: g(tf), dx_gflops: g(tx), dw_gflops: g(tw), gflops: +((3 * f) / (tf + tx + tw) / 1e9).toFixed(1) };
+}
+
+/** Seconds of the fastest of `reps` calls of `fn`, after one untimed warm-up call. */
+function bestSeconds(fn: () => void, reps: number): number {
+  fn();
+  let t = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    t = Math.min(t, (performance.now() - t0) / 1000);
+  }
+  return t;
 }
 
 function filled(n: number): Float32Array {
@@ -92,12 +94,5 @@ export function measureReadRate(k: Kernels, dtype?: HalfType, mib = 256, reps = 
   const a = filled(K), c = new Float32Array(N);
   const w32 = dtype ? null : filled(K * N), w16 = dtype ? new Uint16Array(K * N).fill(0x3c00) : null;
   const call = () => (w16 ? k.matmulW16(c, a, w16, null, 1, K, N, dtype!) : k.matmul(c, a, w32!, null, 1, K, N, false, false, false));
-  call();
-  let t = Infinity;
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    call();
-    t = Math.min(t, (performance.now() - t0) / 1000);
-  }
-  return +((K * N * bytes) / t / 1e9).toFixed(1);
+  return +((K * N * bytes) / bestSeconds(call, reps) / 1e9).toFixed(1);
 }
