@@ -233,6 +233,24 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     }
   });
 
+  test('addLayerNormForward: the residual add and the LayerNorm in one pass, as add then layerNormForward (sum aliasing a, b or neither)', () => ownStream(405, () => {
+    for (const [rows, H] of [[1, 1], [1, 64], [7, 17], [300, 256], [33, 768]] as const) {
+      for (const alias of ['none', 'a', 'b'] as const) {
+        const a = randn(rows * H, 2, 3), y = randn(rows * H, 1), w = randn(H, 1, 1), b = randn(H, 0.5);
+        const sum = new Float32Array(rows * H), out = [new Float32Array(rows * H), nans(rows * H)];
+        const mean = [new Float32Array(rows), nans(rows)], rstd = [new Float32Array(rows), nans(rows)];
+        ref.add(sum, a, y, rows * H);
+        ref.layerNormForward(out[0], mean[0], rstd[0], sum, w, b, rows, H, 1e-5);
+        const a1 = a.slice(), y1 = y.slice(), s1 = alias === 'a' ? a1 : alias === 'b' ? y1 : nans(rows * H);
+        nat.addLayerNormForward(s1, out[1], mean[1], rstd[1], a1, y1, w, b, rows, H, 1e-5);
+        assert.deepEqual(s1, sum, `sum ${rows}x${H} alias ${alias}`);
+        within(elemRel(out[1], out[0], 1e-2), 1e-5, `out ${rows}x${H} alias ${alias}`);
+        within(elemRel(mean[1], mean[0], 1e-3), 1e-6, `mean ${rows}x${H} alias ${alias}`);
+        within(elemRel(rstd[1], rstd[0], 1e-3), 1e-5, `rstd ${rows}x${H} alias ${alias}`);
+      }
+    }
+  }));
+
   test('matmulBiasGelu: the product with its bias and the gelu of it, as matmul then geluForward', () => ownStream(404, () => {
     // one block of 64 rows, several blocks with a short last one, K = 0, the MLP's shape
     for (const [M, K, N] of [[1, 3, 16], [70, 33, 20], [200, 64, 256], [5, 0, 7], [300, 256, 1024]]) {

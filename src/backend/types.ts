@@ -90,6 +90,15 @@ export interface Kernels {
     x: Float32Array, w: Float32Array, b: Float32Array, rows: number, H: number, eps: number,
   ): void;
 
+  /**
+   * A residual add and the LayerNorm that reads its result, in one pass: sum = a + b (sum may alias a or b),
+   * then layerNormForward(out, mean, rstd, sum, w, bias). Same results as the two calls in sequence.
+   */
+  addLayerNormForward(
+    sum: Float32Array, out: Float32Array, mean: Float32Array, rstd: Float32Array,
+    a: Float32Array, b: Float32Array, w: Float32Array, bias: Float32Array, rows: number, H: number, eps: number,
+  ): void;
+
   /** dx += ∂/∂x; dw += ∂/∂w; db += ∂/∂b (all accumulate). */
   layerNormBackward(
     dx: Float32Array, dw: Float32Array, db: Float32Array, dout: Float32Array,

@@ -36,6 +36,17 @@ export interface BlockScratch {
   dB: Float32Array; // [R, H] a branch's output gradient, when dropout needs a masked copy
 }
 
+/**
+ * The LayerNorm that reads a block's output (the next block's ln_1, or ln_f) and where its results go: the
+ * block applies it in the same pass as its last residual add.
+ */
+export interface NextNorm {
+  ln: LayerNorm;
+  out: Float32Array;
+  mean: Float32Array;
+  rstd: Float32Array;
+}
+
 export class Block {
   readonly ln1: LayerNorm;
   readonly attn: Attention;
@@ -49,20 +60,25 @@ export class Block {
     this.mlp = new Mlp(p, `${prefix}mlp.`, H);
   }
 
-  /** out = block(x); `tmp` is scratch [R, H]. With `cache`, x holds new positions after the cached ones. */
+  /**
+   * out = block(x); `tmp` is scratch [R, H]. With `cache`, x holds new positions after the cached ones.
+   * `normed`: a.a1, a.mean1, a.rstd1 already hold ln_1(x) (the previous block's `next`); `next`: also apply
+   * that LayerNorm to out, fused with the last residual add.
+   */
   forward(
     k: Kernels, out: Float32Array, x: Float32Array, a: BlockActs, tmp: Float32Array, B: number, T: number,
     mask: Float32Array | null, drop: BlockDropout | null = null, cache: LayerCache | null = null,
+    normed = false, next: NextNorm | null = null,
   ): void {
     const R = B * T, n = R * this.H, p = drop?.p ?? 0;
-    this.ln1.forward(k, a.a1, a.mean1, a.rstd1, x, R);
+    if (!normed) this.ln1.forward(k, a.a1, a.mean1, a.rstd1, x, R);
     this.attn.forward(k, tmp, a.a1, a, B, T, mask, p, drop?.attn ?? 0, cache);
     if (p > 0) k.dropout(tmp, n, p, drop!.attnOut);
-    k.add(a.x1, x, tmp, n);
-    this.ln2.forward(k, a.a2, a.mean2, a.rstd2, a.x1, R);
+    this.ln2.addForward(k, a.x1, a.a2, a.mean2, a.rstd2, x, tmp, R);
     this.mlp.forward(k, tmp, a.a2, a, R);
     if (p > 0) k.dropout(tmp, n, p, drop!.mlpOut);
-    k.add(out, a.x1, tmp, n);
+    if (next) next.ln.addForward(k, out, next.out, next.mean, next.rstd, a.x1, tmp, R);
+    else k.add(out, a.x1, tmp, n);
   }
 
   /** The gradient reaching a branch's output: dres itself, or a copy masked like the forward's dropout. */

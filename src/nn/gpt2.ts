@@ -3,7 +3,7 @@
  * The caller writes the input embeddings (token/patch embedding + position embedding) into `input(R)`.
  */
 import type { Kernels } from '../backend/types.js';
-import { Block, type BlockActs, type BlockDropout, type BlockScratch } from './block.js';
+import { Block, type BlockActs, type BlockDropout, type BlockScratch, type NextNorm } from './block.js';
 import { LayerNorm } from './layernorm.js';
 import { KVCache, type CacheStep } from './kv-cache.js';
 import { Buffers, type Params } from './params.js';
@@ -75,17 +75,24 @@ export class GPT2 {
       past = this.bufs.ints('past', B);
       for (let b = 0; b < B; b++) past[b] = step.cache.length[step.slots[b]];
     }
+    const out = this.bufs.get('out', R * this.H), mf = this.bufs.get('mf', R), rf = this.bufs.get('rf', R);
+    // Each block applies the next LayerNorm (the next block's ln_1, or ln_f) in the pass of its last residual
+    // add. Without keep, all blocks share one set of activations: block i+1's a1 is free once block i's
+    // attention has read it.
+    let acts = n > 0 ? this.acts(0, B, T, keep, !!step) : null;
     for (let i = 0; i < n; i++) {
       // without keep, the residual stream ping-pongs between two buffers; input(R) (res0) is read first
       const x = i === 0 ? this.input(R) : this.res(i, R, keep);
-      const out = this.res(i + 1, R, keep);
       const lc = step && past ? { keys: step.cache.keys[i], values: step.cache.values[i], slots: step.slots, past, capacity: step.cache.capacity } : null;
-      this.blocks[i].forward(k, out, x, this.acts(i, B, T, keep, !!step), tmp, B, T, mask, blockDropout(drop, i), lc);
+      const nextActs = i + 1 < n ? this.acts(i + 1, B, T, keep, !!step) : null;
+      const next: NextNorm = nextActs
+        ? { ln: this.blocks[i + 1].ln1, out: nextActs.a1, mean: nextActs.mean1, rstd: nextActs.rstd1 }
+        : { ln: this.lnF, out, mean: mf, rstd: rf };
+      this.blocks[i].forward(k, this.res(i + 1, R, keep), x, acts!, tmp, B, T, mask, blockDropout(drop, i), lc, i > 0, next);
+      acts = nextActs;
     }
     if (step) for (let b = 0; b < B; b++) step.cache.length[step.slots[b]] += T;
-    const xf = n === 0 ? this.input(R) : this.res(n, R, keep);
-    const out = this.bufs.get('out', R * this.H);
-    this.lnF.forward(k, out, this.bufs.get('mf', R), this.bufs.get('rf', R), xf, R);
+    if (n === 0) this.lnF.forward(k, out, mf, rf, this.input(R), R);
     this.last = { B, T, mask, keep, drop };
     return out;
   }

@@ -137,6 +137,23 @@ Napi::Value LayerNormForward(Info info) {
   return info.Env().Undefined();
 }
 
+Napi::Value AddLayerNormForward(Info info) {
+  Args a(info, "addLayerNormForward", 11);
+  const idx rows = a.dim(8, "rows"), H = a.dim(9, "H");
+  const float eps = static_cast<float>(a.num(10, "eps"));
+  const idx n = prod({rows, H});
+  float* sum = a.f32(0, "sum", n);
+  float* out = a.f32(1, "out", n);
+  float* mean = a.f32(2, "mean", rows);
+  float* rstd = a.f32(3, "rstd", rows);
+  const float* x = a.f32(4, "a", n);
+  const float* y = a.f32(5, "b", n);
+  const float* w = a.f32(6, "w", H);
+  const float* b = a.f32(7, "bias", H);
+  add_layernorm_forward(sum, out, mean, rstd, x, y, w, b, rows, H, eps);
+  return info.Env().Undefined();
+}
+
 Napi::Value LayerNormBackward(Info info) {
   Args a(info, "layerNormBackward", 10);
   const idx rows = a.dim(8, "rows"), H = a.dim(9, "H");
@@ -424,6 +441,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"add", Add},
       {"addInPlace", AddInPlace},
       {"layerNormForward", LayerNormForward},
+      {"addLayerNormForward", AddLayerNormForward},
       {"layerNormBackward", LayerNormBackward},
       {"geluForward", GeluForward},
       {"geluBackward", GeluBackward},

@@ -32,7 +32,7 @@ export type NativeLoad =
   | { error: string };
 
 const KERNELS = [
-  'matmul', 'matmulW16', 'matmulBf16', 'toBf16', 'matmulBiasGelu', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'layerNormBackward', 'geluForward',
+  'matmul', 'matmulW16', 'matmulBf16', 'toBf16', 'matmulBiasGelu', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'addLayerNormForward', 'layerNormBackward', 'geluForward',
   'geluBackward', 'geluBackwardBiasGrad', 'dropout', 'attentionForward', 'attentionBackward', 'attentionCached', 'patchEmbedForward', 'patchEmbedBackward',
   'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
 ] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
@@ -90,6 +90,7 @@ function load(): NativeLoad {
     add: addon.add,
     addInPlace: addon.addInPlace,
     layerNormForward: addon.layerNormForward,
+    addLayerNormForward: addon.addLayerNormForward,
     layerNormBackward: addon.layerNormBackward,
     geluForward: addon.geluForward,
     geluBackward: addon.geluBackward,

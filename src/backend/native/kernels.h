@@ -50,6 +50,8 @@ void gelu_backward_bias_grad(float* dx, float* db, const float* x, const float* 
 // layernorm.cc
 void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
                        idx rows, idx H, float eps);
+void add_layernorm_forward(float* sum, float* out, float* mean, float* rstd, const float* a, const float* y,
+                           const float* w, const float* b, idx rows, idx H, float eps);
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* mean,
                         const float* rstd, const float* w, idx rows, idx H);
 

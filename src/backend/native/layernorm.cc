@@ -9,30 +9,56 @@
 
 namespace bgpt {
 
+// One row: statistics of x in double, out = (x − mean)·rstd·w + b.
+static inline void layernorm_row(float* o, float* mean, float* rstd, const float* xr, const float* w, const float* b,
+                                 idx H, double sum, float eps) {
+  const double m = sum / H;
+  double var = 0;
+#pragma omp simd reduction(+ : var)
+  for (idx i = 0; i < H; i++) {
+    const double d = xr[i] - m;
+    var += d * d;
+  }
+  const double sd = 1.0 / std::sqrt(var / H + eps);  // biased variance, as torch
+  // x − m with m split in two floats (mf + mlo): near-double precision for the centred value, in float.
+  const float mf = static_cast<float>(m), mlo = static_cast<float>(m - mf), s = static_cast<float>(sd);
+#pragma omp simd
+  for (idx i = 0; i < H; i++) o[i] = ((xr[i] - mf) - mlo) * s * w[i] + b[i];
+  *mean = mf;
+  *rstd = s;
+}
+
 void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
                        idx rows, idx H, float eps) {
   const int nt = rows > 1 ? threads_for(rows * H * kNsElem) : 1;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (idx r = 0; r < rows; r++) {
     const float* xr = x + r * H;
-    float* o = out + r * H;
     double sum = 0;
 #pragma omp simd reduction(+ : sum)
     for (idx i = 0; i < H; i++) sum += xr[i];
-    const double m = sum / H;
-    double var = 0;
-#pragma omp simd reduction(+ : var)
+    layernorm_row(out + r * H, mean + r, rstd + r, xr, w, b, H, sum, eps);
+  }
+}
+
+void add_layernorm_forward(float* sum, float* out, float* mean, float* rstd, const float* a, const float* y,
+                           const float* w, const float* b, idx rows, idx H, float eps) {
+  // The residual add writes each row once and the statistics read it while it is still in L1: one pass over
+  // the stream instead of the add's pass and the LayerNorm's.
+  const int nt = rows > 1 ? threads_for(rows * H * (kNsElem + kNsStream)) : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (idx r = 0; r < rows; r++) {
+    float* sr = sum + r * H;
+    const float* ar = a + r * H;
+    const float* yr = y + r * H;
+    double s = 0;
+#pragma omp simd reduction(+ : s)
     for (idx i = 0; i < H; i++) {
-      const double d = xr[i] - m;
-      var += d * d;
+      const float v = ar[i] + yr[i];
+      sr[i] = v;
+      s += v;
     }
-    const double sd = 1.0 / std::sqrt(var / H + eps);  // biased variance, as torch
-    // x − m with m split in two floats (mf + mlo): near-double precision for the centred value, in float.
-    const float mf = static_cast<float>(m), mlo = static_cast<float>(m - mf), s = static_cast<float>(sd);
-#pragma omp simd
-    for (idx i = 0; i < H; i++) o[i] = ((xr[i] - mf) - mlo) * s * w[i] + b[i];
-    mean[r] = mf;
-    rstd[r] = s;
+    layernorm_row(out + r * H, mean + r, rstd + r, sr, w, b, H, s, eps);
   }
 }
 

@@ -67,6 +67,14 @@ function layerNormForward(
   }
 }
 
+function addLayerNormForward(
+  sum: Float32Array, out: Float32Array, mean: Float32Array, rstd: Float32Array,
+  a: Float32Array, b: Float32Array, w: Float32Array, bias: Float32Array, rows: number, H: number, eps: number,
+): void {
+  for (let i = 0, n = rows * H; i < n; i++) sum[i] = a[i] + b[i];
+  layerNormForward(out, mean, rstd, sum, w, bias, rows, H, eps);
+}
+
 function layerNormBackward(
   dx: Float32Array, dw: Float32Array, db: Float32Array, dout: Float32Array,
   x: Float32Array, mean: Float32Array, rstd: Float32Array, w: Float32Array, rows: number, H: number,
@@ -426,6 +434,7 @@ export const tsKernels: Kernels = {
     for (let i = 0; i < n; i++) y[i] += x[i];
   },
   layerNormForward,
+  addLayerNormForward,
   layerNormBackward,
   geluForward,
   matmulBiasGelu,
