@@ -92,5 +92,7 @@ describe('bgpt info', () => {
     const j = JSON.parse(r.out);
     assert.equal(j.backend, 'ts');
     assert.equal(typeof j.version, 'string');
+    assert.equal(j.bf16_training, false, 'the TypeScript backend has no bf16 training');
+    assert.match(bgpt('info').out, /^bf16 +inference only/m);
   });
 });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { cpus } from 'node:os';
 import { getKernels, getNativeInfo, nativeLoadError } from '../backend/index.js';
 import { VERSION } from '../version.js';
+import { bf16Here } from './options.js';
 
 export function registerInfo(program: Command): void {
   program
@@ -22,6 +23,9 @@ export function registerInfo(program: Command): void {
         cores: cpus().length,
         cpu_features: n?.cpu ?? [],
         native_error: n ? null : nativeLoadError(),
+        // training with --precision bf16 needs bf16 hardware; bf16/f16 inference runs on any CPU
+        bf16_training: bf16Here(false).ok,
+        bf16_onednn: n?.bf16 || null,
       };
       if (opts.json) {
         console.log(JSON.stringify(info));
@@ -33,5 +37,6 @@ export function registerInfo(program: Command): void {
       console.log(`oneDNN    ${info.onednn ?? '-'}`);
       console.log(`cpu       ${info.cpu}`);
       console.log(`features  ${info.cpu_features.join(' ') || '-'}`);
+      console.log(`bf16      ${info.bf16_training ? `training and inference (oneDNN ${info.bf16_onednn ?? '-'})` : 'inference only (16-bit weights, fp32 sums); training needs avx512_bf16 or AMX-BF16'}`);
     });
 }

@@ -49,13 +49,18 @@ export function precisionOf(v: string | undefined): Precision | 'auto' {
   return v as Precision;
 }
 
+/** bf16Support for this machine and backend (backend/bf16.ts), with the emulation switch given. */
+export function bf16Here(emulate: boolean): ReturnType<typeof bf16Support> {
+  const n = getKernels().name === 'native' ? getNativeInfo() : null;
+  return bf16Support(n && { features: n.cpu, onednn: n.bf16, cpu: cpus()[0]?.model.trim() ?? 'unknown' }, emulate);
+}
+
 /**
- * Whether training with bf16 products can run on this machine (backend/bf16.ts): returns how it runs, or
- * throws the one-line refusal (a CPU without avx512_bf16 or AMX, unless BGPT_BF16_EMULATE=1).
+ * Whether training with bf16 products can run on this machine: returns how it runs, or throws the one-line
+ * refusal (a CPU without avx512_bf16 or AMX, unless BGPT_BF16_EMULATE=1).
  */
 export function bf16Check(): string {
-  const n = getKernels().name === 'native' ? getNativeInfo() : null;
-  const r = bf16Support(n && { features: n.cpu, onednn: n.bf16, cpu: cpus()[0]?.model.trim() ?? 'unknown' }, process.env.BGPT_BF16_EMULATE === '1');
+  const r = bf16Here(process.env.BGPT_BF16_EMULATE === '1');
   if (!r.ok) throw new Error(r.reason);
   return r.how;
 }
