@@ -8,6 +8,7 @@ import { runBench, runPeak } from '../src/tasks/bench.js';
 import { decodeWeightBytes, forwardFlops, trainFlops } from '../src/tasks/flops.js';
 import { Decoder } from '../src/model/generator.js';
 import { Rng } from '../src/util/rng.js';
+import { parseCpuTimes, stealShare } from '../src/util/steal.js';
 import { nativeSkip } from './helpers.js';
 
 /** The ts kernels, counting the FLOPs of every product and attention call they are given. */
@@ -81,8 +82,24 @@ describe('bench limit', () => {
     const frac = (r.flops_per_step as number) / r.median_s / 1e9 / (r.matmul_gflops as number);
     assert.ok(Math.abs((r.limit_fraction as number) - frac) < 2e-3 + 1e-2 * frac, `${r.limit_fraction} vs ${frac}`);
     assert.ok((r.peak_rss_mib as number) > 10);
+    const steal = r.cpu_steal as number | null;
+    assert.ok(steal === null || (steal >= 0 && steal <= 1), `cpu_steal ${steal}`);
     const p = runPeak(k, 'a');
     assert.deepEqual(p.shape, [4096, 128, 512]);
     for (const g of [p.fwd_gflops, p.dx_gflops, p.dw_gflops, p.gflops]) assert.ok(g > 0);
+  });
+});
+
+describe('bench: CPU time stolen by the hypervisor', () => {
+  it('reads steal from the aggregate cpu line of /proc/stat and gives its share of an interval', () => {
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    const a = parseCpuTimes('cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\nintr 1\n')!;
+    assert.deepEqual(a, { steal: 35, total: 1000 });
+    const b = parseCpuTimes('cpu  200 0 60 900 10 0 5 135 0 0\n')!;
+    assert.equal(stealShare(a, b), 0.323); // 100 of the 310 ticks between them
+    assert.equal(stealShare(a, a), null);
+    assert.equal(stealShare(null, b), null);
+    assert.equal(parseCpuTimes('cpu0 1 2 3\n'), null);
+    assert.equal(parseCpuTimes('cpu  1 2 3 4\n'), null); // a kernel without the steal column
   });
 });
