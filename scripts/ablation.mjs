@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Ablations: train one variant at a time on the same data and held-out files, append a row each to a table.
-//   node scripts/ablation.mjs VARIANTS.json [--work DIR] [--tables DIR (default docs)] [--only NAME]
+//   node scripts/ablation.mjs VARIANTS.json [--work DIR] [--tables DIR (default docs)] [--only NAME[,NAME…]]
 // VARIANTS.json is a list of variants:
 //   { "name": "h128-lr1e-3",
 //     "task": "cpu",                            // or "abc->mid" (default "cpu")
@@ -39,12 +39,12 @@ const argv = process.argv.slice(2);
 const flag = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const listPath = argv[0];
 if (!listPath || listPath.startsWith('--')) {
-  console.error('usage: node scripts/ablation.mjs VARIANTS.json [--work DIR] [--tables DIR] [--only NAME]');
+  console.error('usage: node scripts/ablation.mjs VARIANTS.json [--work DIR] [--tables DIR] [--only NAME[,NAME…]]');
   process.exit(2);
 }
 const work = resolve(flag('--work', 'ablation-work'));
 const tables = resolve(flag('--tables', join(ROOT, 'docs')));
-const only = flag('--only', undefined);
+const only = flag('--only', undefined)?.split(',');
 
 function fail(msg) {
   console.error(`ablation: ${msg}`);
@@ -244,7 +244,7 @@ const cpuName = `${cpus()[0]?.model.trim() ?? 'unknown CPU'} ×${cpus().length}`
 const cell = (s) => String(s).replace(/\|/g, '\\|');
 
 for (const v of readVariants()) {
-  if (only && v.name !== only) continue;
+  if (only && !only.includes(v.name)) continue;
   const task = TASKS[v.task], data = dataFor(v);
   const out = join(work, 'runs', v.name, 'model.safetensors');
   rmSync(dirname(out), { recursive: true, force: true });
