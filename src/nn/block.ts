@@ -62,23 +62,20 @@ export class Block {
 
   /**
    * out = block(x); `tmp` is scratch [R, H]. With `cache`, x holds new positions after the cached ones.
-   * `normed`: a.a1, a.mean1, a.rstd1 already hold ln_1(x) (the previous block's `next`); `next`: also apply
-   * that LayerNorm to out, fused with the last residual add.
+   * On entry a.a1, a.mean1, a.rstd1 hold ln_1(x) (the caller's, or the previous block's `next`); `next` is the
+   * LayerNorm that reads out, applied in the pass of the last residual add.
    */
   forward(
     k: Kernels, out: Float32Array, x: Float32Array, a: BlockActs, tmp: Float32Array, B: number, T: number,
-    mask: Float32Array | null, drop: BlockDropout | null = null, cache: LayerCache | null = null,
-    normed = false, next: NextNorm | null = null,
+    mask: Float32Array | null, next: NextNorm, drop: BlockDropout | null = null, cache: LayerCache | null = null,
   ): void {
     const R = B * T, n = R * this.H, p = drop?.p ?? 0;
-    if (!normed) this.ln1.forward(k, a.a1, a.mean1, a.rstd1, x, R);
     this.attn.forward(k, tmp, a.a1, a, B, T, mask, p, drop?.attn ?? 0, cache);
     if (p > 0) k.dropout(tmp, n, p, drop!.attnOut);
     this.ln2.addForward(k, a.x1, a.a2, a.mean2, a.rstd2, x, tmp, R);
     this.mlp.forward(k, tmp, a.a2, a, R);
     if (p > 0) k.dropout(tmp, n, p, drop!.mlpOut);
-    if (next) next.ln.addForward(k, out, next.out, next.mean, next.rstd, a.x1, tmp, R);
-    else k.add(out, a.x1, tmp, n);
+    next.ln.addForward(k, out, next.out, next.mean, next.rstd, a.x1, tmp, R);
   }
 
   /** The gradient reaching a branch's output: dres itself, or a copy masked like the forward's dropout. */

@@ -77,9 +77,11 @@ export class GPT2 {
     }
     const out = this.bufs.get('out', R * this.H), mf = this.bufs.get('mf', R), rf = this.bufs.get('rf', R);
     // Each block applies the next LayerNorm (the next block's ln_1, or ln_f) in the pass of its last residual
-    // add. Without keep, all blocks share one set of activations: block i+1's a1 is free once block i's
-    // attention has read it.
+    // add; only the first block's ln_1 runs on its own. Without keep, all blocks share one set of activations:
+    // block i+1's a1 is free once block i's attention has read it.
     let acts = n > 0 ? this.acts(0, B, T, keep, !!step) : null;
+    if (acts) this.blocks[0].ln1.forward(k, acts.a1, acts.mean1, acts.rstd1, this.input(R), R);
+    else this.lnF.forward(k, out, mf, rf, this.input(R), R);
     for (let i = 0; i < n; i++) {
       // without keep, the residual stream ping-pongs between two buffers; input(R) (res0) is read first
       const x = i === 0 ? this.input(R) : this.res(i, R, keep);
@@ -88,11 +90,10 @@ export class GPT2 {
       const next: NextNorm = nextActs
         ? { ln: this.blocks[i + 1].ln1, out: nextActs.a1, mean: nextActs.mean1, rstd: nextActs.rstd1 }
         : { ln: this.lnF, out, mean: mf, rstd: rf };
-      this.blocks[i].forward(k, this.res(i + 1, R, keep), x, acts!, tmp, B, T, mask, blockDropout(drop, i), lc, i > 0, next);
+      this.blocks[i].forward(k, this.res(i + 1, R, keep), x, acts!, tmp, B, T, mask, next, blockDropout(drop, i), lc);
       acts = nextActs;
     }
     if (step) for (let b = 0; b < B; b++) step.cache.length[step.slots[b]] += T;
-    if (n === 0) this.lnF.forward(k, out, mf, rf, this.input(R), R);
     this.last = { B, T, mask, keep, drop };
     return out;
   }

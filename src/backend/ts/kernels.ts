@@ -67,11 +67,15 @@ function layerNormForward(
   }
 }
 
+function add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
 function addLayerNormForward(
   sum: Float32Array, out: Float32Array, mean: Float32Array, rstd: Float32Array,
   a: Float32Array, b: Float32Array, w: Float32Array, bias: Float32Array, rows: number, H: number, eps: number,
 ): void {
-  for (let i = 0, n = rows * H; i < n; i++) sum[i] = a[i] + b[i];
+  add(sum, a, b, rows * H);
   layerNormForward(out, mean, rstd, sum, w, bias, rows, H, eps);
 }
 
@@ -427,9 +431,7 @@ export const tsKernels: Kernels = {
     for (let i = 0; i < n; i++) out[i] = roundBf16(x[i]);
   },
   biasGrad,
-  add(out, a, b, n) {
-    for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
-  },
+  add,
   addInPlace(y, x, n) {
     for (let i = 0; i < n; i++) y[i] += x[i];
   },
