@@ -173,8 +173,8 @@ trains on the same files and is scored on the same held-out files.
 - **CPU**: the machine it ran on. Figures taken while other work shares the machine are slower (fewer steps in
   the budget) than on a quiet one.
 
-${RERUN} The first sweep, one change at
-a time from the README recipe (learning rate, width, batch, memory size, a short-programs-first curriculum):
+${RERUN} The one-factor sweep around the
+patch-size-2 base (learning rate, width, depth, batch, dropout, number of files, a short-programs-first curriculum):
 \`node scripts/ablation.mjs docs/ablations-cpu.json\`. Note that \`--epochs\` sets the length of the cosine
 learning-rate schedule: in a run cut by its budget, the rate has not decayed unless the epochs fit the budget.
 
