@@ -76,9 +76,6 @@ export interface Kernels {
   /** db[N] (+)= sum over the M rows of dY[M,N]. */
   biasGrad(db: Float32Array, dY: Float32Array, M: number, N: number, accumulate: boolean): void;
 
-  /** out = a + b, elementwise over n (out may alias a or b). */
-  add(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void;
-
   /** y += x, elementwise over n. */
   addInPlace(y: Float32Array, x: Float32Array, n: number): void;
 

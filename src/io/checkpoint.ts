@@ -18,6 +18,7 @@ import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, encodeJson, layoutTask, type C
 import { openTensorSource } from './open.js';
 import { writeSafetensors, type StTensor } from './safetensors.js';
 import { isCheckpoint, readWeights, type ModelMeta } from './weights.js';
+import { alignedFloat32 } from '../util/aligned.js';
 
 export type { CheckpointTask, ScheduleState, TrainingState } from './meta.js';
 
@@ -85,7 +86,7 @@ export function loadCheckpoint(path: string, opts: { optimizer?: boolean } = {})
         if (t.bestEvalAcc !== undefined) ck.training.bestEvalAcc = t.bestEvalAcc;
       }
       if (isCheckpoint(src) && w.meta.optimizer && opts.optimizer !== false) {
-        const m = new Float32Array(w.layout.size), v = new Float32Array(w.layout.size);
+        const m = alignedFloat32(w.layout.size), v = alignedFloat32(w.layout.size);
         for (const s of w.layout.specs) {
           for (const [prefix, buf] of [[MOMENT_PREFIX.m, m], [MOMENT_PREFIX.v, v]] as const) {
             const e = src.tensors.get(prefix + s.name);

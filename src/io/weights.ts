@@ -21,6 +21,7 @@ import { openTensorSource } from './open.js';
 import { PthSource, type PthInfo } from './pth/read-pth.js';
 import { SafetensorsSource, writeSafetensors } from './safetensors.js';
 import type { TensorSource } from './source.js';
+import { alignedFloat32, alignedUint16 } from '../util/aligned.js';
 
 export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
 type Shapes = Map<string, { shape: number[] }>;
@@ -76,7 +77,7 @@ function checkExtra(layout: ParamLayout, names: Iterable<string>, also?: (name: 
 
 /** Copies the tensors into a flat buffer in `layout` order, checking names and shapes. */
 export function packParams(layout: ParamLayout, t: Tensors): Float32Array {
-  const flat = new Float32Array(layout.size);
+  const flat = alignedFloat32(layout.size);
   for (const s of layout.specs) {
     const e = t.get(s.name);
     if (!e) throw new Error(`missing tensor ${s.name}`);
@@ -99,7 +100,7 @@ export function packFromSource(layout: ParamLayout, src: TensorSource, also?: (n
   }
   checkExtra(layout, src.tensors.keys(), also);
   if (src instanceof PthSource) src.checkBacked(layout.specs.map((s) => s.name));
-  const flat = new Float32Array(layout.size);
+  const flat = alignedFloat32(layout.size);
   for (const s of layout.specs) readInto(src, s.name, flat.subarray(s.offset, s.offset + s.size));
   return flat;
 }
@@ -156,7 +157,7 @@ function precisionFor(layout: ParamLayout, src: TensorSource, asked: Precision |
 function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also?: (name: string) => boolean): { params: Float32Array; half: HalfWeights } {
   const { f32, half } = splitLayout(layout);
   const params = packFromSource(f32, src, (n) => half.byName.has(n) || !!also?.(n));
-  const data = new Uint16Array(half.size);
+  const data = alignedUint16(half.size);
   for (const s of half.specs) {
     const e = src.tensors.get(s.name);
     if (!e) throw new Error(`missing tensor ${s.name}`);
@@ -178,7 +179,7 @@ function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also?
 /** A generative model's parameters with its matrix weights rounded to 16 bits (for timing and comparisons). */
 export function halfParams(model: BgptModel, dtype: HalfType): { params: Float32Array; half: { dtype: HalfType; data: Uint16Array } } {
   const { f32, half } = splitLayout(model.layout), src = model.params;
-  const params = new Float32Array(f32.size), data = new Uint16Array(half.size);
+  const params = alignedFloat32(f32.size), data = alignedUint16(half.size);
   for (const s of f32.specs) params.set(src.w(s.name), s.offset);
   for (const s of half.specs) narrow(src.w(s.name), data.subarray(s.offset, s.offset + s.size), dtype);
   return { params, half: { dtype, data } };

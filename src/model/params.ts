@@ -8,6 +8,7 @@ import { Params, splitLayout } from '../nn/params.js';
 import type { BgptConfig } from './config.js';
 import { VOCAB } from './config.js';
 import type { Rng } from '../util/rng.js';
+import { alignedFloat32 } from '../util/aligned.js';
 
 export type Task = { kind: 'generative' } | { kind: 'classification'; labels: number };
 
@@ -93,10 +94,10 @@ export interface ParamSource {
 export function modelParams(layout: ParamLayout, c: BgptConfig, o: ParamSource): Params {
   if (o.half && (o.grad || !o.params)) throw new Error('16-bit weights are for inference with given parameters');
   const split = o.half ? splitLayout(layout) : null, f32 = split ? split.f32 : layout;
-  const data = o.params ?? new Float32Array(f32.size);
+  const data = o.params ?? alignedFloat32(f32.size);
   if (data.length !== f32.size) throw new Error(`parameter buffer has ${data.length} values, layout needs ${f32.size}`);
   if (split && o.half!.data.length !== split.half.size) throw new Error(`16-bit buffer has ${o.half!.data.length} values, layout needs ${split.half.size}`);
   if (!o.params && o.rng) initParams(layout, data, c, o.rng);
   const half = split ? { dtype: o.half!.dtype, layout: split.half, data: o.half!.data } : null;
-  return new Params(f32, data, o.grad ? new Float32Array(f32.size) : null, half);
+  return new Params(f32, data, o.grad ? alignedFloat32(f32.size) : null, half);
 }

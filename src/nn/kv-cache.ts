@@ -3,6 +3,8 @@
  * for several sequences at once (slots), so that extending a sequence by one position costs one row of work
  * instead of recomputing its prefix. Slot s holds positions 0..length[s]−1 of one sequence.
  */
+import { alignedFloat32 } from '../util/aligned.js';
+
 export class KVCache {
   /** Per block: [slots, capacity, H]. */
   readonly keys: Float32Array[] = [];
@@ -12,8 +14,8 @@ export class KVCache {
 
   constructor(layers: number, readonly slots: number, readonly capacity: number, readonly H: number) {
     for (let i = 0; i < layers; i++) {
-      this.keys.push(new Float32Array(slots * capacity * H));
-      this.values.push(new Float32Array(slots * capacity * H));
+      this.keys.push(alignedFloat32(slots * capacity * H));
+      this.values.push(alignedFloat32(slots * capacity * H));
     }
     this.length = new Int32Array(slots);
   }

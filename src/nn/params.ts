@@ -4,6 +4,7 @@
  */
 import type { HalfType } from '../backend/types.js';
 import { ParamLayout } from './layout.js';
+import { alignedFloat32 } from '../util/aligned.js';
 
 /** Weights kept in 16 bits: their own layout (offsets in 16-bit units) over one Uint16Array. */
 export interface HalfWeights {
@@ -61,7 +62,7 @@ export class Buffers {
   private ints32 = new Map<string, Int32Array>();
 
   get(name: string, size: number): Float32Array {
-    return grow(this.floats, name, size, (n) => new Float32Array(n));
+    return grow(this.floats, name, size, alignedFloat32);
   }
 
   /** Same, for integer buffers (token ids). */

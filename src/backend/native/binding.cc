@@ -103,16 +103,6 @@ Napi::Value BiasGrad(Info info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Add(Info info) {
-  Args a(info, "add", 4);
-  const idx n = a.dim(3, "n");
-  float* out = a.f32(0, "out", n);
-  const float* x = a.f32(1, "a", n);
-  const float* y = a.f32(2, "b", n);
-  add(out, x, y, n);
-  return info.Env().Undefined();
-}
-
 Napi::Value AddInPlace(Info info) {
   Args a(info, "addInPlace", 3);
   const idx n = a.dim(2, "n");
@@ -393,6 +383,15 @@ Napi::Value SetThreads(Info info) {
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
+// Where a typed array's data lies modulo 64 bytes (src/util/aligned.ts places arrays on cache-line boundaries
+// with it; JavaScript cannot see addresses).
+Napi::Value AddressMod64(Info info) {
+  if (info.Length() != 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "addressMod64: expects one typed array");
+  const Napi::TypedArray t = info[0].As<Napi::TypedArray>();
+  const auto* p = static_cast<const std::uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<std::uintptr_t>(p) % 64));
+}
+
 Napi::Value CpuInfo(Info info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -438,7 +437,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"matmul", Matmul},
       {"matmulW16", MatmulW16},
       {"biasGrad", BiasGrad},
-      {"add", Add},
       {"addInPlace", AddInPlace},
       {"layerNormForward", LayerNormForward},
       {"addLayerNormForward", AddLayerNormForward},
@@ -463,6 +461,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"threads", Threads},
       {"setThreads", SetThreads},
       {"info", CpuInfo},
+      {"addressMod64", AddressMod64},
   };
   for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   RegisterExact(env, exports);

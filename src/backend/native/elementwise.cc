@@ -29,13 +29,6 @@ void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate) {
   }
 }
 
-void add(float* out, const float* a, const float* b, idx n) {
-  const int nt = threads_for(n * kNsStream);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#pragma omp for simd schedule(static)
-  for (idx i = 0; i < n; i++) out[i] = a[i] + b[i];
-}
-
 void add_in_place(float* y, const float* x, idx n) {
   const int nt = threads_for(n * kNsStream);
 #pragma omp parallel num_threads(nt) if (nt > 1)

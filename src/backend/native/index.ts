@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kernels } from '../types.js';
+import { setAddressProbe } from '../../util/aligned.js';
 
 /** What the addon reports about itself: oneDNN version, OpenMP team size, CPU features it detected. */
 export type NativeInfo = {
@@ -25,14 +26,16 @@ type NativeAddon = Omit<Kernels, 'name'> & {
   info(): NativeInfo;
   /** Sets the OpenMP team size (for oneDNN too); returns the size now in effect. */
   setThreads(n: number): number;
+  /** Where a typed array's data lies modulo 64 bytes. */
+  addressMod64(a: ArrayBufferView): number;
 };
 
 export type NativeLoad =
-  | { kernels: Kernels; info: NativeInfo; setThreads: (n: number) => number }
+  | { kernels: Kernels; info: NativeInfo; setThreads: (n: number) => number; addressMod64: (a: ArrayBufferView) => number }
   | { error: string };
 
 const KERNELS = [
-  'matmul', 'matmulW16', 'matmulBf16', 'toBf16', 'matmulBiasGelu', 'biasGrad', 'add', 'addInPlace', 'layerNormForward', 'addLayerNormForward', 'layerNormBackward', 'geluForward',
+  'matmul', 'matmulW16', 'matmulBf16', 'toBf16', 'matmulBiasGelu', 'biasGrad', 'addInPlace', 'layerNormForward', 'addLayerNormForward', 'layerNormBackward', 'geluForward',
   'geluBackward', 'geluBackwardBiasGrad', 'dropout', 'attentionForward', 'attentionBackward', 'attentionCached', 'patchEmbedForward', 'patchEmbedBackward',
   'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
 ] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
@@ -66,7 +69,7 @@ function load(): NativeLoad {
   } catch (e) {
     return { error: `native addon failed to load: ${e instanceof Error ? e.message : String(e)}` };
   }
-  const missing = [...KERNELS, 'info', 'setThreads'].filter(
+  const missing = [...KERNELS, 'info', 'setThreads', 'addressMod64'].filter(
     (k) => typeof (addon as unknown as Record<string, unknown>)[k] !== 'function',
   );
   if (missing.length > 0) {
@@ -78,6 +81,7 @@ function load(): NativeLoad {
   } catch (e) {
     return { error: `native addon info() failed: ${e instanceof Error ? e.message : String(e)}` };
   }
+  setAddressProbe(addon.addressMod64);
   // The addon's functions ignore `this`, so they are used directly: no wrapper on the hot path.
   const kernels: Kernels = {
     name: 'native',
@@ -87,7 +91,6 @@ function load(): NativeLoad {
     toBf16: addon.toBf16,
     matmulBiasGelu: addon.matmulBiasGelu,
     biasGrad: addon.biasGrad,
-    add: addon.add,
     addInPlace: addon.addInPlace,
     layerNormForward: addon.layerNormForward,
     addLayerNormForward: addon.addLayerNormForward,
@@ -108,5 +111,5 @@ function load(): NativeLoad {
     adamw: addon.adamw,
     threads: addon.threads,
   };
-  return { kernels, info, setThreads: (n: number) => addon.setThreads(n) };
+  return { kernels, info, setThreads: (n: number) => addon.setThreads(n), addressMod64: addon.addressMod64 };
 }

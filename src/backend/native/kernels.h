@@ -35,7 +35,6 @@ void gemv(float* C, const float* A, const void* W, WeightType wt, const float* b
 
 // elementwise.cc
 void bias_grad(float* db, const float* dY, idx M, idx N, bool accumulate);
-void add(float* out, const float* a, const float* b, idx n);
 void add_in_place(float* y, const float* x, idx n);
 // p in [0, 1); n <= 2^32 (the mask hashes the element index as a uint32).
 void dropout(float* x, idx n, double p, std::uint32_t seed);

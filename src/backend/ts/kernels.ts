@@ -431,7 +431,6 @@ export const tsKernels: Kernels = {
     for (let i = 0; i < n; i++) out[i] = roundBf16(x[i]);
   },
   biasGrad,
-  add,
   addInPlace(y, x, n) {
     for (let i = 0; i < n; i++) y[i] += x[i];
   },
