@@ -114,6 +114,27 @@ describe('sampling', () => {
     const w = [0.1, 0.5, 0.15, 0.25].map(Math.sqrt), s = w.reduce((a, b) => a + b);
     c.forEach((n, i) => assert.ok(Math.abs(n / 20000 - w[i] / s) < 0.015, `token ${i}: ${n / 20000} vs ${w[i] / s}`));
   });
+  it('without filters draws exactly the token the filtered distribution gives (same rng stream)', () => {
+    const plain = { topK: 0, topP: 1, temperature: 1 };
+    const fromFiltered = (p: ArrayLike<number>, rng: Rng) => {
+      const q = filterProbs(p, plain);
+      let u = rng.next(), last = 0;
+      for (let i = 0; i < q.length; i++) {
+        if (q[i] <= 0) continue;
+        last = i;
+        if ((u -= q[i]) < 0) return i;
+      }
+      return last;
+    };
+    const src = new Rng(7);
+    for (let t = 0; t < 300; t++) {
+      // unnormalised float32 probabilities over 257 tokens, some zero, as the decoder's softmax may leave them
+      const p = Float32Array.from({ length: 257 }, () => (src.next() < 0.3 ? 0 : src.next() ** 4));
+      const a = new Rng(1000 + t), b = new Rng(1000 + t);
+      for (let d = 0; d < 20; d++) assert.equal(sample(p, plain, a), fromFiltered(p, b));
+    }
+    assert.throws(() => sample(new Float32Array(4), plain, new Rng(1)), /all-zero/);
+  });
 });
 
 describe('conversion prompt', () => {
