@@ -11,6 +11,9 @@ import type { Kernels } from '../src/backend/types.js';
 import { floatToBf16, floatToHalf, halfToFloat } from '../src/io/dtypes.js';
 import { VOCAB } from '../src/model/config.js';
 import { MASK_VALUE } from '../src/nn/attention.js';
+import { BgptModel } from '../src/model/bgpt.js';
+import { alignedFloat32, alignedUint16 } from '../src/util/aligned.js';
+import { Rng } from '../src/util/rng.js';
 
 const loaded = loadNative();
 const skip: string | false = 'error' in loaded ? `native backend unavailable: ${loaded.error}` : false;
@@ -621,10 +624,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
 });
 
 describe('aligned arrays', { skip }, () => {
-  test('model weights, activations and caches start on 64-byte boundaries with the native backend', async () => {
-    const { alignedFloat32, alignedUint16 } = await import('../src/util/aligned.js');
-    const { BgptModel } = await import('../src/model/bgpt.js');
-    const { Rng } = await import('../src/util/rng.js');
+  test('model weights, activations and caches start on 64-byte boundaries with the native backend', () => {
     const mod = (loaded as { addressMod64: (a: ArrayBufferView) => number }).addressMod64;
     for (const n of [1024, 1025, 4099, 100_000, (1 << 20) + 3]) {
       const f = alignedFloat32(n), u = alignedUint16(2 * n);
