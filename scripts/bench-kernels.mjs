@@ -54,8 +54,10 @@ console.log(`native: oneDNN ${loaded.info.onednn}, ${nat.threads()} threads, cpu
 
 let seed = 1;
 const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296) * 2 - 1;
+// aligned to cache lines as the model's own arrays are (src/util/aligned.ts; only once the addon has loaded)
+const { alignedFloat32 } = await import('../src/util/aligned.ts');
 const f32 = (n, s = 1) => {
-  const a = new Float32Array(n);
+  const a = alignedFloat32(n);
   for (let i = 0; i < n; i++) a[i] = s * rnd();
   return a;
 };
@@ -74,21 +76,22 @@ function time(fn, n) {
 }
 
 const pad = (s, n) => String(s).padEnd(n);
-function report(name, native, tsMs, flops) {
-  const g = flops ? `  ${(flops / native.min / 1e6).toFixed(0).padStart(5)} GFLOP/s` : '';
+function report(name, native, tsMs, flops, bytes = 0) {
+  let g = flops ? `  ${(flops / native.min / 1e6).toFixed(0).padStart(5)} GFLOP/s` : '';
+  if (bytes) g += `  ${(bytes / native.min / 1e6).toFixed(1).padStart(5)} GB/s`;
   const ts = tsMs === undefined ? '' : `   ts ${tsMs.toFixed(1).padStart(9)} ms  (×${(tsMs / native.min).toFixed(0)})`;
   const n = `${native.min.toFixed(3).padStart(8)} ms (median ${native.med.toFixed(3).padStart(8)})`;
   console.log(`${pad(name, 58)} native ${n}${g.padEnd(16)}${ts}`);
 }
 
 /** make(k, scale) returns a thunk calling kernel set k; scale < 1 shrinks the problem for the TS run. */
-function bench(name, make, flops = 0, tsScale = 1) {
+function bench(name, make, flops = 0, tsScale = 1, bytes = 0) {
   if (only && !name.includes(only)) return;
   if (quietWait > 0) waitQuiet(quietWait);
   const native = time(make(nat, 1), reps);
   let tsMs;
   if (withTs) tsMs = time(make(tsKernels, tsScale), 1).min / tsScale;
-  report(name, native, tsMs, flops);
+  report(name, native, tsMs, flops, bytes);
 }
 
 function matmulCase(label, M, K, N, tA, tB, bias, acc) {
@@ -111,8 +114,18 @@ function attentionCase(label, B, T, H, nHead, masked) {
   if (mask) for (let t = T - 20; t < T; t++) mask[t] = 0;
   const dout = f32(B * T * H);
   const fl = 4 * B * nHead * T * T * (H / nHead); // q·kᵀ and att·v over the full square
-  bench(`attention fwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionForward(out, att, qkv, mask, B, T, H, nHead, MASK_VALUE), fl);
-  bench(`attention bwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionBackward(dqkv, dout, qkv, att, B, T, H, nHead), 2 * fl);
+  // the least memory traffic: forward reads qkv and writes out and att; backward reads qkv, dout and att and
+  // writes dqkv. At T 17 that is ~2 causal flops per byte, where a machine's matrix rate over its memory
+  // bandwidth is ~10: the byte decoder's attention is bound by memory (compare the copy line below).
+  const qkvB = 4 * B * T * 3 * H, outB = 4 * B * T * H, attB = 4 * B * nHead * T * T;
+  bench(`attention fwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionForward(out, att, qkv, mask, B, T, H, nHead, MASK_VALUE), fl, 1, qkvB + outB + attB);
+  bench(`attention bwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionBackward(dqkv, dout, qkv, att, B, T, H, nHead), 2 * fl, 1, 2 * qkvB + outB + attB);
+}
+
+// the machine's streaming rate for comparison with the GB/s of the attention lines: a 128 MiB copy (read + write)
+{
+  const n = 32 << 20, src = f32(n), dst = f32(n, 0);
+  bench('memory copy 128 MiB (bytes read + written)', () => () => dst.set(src), 0, 0, 8 * n);
 }
 
 // ---- config b: H 256, byte decoder 1020 × 17 rows, patch decoder 4 × 256 ----
@@ -150,7 +163,7 @@ attentionCase('patch', 4, 256, H, 4, true);
   const W = f32(H * 16 * 257), pb = f32(H), ptok = i32(rowsPatch * 16, 0, 257), pout = f32(rowsPatch * H), dW = f32(H * 16 * 257);
   bench(`patchEmbed fwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedForward(pout, W, pb, ptok, rowsPatch, 16, H, V));
   bench(`patchEmbed bwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedBackward(dW, pb, pout, ptok, rowsPatch, 16, H, V));
-  const np = 6_000_000, p = f32(np), g = f32(np, 1e-2), m = new Float32Array(np), v = new Float32Array(np);
+  const np = 6_000_000, p = f32(np), g = f32(np, 1e-2), m = f32(np, 0), v = f32(np, 0);
   bench(`adamw ${np}`, (k) => () => k.adamw(p, g, m, v, np, 1e-4, 0.9, 0.999, 1e-8, 0.01, 10));
 }
 

@@ -347,8 +347,33 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
       // Head dims that are multiples of 16 are read in place, others (20, 5, 40) through padded panels.
       [1, 1, 64, 1], [2, 5, 32, 2], [3, 17, 256, 4], [2, 33, 48, 3], [1, 64, 128, 2], [2, 100, 64, 1],
       [2, 9, 20, 4], [9, 17, 128, 2], [12, 6, 40, 2], [40, 17, 256, 4],
+      // many short sequences without a mask (the byte decoder's case): head dims that are not multiples of 16
+      // or 4, T 1 and 32, odd T
+      [33, 17, 48, 3], [8, 1, 24, 2], [16, 32, 64, 1], [20, 31, 36, 2], [17, 3, 10, 1],
     ]);
   });
+
+  // a query whose every score is −10000 or below ties with the future keys' fill, with no mask: GPT-2 then
+  // spreads its weight over all T keys, and the backward must follow it there
+  test('attention: a query whose scores do not stand out from the fill, without a mask', () => ownStream(304, () => {
+    const B = 20, T = 5, H = 32, nHead = 2, d = H / nHead;
+    const qkv = randn(B * T * 3 * H);
+    for (const [b, t, h] of [[3, 0, 0], [18, 2, 1]]) {
+      for (let i = 0; i < d; i++) qkv[(b * T + t) * 3 * H + h * d + i] = 50; // q
+      for (let u = 0; u <= t; u++) for (let i = 0; i < d; i++) qkv[(b * T + u) * 3 * H + H + h * d + i] = -50; // k
+    }
+    const out = [new Float32Array(B * T * H), nans(B * T * H)];
+    const att = [new Float32Array(B * nHead * T * T), nans(B * nHead * T * T)];
+    ref.attentionForward(out[0], att[0], qkv, null, B, T, H, nHead, MASK_VALUE);
+    nat.attentionForward(out[1], att[1], qkv, null, B, T, H, nHead, MASK_VALUE);
+    assert.ok(att[0][((3 * nHead + 0) * T + 0) * T + 4] > 0.1, 'the case puts weight on a future key');
+    within(normRel(out[1], out[0]), 2e-5, 'out');
+    within(normRel(att[1], att[0]), 2e-6, 'att');
+    const dout = randn(B * T * H), dq = [nans(B * T * 3 * H), nans(B * T * 3 * H)];
+    ref.attentionBackward(dq[0], dout, qkv, att[0], B, T, H, nHead);
+    nat.attentionBackward(dq[1], dout, qkv, att[0], B, T, H, nHead);
+    within(normRel(dq[1], dq[0]), 2e-5, 'dqkv');
+  }));
 
   // T not a multiple of the 4-query blocks or of the 16-key vectors, in the patch decoder's range
   test('attention forward and backward at T 257 and 300', () => ownStream(303, () => attentionCases([[2, 257, 40, 1], [1, 300, 128, 2]])));
@@ -423,7 +448,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
   test('attention with dropout on the probabilities, forward and backward', () => ownStream(202, () => {
     const shapes: [number, number, number, number][] = [
       [1, 1, 64, 1], [2, 5, 32, 2], [3, 17, 256, 4], [2, 33, 48, 3], [2, 9, 20, 4], [12, 6, 40, 2], [40, 17, 256, 4],
-      [1, 64, 128, 2], [2, 258, 64, 1],
+      [1, 64, 128, 2], [2, 258, 64, 1], [33, 17, 48, 3], [20, 31, 36, 2],
     ];
     let dropped = 0, kept = 0;
     for (const [B, T, H, nHead] of shapes) {
