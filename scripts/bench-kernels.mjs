@@ -139,6 +139,8 @@ matmulCase('dX c_attn', rowsByte, 3 * H, H, false, true, false, false);
 matmulCase('dX lm_head', rowsLm, 257, H, false, false, false, false);
 matmulCase('dW c_attn', H, rowsByte, 3 * H, true, false, false, true);
 matmulCase('dW c_fc', H, rowsByte, 4 * H, true, false, false, true);
+matmulCase('dW mlp c_proj', 4 * H, rowsByte, H, true, false, false, true);
+matmulCase('dX c_fc', rowsByte, 4 * H, H, false, true, false, false);
 matmulCase('dW lm_head', 257, rowsLm, H, true, false, false, true);
 attentionCase('byte', 1020, 17, H, 4, false);
 attentionCase('patch', 4, 256, H, 4, true);

@@ -21,7 +21,7 @@ export interface ByteLoss {
 export class ByteLevelDecoder {
   readonly gpt: GPT2;
   private bufs = new Buffers();
-  private last: { M: number; inTok: Int32Array; h: Float32Array; dlogits: Float32Array } | null = null;
+  private last: { M: number; T: number; inTok: Int32Array; h: Float32Array; dlogits: Float32Array } | null = null;
 
   constructor(readonly k: Kernels, private p: Params, readonly cfg: BgptConfig) {
     this.gpt = new GPT2(k, p, BYTE_PREFIX, cfg.hidden, cfg.heads, cfg.byteLayers);
@@ -32,7 +32,10 @@ export class ByteLevelDecoder {
    * (fused with the loss) and `backward()` may follow.
    */
   forward(features: Float32Array, targets: Int32Array, M: number, opts: { grad?: boolean; perPair?: boolean; logits?: boolean; gradScale?: number; drop?: Dropout | null } = {}): ByteLoss {
-    const { patchSize: S } = this.cfg, k = this.k, T = S + 1, R = M * T, b = this.bufs;
+    // Position S (input t_{S−1}) predicts nothing, and under the causal mask no other position sees it: it
+    // changes no loss and no gradient (its gradients are exact zeros). So the decoder runs the S positions that
+    // predict, 1/(S+1) less work, and takes all S + 1 only when the logits of every position are asked for.
+    const { patchSize: S } = this.cfg, k = this.k, T = opts.logits ? S + 1 : S, R = M * T, b = this.bufs;
     // input ids: −1 marks the feature slot; labels: t₀..t_{S−1} at positions 0..S−1, none at S
     const inTok = b.ints('inTok', R);
     const labels = b.ints('labels', R);
@@ -40,10 +43,10 @@ export class ByteLevelDecoder {
       inTok[m * T] = -1;
       for (let s = 0; s < S; s++) {
         const t = targets[m * S + s];
-        inTok[m * T + 1 + s] = t;
+        if (s + 1 < T) inTok[m * T + 1 + s] = t;
         labels[m * T + s] = t;
       }
-      labels[m * T + S] = -1;
+      if (T > S) labels[m * T + S] = -1;
     }
     this.embed(inTok, features, M, T, null);
     const h = this.gpt.forward(M, T, null, !!opts.grad, opts.drop ?? null);
@@ -60,7 +63,7 @@ export class ByteLevelDecoder {
     // ∂loss/∂logits overwrites the logits in place
     const sum = k.crossEntropy(opts.grad ? logits : null, logits, labels, R, VOCAB, opts.gradScale ?? 1 / count);
     out.loss = sum / count;
-    this.last = opts.grad ? { M, inTok, h, dlogits: logits } : null;
+    this.last = opts.grad ? { M, T, inTok, h, dlogits: logits } : null;
     return out;
   }
 
@@ -108,7 +111,7 @@ export class ByteLevelDecoder {
   /** Backward of the last forward with grad; returns ∂loss/∂features [M, H] (valid until the next call). */
   backward(): Float32Array {
     if (!this.last) throw new Error('ByteLevelDecoder.backward needs a forward with grad');
-    const { M, inTok, h, dlogits } = this.last, { patchSize: S, hidden: H } = this.cfg, k = this.k, T = S + 1, R = M * T;
+    const { M, T, inTok, h, dlogits } = this.last, { hidden: H } = this.cfg, k = this.k, R = M * T;
     const wte = this.p.w(`${BYTE_PREFIX}wte.weight`), dwte = this.p.g(`${BYTE_PREFIX}wte.weight`);
     const dh = this.bufs.get('dh', R * H);
     k.matmul(dh, dlogits, wte, null, R, VOCAB, H, false, false, false);

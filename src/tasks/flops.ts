@@ -8,13 +8,14 @@ import { VOCAB, type BgptConfig } from '../model/config.js';
 /**
  * FLOPs (multiply and add counted apart) of one forward over B sequences of N patches, all valid: every
  * matrix product of both decoders and the tied LM head, plus attention as the dense T×T square that GPT-2
- * computes (q·kᵀ and att·v). Gathers, norms and elementwise work are left out (a few % at most).
+ * computes (q·kᵀ and att·v). Gathers, norms and elementwise work are left out (a few % at most). The byte
+ * decoder runs the S positions that predict a byte (ByteLevelDecoder.forward), not the S + 1 of the reference.
  */
 export function forwardFlops(cfg: BgptConfig, B: number, N: number): number {
   const { hidden: H, patchSize: S, patchLayers, byteLayers } = cfg;
   // a block: c_attn H→3H, c_proj H→H, c_fc H→4H, mlp c_proj 4H→H = 12H² multiply-adds per row
   const block = (rows: number, seqs: number, T: number) => 2 * rows * 12 * H * H + 4 * seqs * T * T * H;
-  const pairs = B * (N - 1), T = S + 1;
+  const pairs = B * (N - 1), T = S;
   const patch = patchLayers * block(B * N, B, N);
   const byte = byteLayers * block(pairs * T, pairs, T) + 2 * pairs * T * H * VOCAB;
   return patch + byte;
