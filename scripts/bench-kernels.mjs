@@ -115,7 +115,7 @@ function attentionCase(label, B, T, H, nHead, masked) {
   const dout = f32(B * T * H);
   const fl = 4 * B * nHead * T * T * (H / nHead); // q·kᵀ and att·v over the full square
   // the least memory traffic: forward reads qkv and writes out and att; backward reads qkv, dout and att and
-  // writes dqkv. At T 17 that is ~2 causal flops per byte, where a machine's matrix rate over its memory
+  // writes dqkv. At T 16 that is ~2 causal flops per byte, where a machine's matrix rate over its memory
   // bandwidth is ~10: the byte decoder's attention is bound by memory (compare the copy line below).
   const qkvB = 4 * B * T * 3 * H, outB = 4 * B * T * H, attB = 4 * B * nHead * T * T;
   bench(`attention fwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionForward(out, att, qkv, mask, B, T, H, nHead, MASK_VALUE), fl, 1, qkvB + outB + attB);
@@ -128,8 +128,8 @@ function attentionCase(label, B, T, H, nHead, masked) {
   bench('memory copy 128 MiB (bytes read + written)', () => () => dst.set(src), 0, 0, 8 * n);
 }
 
-// ---- config b: H 256, byte decoder 1020 × 17 rows, patch decoder 4 × 256 ----
-const H = 256, rowsByte = 1020 * 17, rowsLm = 1020 * 16, rowsPatch = 4 * 256;
+// ---- config b: H 256, byte decoder 1020 × 16 rows (the positions that predict a byte), patch decoder 4 × 256 ----
+const H = 256, rowsByte = 1020 * 16, rowsLm = rowsByte, rowsPatch = 4 * 256;
 console.log('\nconfig b (H 256, 4 heads)');
 matmulCase('c_attn', rowsByte, H, 3 * H, false, false, true, false);
 matmulCase('c_fc', rowsByte, H, 4 * H, false, false, true, false);
@@ -142,7 +142,7 @@ matmulCase('dW c_fc', H, rowsByte, 4 * H, true, false, false, true);
 matmulCase('dW mlp c_proj', 4 * H, rowsByte, H, true, false, false, true);
 matmulCase('dX c_fc', rowsByte, 4 * H, H, false, true, false, false);
 matmulCase('dW lm_head', 257, rowsLm, H, true, false, false, true);
-attentionCase('byte', 1020, 17, H, 4, false);
+attentionCase('byte', 1020, 16, H, 4, false);
 attentionCase('patch', 4, 256, H, 4, true);
 {
   const x = f32(rowsByte * H), out = f32(rowsByte * H), w = f32(H), b = f32(H), mean = f32(rowsByte), rstd = f32(rowsByte);
@@ -159,9 +159,9 @@ attentionCase('patch', 4, 256, H, 4, true);
   const logits = f32(rowsLm * 257, 4), dl = f32(rowsLm * 257), tg = i32(rowsLm, 0, 257);
   bench(`crossEntropy ${rowsLm}x257 with dlogits`, (k) => () => k.crossEntropy(dl, logits, tg, rowsLm, 257, 1 / rowsLm));
   bench(`softmax ${rowsLm}x257`, (k) => () => k.softmax(dl, logits, rowsLm, 257));
-  const wte = f32(257 * H), wpe = f32(17 * H), tok = i32(rowsByte, -1, 257), dwte = f32(257 * H), dwpe = f32(17 * H);
-  bench(`embed fwd ${rowsByte}x${H}`, (k) => () => k.embedForward(out, wte, wpe, tok, rowsByte, 17, H));
-  bench(`embed bwd ${rowsByte}x${H}`, (k) => () => k.embedBackward(dwte, dwpe, dout, tok, rowsByte, 17, H));
+  const wte = f32(257 * H), wpe = f32(16 * H), tok = i32(rowsByte, -1, 257), dwte = f32(257 * H), dwpe = f32(16 * H);
+  bench(`embed fwd ${rowsByte}x${H}`, (k) => () => k.embedForward(out, wte, wpe, tok, rowsByte, 16, H));
+  bench(`embed bwd ${rowsByte}x${H}`, (k) => () => k.embedBackward(dwte, dwpe, dout, tok, rowsByte, 16, H));
   const W = f32(H * 16 * 257), pb = f32(H), ptok = i32(rowsPatch * 16, 0, 257), pout = f32(rowsPatch * H), dW = f32(H * 16 * 257);
   bench(`patchEmbed fwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedForward(pout, W, pb, ptok, rowsPatch, 16, H, V));
   bench(`patchEmbed bwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedBackward(dW, pb, pout, ptok, rowsPatch, 16, H, V));
@@ -171,9 +171,9 @@ attentionCase('patch', 4, 256, H, 4, true);
 
 // ---- config c: H 768, 12 heads; batch 1 of 512 patches ----
 console.log('\nconfig c (H 768, 12 heads)');
-const Hc = 768, rowsC = 511 * 17;
+const Hc = 768, rowsC = 511 * 16;
 matmulCase('c_attn', rowsC, Hc, 3 * Hc, false, false, true, false);
 matmulCase('c_fc', rowsC, Hc, 4 * Hc, false, false, true, false);
 matmulCase('dW c_fc', Hc, rowsC, 4 * Hc, true, false, false, true);
-attentionCase('byte', 511, 17, Hc, 12, false);
+attentionCase('byte', 511, 16, Hc, 12, false);
 attentionCase('patch', 1, 512, Hc, 12, true);
