@@ -33,9 +33,19 @@ inline idx prod(std::initializer_list<idx> dims) {
 // so every entry point re-applies it: a kernel called from a worker_thread then uses it too (oneDNN included).
 inline std::atomic<int> gThreads{0};
 
+// The OpenMP workers of the calling thread's team inherit its signal mask when they start, at the first parallel
+// region that needs them: started here with every signal blocked (see SignalsBlocked in common.h), once per
+// team size reached.
 inline void applyThreads() {
   const int n = gThreads.load(std::memory_order_relaxed);
   if (n > 0 && omp_get_max_threads() != n) omp_set_num_threads(n);
+  thread_local int started = 1;
+  if (const int want = omp_get_max_threads(); want > started) {
+    const SignalsBlocked quiet;
+#pragma omp parallel num_threads(want)
+    { /* the workers start, blocked */ }
+    started = want;
+  }
 }
 
 class Args {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <omp.h>
+#include <signal.h>
 
 #include <cmath>
 #include <cstdint>
@@ -40,6 +41,27 @@ inline double gemm_ns(idx M, idx K, idx N) {
   const double macs = static_cast<double>(M) * K * N, reads = static_cast<double>(K) * N;
   return macs * kNsMac > reads * kNsWeight ? macs * kNsMac : reads * kNsWeight;
 }
+
+// oneDNN's JIT sgemm (its AVX-512 and AVX kernels, through oneDNN 3.11.1: upstream issue 4845) points the stack
+// register into a heap buffer while it runs, so a signal handled on that thread writes its frame over the heap:
+// seen here as glibc's "corrupted size vs. prev_size" abort under `node --cpu-prof` (SIGPROF), and possible with
+// any signal Node handles (SIGINT, SIGWINCH, ...). Every oneDNN call therefore runs with the calling thread's
+// signals blocked (a signal that arrives meanwhile is delivered when the call returns, or to another thread),
+// and the OpenMP workers that run oneDNN's parallel parts are started with all signals blocked (args.h).
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &prev_);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &prev_, nullptr); }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+ private:
+  sigset_t prev_;
+};
 
 // Caps the OpenMP team size for the current scope (for libraries that size their own teams, as oneDNN does
 // from omp_get_max_threads()); the previous size comes back at the end of the scope.

@@ -9,6 +9,7 @@
 
 #include "gelu.h"
 #include "kernels.h"
+#include "sgemm.h"
 
 namespace bgpt {
 
@@ -22,7 +23,7 @@ int matmulTransposed(float* C, const float* A, const float* B, idx M, idx K, idx
   thread_local std::vector<float> scratch;  // kept between calls: a fresh buffer costs page faults each time
   if (scratch.size() < static_cast<size_t>(M * N)) scratch.resize(static_cast<size_t>(M * N));
   float* const t = scratch.data();
-  const int st = dnnl_sgemm('T', 'N', N, M, K, 1.0f, B, N, A, M, 0.0f, t, M);
+  const int st = sgemm('T', 'N', N, M, K, 1.0f, B, N, A, M, 0.0f, t, M);
   if (st != dnnl_success) return st;
   constexpr idx kB = 16;  // blocks: both sides touch whole cache lines
   const int nt = threads_for(M * N * kNsStream);
@@ -65,7 +66,7 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
   }
   if (transA && !transB && !bias && M >= 2 * N) return matmulTransposed(C, A, B, M, K, N, accumulate);
   const idx lda = transA ? M : K, ldb = transB ? K : N;
-  return dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, N);
+  return sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, N);
 }
 
 // The MLP's c_fc and gelu with one pass less over memory than matmul + gelu_forward: no bias rows written
@@ -82,7 +83,7 @@ int matmul_bias_gelu(float* G, float* C, const float* A, const float* B, const f
   }
   if (K > 0) {
     const ThreadCap cap(threads_for(gemm_ns(M, K, N)));
-    const int st = dnnl_sgemm('N', 'N', M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+    const int st = sgemm('N', 'N', M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
     if (st != dnnl_success) return st;
   } else {
     std::memset(C, 0, sizeof(float) * M * N);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "sgemm.h"
 
 namespace bgpt {
 
@@ -65,7 +66,7 @@ int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bi
     const int wt = threads_for(rows * N * kNsStream);
 #pragma omp parallel for schedule(static) num_threads(wt) if (wt > 1)
     for (idx r = 0; r < rows; r++) widen(panel.data() + r * N, W + (k0 + r) * N, N, f16);
-    const int st = dnnl_sgemm('N', 'N', M, N, rows, 1.0f, A + k0, K, panel.data(), N, 1.0f, C, N);
+    const int st = sgemm('N', 'N', M, N, rows, 1.0f, A + k0, K, panel.data(), N, 1.0f, C, N);
     if (st != dnnl_success) return st;
   }
   return dnnl_success;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "sgemm.h"
 
 namespace bgpt {
 
@@ -97,7 +98,7 @@ int rounded_sgemm(float* C, const void* A, bool aBf16, const void* B, bool bBf16
     a[i] = widen_bf16(aBf16 ? static_cast<const std::uint16_t*>(A)[i] : round_bf16(static_cast<const float*>(A)[i]));
   for (idx i = 0; i < K * N; i++)
     b[i] = widen_bf16(bBf16 ? static_cast<const std::uint16_t*>(B)[i] : round_bf16(static_cast<const float*>(B)[i]));
-  return dnnl_sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, 1.0f, a.data(), tA ? M : K, b.data(), tB ? K : N, 1.0f,
+  return sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, 1.0f, a.data(), tA ? M : K, b.data(), tB ? K : N, 1.0f,
                     C, N);
 }
 
@@ -132,6 +133,7 @@ int matmul_bf16(float* C, const void* A, bool aBf16, const void* B, bool bBf16, 
   const std::uint16_t* a = as_bf16(A, aBf16, M * K, sa);
   const std::uint16_t* b = as_bf16(B, bBf16, K * N, sb);
   try {
+    const SignalsBlocked quiet;  // oneDNN's JIT kernels (common.h)
     dnnl::stream s(engine());
     dnnl::memory am(p->a, engine(), const_cast<std::uint16_t*>(a)), bm(p->b, engine(), const_cast<std::uint16_t*>(b)),
         cm(p->c, engine(), C);
