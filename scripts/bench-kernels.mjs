@@ -114,18 +114,12 @@ function attentionCase(label, B, T, H, nHead, masked) {
   if (mask) for (let t = T - 20; t < T; t++) mask[t] = 0;
   const dout = f32(B * T * H);
   const fl = 4 * B * nHead * T * T * (H / nHead); // q·kᵀ and att·v over the full square
-  // the least memory traffic: forward reads qkv and writes out and att; backward reads qkv, dout and att and
-  // writes dqkv. At T 16 that is ~2 causal flops per byte, where a machine's matrix rate over its memory
-  // bandwidth is ~10: the byte decoder's attention is bound by memory (compare the copy line below).
+  // GB/s of the least memory traffic: forward reads qkv and writes out and att; backward reads qkv, dout and
+  // att and writes dqkv. At T 16 that is ~2 causal flops per byte (compare the adamw line: a pass that streams
+  // 28 bytes per parameter on all threads).
   const qkvB = 4 * B * T * 3 * H, outB = 4 * B * T * H, attB = 4 * B * nHead * T * T;
   bench(`attention fwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionForward(out, att, qkv, mask, B, T, H, nHead, MASK_VALUE), fl, 1, qkvB + outB + attB);
   bench(`attention bwd ${label} B=${B} T=${T} H=${H} heads=${nHead}`, (k) => () => k.attentionBackward(dqkv, dout, qkv, att, B, T, H, nHead), 2 * fl, 1, 2 * qkvB + outB + attB);
-}
-
-// the machine's streaming rate for comparison with the GB/s of the attention lines: a 128 MiB copy (read + write)
-{
-  const n = 32 << 20, src = f32(n), dst = f32(n, 0);
-  bench('memory copy 128 MiB (bytes read + written)', () => () => dst.set(src), 0, 0, 8 * n);
 }
 
 // ---- config b: H 256, byte decoder 1020 × 16 rows (the positions that predict a byte), patch decoder 4 × 256 ----
@@ -166,7 +160,7 @@ attentionCase('patch', 4, 256, H, 4, true);
   bench(`patchEmbed fwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedForward(pout, W, pb, ptok, rowsPatch, 16, H, V));
   bench(`patchEmbed bwd ${rowsPatch}x16x${H}`, (k) => () => k.patchEmbedBackward(dW, pb, pout, ptok, rowsPatch, 16, H, V));
   const np = 6_000_000, p = f32(np), g = f32(np, 1e-2), m = f32(np, 0), v = f32(np, 0);
-  bench(`adamw ${np}`, (k) => () => k.adamw(p, g, m, v, np, 1e-4, 0.9, 0.999, 1e-8, 0.01, 10));
+  bench(`adamw ${np}`, (k) => () => k.adamw(p, g, m, v, np, 1e-4, 0.9, 0.999, 1e-8, 0.01, 10), 0, 1, 28 * np);
 }
 
 // ---- config c: H 768, 12 heads; batch 1 of 512 patches ----

@@ -98,8 +98,8 @@ int rounded_sgemm(float* C, const void* A, bool aBf16, const void* B, bool bBf16
     a[i] = widen_bf16(aBf16 ? static_cast<const std::uint16_t*>(A)[i] : round_bf16(static_cast<const float*>(A)[i]));
   for (idx i = 0; i < K * N; i++)
     b[i] = widen_bf16(bBf16 ? static_cast<const std::uint16_t*>(B)[i] : round_bf16(static_cast<const float*>(B)[i]));
-  return sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, 1.0f, a.data(), tA ? M : K, b.data(), tB ? K : N, 1.0f,
-                    C, N);
+  return sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, 1.0f, a.data(), tA ? M : K, b.data(), tB ? K : N, 1.0f, C,
+               N);
 }
 
 }  // namespace
