@@ -4,6 +4,7 @@
  */
 import type { HalfType, Kernels } from '../backend/types.js';
 import { VOCAB, type BgptConfig } from '../model/config.js';
+import { alignedFloat32, alignedUint16 } from '../util/aligned.js';
 
 /**
  * FLOPs (multiply and add counted apart) of one forward over B sequences of N patches, all valid: every
@@ -44,7 +45,7 @@ export interface MatmulRate {
  */
 export function measureMatmulRate(k: Kernels, H: number, rows = k.name === 'ts' ? 256 : 4096, reps = 5): MatmulRate {
   const M = rows, K = H, N = 4 * H;
-  const a = filled(M * K), w = filled(K * N), c = new Float32Array(M * N), dx = new Float32Array(M * K), dw = new Float32Array(K * N);
+  const a = filled(M * K), w = filled(K * N), c = alignedFloat32(M * N), dx = alignedFloat32(M * K), dw = alignedFloat32(K * N);
   const tf = bestSeconds(() => k.matmul(c, a, w, null, M, K, N, false, false, false), reps);
   const tx = bestSeconds(() => k.matmul(dx, c, w, null, M, N, K, false, true, false), reps);
   const tw = bestSeconds(() => k.matmul(dw, a, c, null, K, M, N, true, false, true), reps);
@@ -64,8 +65,10 @@ function bestSeconds(fn: () => void, reps: number): number {
   return t;
 }
 
+// Aligned as the model's own arrays are (util/aligned.ts): products over arrays that are not run slower, and
+// the rate is the limit the model's products are compared with.
 function filled(n: number): Float32Array {
-  const x = new Float32Array(n);
+  const x = alignedFloat32(n);
   for (let i = 0; i < n; i++) x[i] = ((Math.imul(i, 2654435761) >>> 0) % 1000) / 1000 - 0.5;
   return x;
 }
@@ -92,8 +95,8 @@ export function decodeWeightBytes(cfg: BgptConfig, weightBytes: number, streams 
  */
 export function measureReadRate(k: Kernels, dtype?: HalfType, mib = 256, reps = 3): number {
   const K = 4096, bytes = dtype ? 2 : 4, N = Math.floor((mib * 2 ** 20) / bytes / K / 16) * 16;
-  const a = filled(K), c = new Float32Array(N);
-  const w32 = dtype ? null : filled(K * N), w16 = dtype ? new Uint16Array(K * N).fill(0x3c00) : null;
+  const a = filled(K), c = alignedFloat32(N);
+  const w32 = dtype ? null : filled(K * N), w16 = dtype ? alignedUint16(K * N).fill(0x3c00) : null;
   const call = () => (w16 ? k.matmulW16(c, a, w16, null, 1, K, N, dtype!) : k.matmul(c, a, w32!, null, 1, K, N, false, false, false));
   return +((K * N * bytes) / bestSeconds(call, reps) / 1e9).toFixed(1);
 }
