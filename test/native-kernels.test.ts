@@ -98,6 +98,8 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
       [1, 1, 1], [1, 7, 5], [3, 1, 4], [17, 64, 33], [33, 17, 1], [5, 0, 4], [64, 256, 96], [100, 37, 257],
       [170, 256, 768], [40, 1024, 24],
       [200, 300, 40], // Aᵀ·B with M ≥ 2N: taken as (Bᵀ·A)ᵀ, edges off the 16-blocks of the transposed add
+      // Aᵀ·B over K ≥ 8·max(M, N) rows, on more than one thread: K split between the threads, as is and transposed
+      [33, 5001, 40], [90, 6003, 20],
     ];
     for (const [M, K, N] of shapes) {
       for (const transA of [false, true]) for (const transB of [false, true]) {
