@@ -223,7 +223,12 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
       const g = [dx0.slice(), dw0.slice(), db0.slice()], n = [dx0.slice(), dw0.slice(), db0.slice()];
       ref.layerNormBackward(g[0], g[1], g[2], dout, x, mean[0], rstd[0], w, rows, H);
       nat.layerNormBackward(n[0], n[1], n[2], dout, x, mean[0], rstd[0], w, rows, H);
-      within(normRel(n[0], g[0]), 1e-5, `layerNorm dx ${rows}x${H}`);
+      if (H === 1) {
+        // one feature: x̂ = 0 and the dx term is 0 in exact arithmetic; what either backend adds is rounding of
+        // w·dout − mean(w·dout), scaled by rstd = 1/√eps ≈ 316: measured against that scale
+        const scale = rstd[0][0] * Math.abs(w[0] * dout[0]);
+        within(Math.abs(n[0][0] - g[0][0]) / scale, 1e-5, `layerNorm dx ${rows}x${H}`);
+      } else within(normRel(n[0], g[0]), 1e-5, `layerNorm dx ${rows}x${H}`);
       within(normRel(n[1], g[1]), 1e-5, `layerNorm dw ${rows}x${H}`);
       within(normRel(n[2], g[2]), 1e-5, `layerNorm db ${rows}x${H}`);
     }
