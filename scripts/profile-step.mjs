@@ -33,7 +33,10 @@ const timed = new Proxy(nat, {
       const t0 = performance.now();
       const r = f.apply(target, args);
       const ms = performance.now() - t0;
-      const key = `${String(name)}(${args.filter((a) => typeof a === 'number' && Number.isInteger(a) && a > 1 && a < 1e7).join(',')})`;
+      // the integer arguments (shapes), and for matmul the transposes: forward, ∂input and ∂weight apart
+      const dims = args.filter((a) => typeof a === 'number' && Number.isInteger(a) && a > 1 && a < 1e7).join(',');
+      const flags = name === 'matmul' ? `${args[7] ? 'ᵀ' : ''}·${args[8] ? 'ᵀ' : ''}` : '';
+      const key = `${String(name)}(${dims})${flags}`;
       const e = calls.get(key) ?? { ms: 0, n: 0 };
       e.ms += ms;
       e.n++;
