@@ -100,6 +100,8 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
       [200, 300, 40], // Aᵀ·B with M ≥ 2N: taken as (Bᵀ·A)ᵀ, edges off the 16-blocks of the transposed add
       // Aᵀ·B over K ≥ 8·max(M, N) rows, on more than one thread: K split between the threads, as is and transposed
       [33, 5001, 40], [90, 6003, 20],
+      // A·Bᵀ over M ≥ 8·K rows with K > N, on more than one thread: the rows split between the threads
+      [4001, 40, 36],
     ];
     for (const [M, K, N] of shapes) {
       for (const transA of [false, true]) for (const transB of [false, true]) {
