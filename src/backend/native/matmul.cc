@@ -16,6 +16,25 @@ namespace bgpt {
 
 namespace {
 
+// Runs f(t, n) on every thread t of a team of up to nt (n: the team OpenMP gave), each call's sgemm on its own
+// thread alone; *team gets n. Returns the first failing oneDNN status, or success.
+template <class F>
+int perThread(int nt, int* team, F f) {
+  int status = dnnl_success;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    if (t == 0) *team = n;
+    const ThreadCap one(n > 1 ? 1 : omp_get_max_threads());  // a team of one: sgemm keeps its own threading
+    const int st = f(t, n);
+    if (st != dnnl_success) {
+#pragma omp atomic write
+      status = st;
+    }
+  }
+  return status;
+}
+
 // A weight gradient C[M,N] (+)= Aᵀ·B, A [K,M] and B [K,N], summed over many rows K, in one of two ways that
 // oneDNN's sgemm runs faster than its own 'T', 'N' product (measured on AVX-512, K = 16320, two threads):
 // - with many more rows than columns (the MLP's c_proj: [4H, H]) the product is taken as Cᵀ = Bᵀ·A, which sgemm
@@ -31,21 +50,13 @@ int weightGrad(float* C, const float* A, const float* B, idx M, idx K, idx N, bo
   const idx MN = M * N;
   if (scratch.size() < static_cast<size_t>(MN * nt)) scratch.resize(static_cast<size_t>(MN * nt));
   float* const part = scratch.data();
-  int status = dnnl_success, parts = 1;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-    if (t == 0) parts = n;  // the team OpenMP gave: the panels written
+  int parts = 1;  // the panels written
+  const int status = perThread(nt, &parts, [&](int t, int n) {
     const idx k0 = K * t / n, k1 = K * (t + 1) / n;
-    const ThreadCap one(n > 1 ? 1 : omp_get_max_threads());  // a share per thread; one call: sgemm's own team
     const float *a = A + k0 * M, *b = B + k0 * N;
-    const int st = transposed ? sgemm('T', 'N', N, M, k1 - k0, 1.0f, b, N, a, M, 0.0f, part + t * MN, M)
-                              : sgemm('T', 'N', M, N, k1 - k0, 1.0f, a, M, b, N, 0.0f, part + t * MN, N);
-    if (st != dnnl_success) {
-#pragma omp atomic write
-      status = st;
-    }
-  }
+    return transposed ? sgemm('T', 'N', N, M, k1 - k0, 1.0f, b, N, a, M, 0.0f, part + t * MN, M)
+                      : sgemm('T', 'N', M, N, k1 - k0, 1.0f, a, M, b, N, 0.0f, part + t * MN, N);
+  });
   if (status != dnnl_success) return status;
   const int at = threads_for(MN * parts * kNsStream);
   if (!transposed) {
@@ -104,32 +115,23 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
     if (beta == 0.0f) std::memset(C, 0, sizeof(float) * M * N);
     return dnnl_success;
   }
+  const int nt = omp_get_max_threads();  // the cost model's cap, in effect here
   if (transA && !transB && !bias) {
-    const int nt = omp_get_max_threads();  // the cost model's cap, in effect here
     const bool split = nt > 1 && K >= 8 * std::max(M, N);
     if (split || M >= 2 * N) return weightGrad(C, A, B, M, K, N, accumulate, M >= 2 * N, split ? nt : 1);
   }
-  const idx lda = transA ? M : K, ldb = transB ? K : N;
-  const int nt = omp_get_max_threads();  // the cost model's cap, in effect here
   if (!transA && transB && nt > 1 && M >= 8 * K && K > N) {
     // ∂input of a product over many rows into fewer columns (dY·Wᵀ of c_fc and c_attn): each thread takes its
     // share of the rows in a one-thread sgemm. In a config b step (four rounds, old and new builds alternating)
     // 103-115 → 92-101 ms per step for c_fc, 75-88 → 63-71 for c_attn; forward products and the MLP c_proj's
     // ∂input (K < N) showed no gain in a harness and keep sgemm's own threading
-    int status = dnnl_success;
-#pragma omp parallel num_threads(nt)
-    {
-      const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    int team = 1;
+    return perThread(nt, &team, [&](int t, int n) {
       const idx m0 = M * t / n, m1 = M * (t + 1) / n;
-      const ThreadCap one(1);
-      const int st = sgemm('N', 'T', m1 - m0, N, K, 1.0f, A + m0 * K, K, B, K, beta, C + m0 * N, N);
-      if (st != dnnl_success) {
-#pragma omp atomic write
-        status = st;
-      }
-    }
-    return status;
+      return sgemm('N', 'T', m1 - m0, N, K, 1.0f, A + m0 * K, K, B, K, beta, C + m0 * N, N);
+    });
   }
+  const idx lda = transA ? M : K, ldb = transB ? K : N;
   return sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, N);
 }
 
