@@ -19,6 +19,7 @@
         "src/backend/native/matmul16.cc",
         "src/backend/native/matmul_bf16.cc",
         "src/backend/native/gemv.cc",
+        "src/backend/native/pool.cc",
         "src/backend/native/elementwise.cc",
         "src/backend/native/gelu.cc",
         "src/backend/native/layernorm.cc",

@@ -131,7 +131,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     for (let i = 5 + M * N; i < bufC.length; i++) assert.equal(bufC[i], before[i]);
   });
 
-  test('products of a few rows (decoding): matmul, matmulBiasGelu and matmulW16 at one and two threads', () => ownStream(808, () => {
+  test('products of a few rows (decoding): matmul, matmulBiasGelu and matmulW16 at one, two and three threads', () => ownStream(808, () => {
     if ('error' in loaded) return;
     const widen = (h: Uint16Array, f16: boolean) =>
       f16 ? Float32Array.from(h, halfToFloat) : new Float32Array(Uint32Array.from(h, (v) => v << 16).buffer);
@@ -144,6 +144,13 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     const n = nat.threads();
     try {
       for (const [M, K, N] of shapes) {
+        // the columns split between threads, each summed over k in order: every thread count gives the same bits
+        const oneThread = new Map<string, Float32Array>();
+        const same = (key: string, got: Float32Array) => {
+          const first = oneThread.get(key);
+          if (!first) oneThread.set(key, got.slice());
+          else assert.deepEqual(got, first, `${key} ${M}x${K}x${N}: another thread count changed the result`);
+        };
         const A = randn(M * K), B = randn(K * N, 0.2), bias = randn(N), C0 = randn(M * N);
         // the references once per shape: the product, then its bias, accumulate and gelu variants
         const P = new Float32Array(M * N);
@@ -154,7 +161,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
           ref.matmul(want, A, widen(W, f16), bias, M, K, N, false, false, false);
           return { f16, W, want };
         });
-        for (const threads of [1, 2]) {
+        for (const threads of [1, 2, 3]) {
           loaded.setThreads(threads);
           const what = `${M}x${K}x${N} threads=${threads}`;
           for (const [withBias, accumulate] of [[false, false], [true, false], [true, true], [false, true]]) {
@@ -162,6 +169,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
             const got = accumulate ? C0.slice() : nans(M * N);
             nat.matmul(got, A, B, withBias ? bias : null, M, K, N, false, false, accumulate);
             within(normRel(got, want), 1e-5, `matmul ${what} bias=${withBias} acc=${accumulate}`);
+            same(`matmul bias=${withBias} acc=${accumulate}`, got);
           }
           const pre = P.map((p, i) => p + bias[i % N]), out = new Float32Array(M * N);
           ref.geluForward(out, pre, M * N);
@@ -169,10 +177,12 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
           nat.matmulBiasGelu(gotOut, gotPre, A, B, bias, M, K, N);
           within(normRel(gotPre, pre), 1e-5, `matmulBiasGelu pre ${what}`);
           within(normRel(gotOut, out), 1e-5, `matmulBiasGelu out ${what}`);
+          same('matmulBiasGelu', gotOut);
           for (const { f16, W, want } of W16) {
             const got = nans(M * N);
             nat.matmulW16(got, A, W, bias, M, K, N, f16 ? 'f16' : 'bf16');
             within(normRel(got, want), 1e-5, `matmulW16 ${f16 ? 'f16' : 'bf16'} ${what}`);
+            same(`matmulW16 ${f16 ? 'f16' : 'bf16'}`, got);
           }
         }
       }
