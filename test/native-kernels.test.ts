@@ -136,7 +136,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     const widen = (h: Uint16Array, f16: boolean) =>
       f16 ? Float32Array.from(h, halfToFloat) : new Float32Array(Uint32Array.from(h, (v) => v << 16).buffer);
     // every row count up to the batched path's and past it, odd widths (vector tails), K not a multiple of 4,
-    // and weights big enough for the cost model to split the columns across threads (and to be streamed)
+    // and weights big enough to be split across threads (and to be streamed)
     const shapes: [number, number, number][] = [
       [1, 70, 600], [2, 33, 37], [3, 70, 600], [4, 7, 300], [5, 70, 600], [6, 1, 17], [7, 70, 129], [8, 70, 600],
       [9, 70, 33], [16, 40, 100], [1, 1027, 1270], [5, 1027, 1270],

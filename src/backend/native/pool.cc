@@ -46,7 +46,7 @@ struct Pool {
 
   static std::uint32_t generation(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32); }
 
-  // Claims and runs chunks of generation g until none is left; true if it ran any.
+  // Claims and runs chunks of generation g until none is left.
   void work(std::uint32_t g) {
     std::uint64_t s = state.load(std::memory_order_acquire);
     while (generation(s) == g && (s & kChunkMask) < ((s >> kChunkBits) & kChunkMask)) {
