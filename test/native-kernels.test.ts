@@ -97,8 +97,9 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     const shapes: [number, number, number][] = [
       [1, 1, 1], [1, 7, 5], [3, 1, 4], [17, 64, 33], [33, 17, 1], [5, 0, 4], [64, 256, 96], [100, 37, 257],
       [170, 256, 768], [40, 1024, 24],
-      [200, 300, 40], // Aᵀ·B with M ≥ 2N: taken as (Bᵀ·A)ᵀ, edges off the 16-blocks of the transposed add
-      // Aᵀ·B over K ≥ 8·max(M, N) rows, on more than one thread: K split between the threads, as is and transposed
+      [200, 300, 40], // Aᵀ·B with M ≥ 2N over a short sum: the direct product
+      // Aᵀ·B over K ≥ 8·max(M, N) rows, on more than one thread: K split between the threads, as is and (M ≥ 2N)
+      // taken as (Bᵀ·A)ᵀ, edges off the 16-blocks of the transposed add
       [33, 5001, 40], [90, 6003, 20],
       // A·Bᵀ over M ≥ 8·K rows with K > N, on more than one thread: the rows split between the threads
       [4001, 40, 36],

@@ -37,9 +37,11 @@ int perThread(int nt, int* team, F f) {
 
 // A weight gradient C[M,N] (+)= Aᵀ·B, A [K,M] and B [K,N], summed over many rows K, in one of two ways that
 // oneDNN's sgemm runs faster than its own 'T', 'N' product (measured on AVX-512, K = 16320, two threads):
-// - with many more rows than columns (the MLP's c_proj: [4H, H]) the product is taken as Cᵀ = Bᵀ·A, which sgemm
-//   runs at up to 2.2x the rate of this orientation, and added in transposed: a pass over M·N floats next to
-//   the product's M·N·K multiply-adds;
+// - with many more rows than columns (the MLP's c_proj: [4H, H]) over a long sum (K ≥ 8·max(M, N)) the product
+//   is taken as Cᵀ = Bᵀ·A, which sgemm runs at up to 2.2x the rate of this orientation, and added in
+//   transposed: a pass over M·N floats next to the product's M·N·K multiply-adds. Over shorter sums the direct
+//   product is faster: config c's c_proj [3072, 768] over 8176 and 512 rows, two threads, four rounds
+//   alternating, 205-234 → 218-260 and 111-152 → 192-266 GFLOP/s;
 // - on nt > 1 threads, each thread sums its own share of the K rows with a one-thread sgemm and the partial sums
 //   are added after: 5-15 % faster than sgemm's own threading for c_fc and c_proj in a harness, ~25 % inside a
 //   config b training step (125-132 → 94-100 ms per step each); neutral for c_attn.
@@ -118,7 +120,8 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
   const int nt = omp_get_max_threads();  // the cost model's cap, in effect here
   if (transA && !transB && !bias) {
     const bool split = nt > 1 && K >= 8 * std::max(M, N);
-    if (split || M >= 2 * N) return weightGrad(C, A, B, M, K, N, accumulate, M >= 2 * N, split ? nt : 1);
+    const bool tall = M >= 2 * N && K >= 8 * std::max(M, N);
+    if (split || tall) return weightGrad(C, A, B, M, K, N, accumulate, tall, split ? nt : 1);
   }
   if (!transA && transB && nt > 1 && M >= 8 * K && K > N) {
     // ∂input of a product over many rows into fewer columns (dY·Wᵀ of c_fc and c_attn): each thread takes its
