@@ -7,7 +7,9 @@
 // - streamed rows (larger weights, read from DRAM every step, and all 16-bit weights): W is read in the
 //   order it lies in memory (GPT-2's Conv1D weight is [in, out]), four rows at a time over a column block
 //   whose partial sums stay in L1, so every read is a few kB long and the hardware prefetcher keeps up.
-// The columns are split between pool.h's threads by the size of the weights. Sums run in fp32 over k in order.
+// The work is split between pool.h's threads by the size of the weights: streamed weights by halves of k (the
+// second half's sums added at the end), cached ones by columns. Sums run in fp32 over k in order (within each
+// half), the same for every thread count.
 #if defined(__AVX512F__) || defined(__AVX2__)
 // GCC 12's _mm512_cvtepu16_epi32 and _mm512_cvtph_ps leave a pass-through operand undefined on purpose and
 // then warn about it
@@ -266,7 +268,8 @@ void gemv_rows(float* C, const float* A, const typename F::T* W, idx M, idx K, i
   const idx width = std::max<idx>(16, kBlockBytes / static_cast<idx>(sizeof(float)) / M / 16 * 16);
   // Streamed weights: the rows in two halves, each read whole by one thread, rather than every thread reading
   // a narrow range of columns of every row (runs of 1-3 kB per row, too short for the hardware prefetcher):
-  // one row, two threads, 768×768 to 3072×768 weights, 17-23 → 24-30 GB/s in fp32 and 11-18 → 16-28 in bf16.
+  // one row, two threads, 768×768 to 3072×768 weights, 12.5-21.5 → 20.5-26.6 GB/s in fp32 and 9.8-14.6 →
+  // 17.7-24.5 in bf16 (with the prefetch in row_tile).
   // The halves are fixed by the shape, not by the thread count, so that every thread count sums alike; the
   // columns are split further only beyond two threads (that changes no sum).
   const int parts = streamed && K >= kSplitRows ? 2 : 1;
