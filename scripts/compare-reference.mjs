@@ -46,7 +46,7 @@ for (let round = 1; round <= rounds; round++) {
       round, config, what, bgpt_bytes_per_s: Math.round(ours.bytes_per_s), bgpt_threads: ours.threads,
       bgpt_1thread_bytes_per_s: Math.round(ours1.bytes_per_s), torch_1thread_bytes_per_s: Math.round(ref1.bytes_per_s),
       torch_2threads_bytes_per_s: Math.round(ref2.bytes_per_s), ratio: Number(ratio.toFixed(2)),
-      ...(ours.limit_fraction !== undefined ? { limit_fraction: ours.limit_fraction } : {}),
+      ...(ours.limit_fraction !== undefined ? { limit_fraction: ours.limit_fraction, matmul_gflops: ours.matmul_gflops } : {}),
       cpu_steal: ours.cpu_steal,
     }));
   }
