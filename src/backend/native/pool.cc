@@ -29,6 +29,13 @@ inline void pause() {
 // an idle helper gives its core back at once on a human time scale.
 constexpr auto kSpin = std::chrono::microseconds(300);
 
+// A helper that claimed a chunk and then lost its core to another process holds the caller up for a scheduler
+// time slice (measured with one core kept busy: two-thread decoding at half the one-thread speed). A job whose
+// wait for the helpers exceeds the caller's own share by kStallSlack counts as such a stall, and the caller then
+// runs every job alone for kSoloFor before it tries the helpers again.
+constexpr auto kStallSlack = std::chrono::microseconds(100);
+constexpr auto kSoloFor = std::chrono::milliseconds(50);
+
 constexpr std::uint64_t kChunkBits = 16, kChunkMask = (1u << kChunkBits) - 1;
 
 struct Pool {
@@ -43,6 +50,7 @@ struct Pool {
   std::atomic<int> sleeping{0};
   std::mutex sleep;
   std::condition_variable wake;
+  std::chrono::steady_clock::time_point soloUntil{};  // held under `use`
 
   static std::uint32_t generation(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32); }
 
@@ -90,7 +98,8 @@ Pool& pool() {
 void run_chunks(ChunkFn fn, void* ctx, int chunks, int threads) {
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.use, std::try_to_lock);
-  if (threads <= 1 || chunks <= 1 || !lock.owns_lock()) {
+  const auto start = std::chrono::steady_clock::now();
+  if (threads <= 1 || chunks <= 1 || !lock.owns_lock() || start < p.soloUntil) {
     for (int c = 0; c < chunks; c++) fn(ctx, c);
     return;
   }
@@ -109,7 +118,10 @@ void run_chunks(ChunkFn fn, void* ctx, int chunks, int threads) {
     p.wake.notify_all();
   }
   p.work(g);
+  const auto own = std::chrono::steady_clock::now();
   while (p.done.load(std::memory_order_acquire) < chunks) pause();
+  const auto end = std::chrono::steady_clock::now();
+  if (end - own > (own - start) + kStallSlack) p.soloUntil = end + kSoloFor;
 }
 
 }  // namespace bgpt
