@@ -4,6 +4,8 @@
 // and its end barrier waits for every worker, even one that found no free core. Here the caller never waits
 // for a helper that has not started: the work is cut into chunks that any thread claims, so the caller takes
 // them all when the helpers are late, and a helper spins only briefly after its last chunk before it sleeps.
+// A helper that loses its core midway (another process) still holds the caller up, so after such a stall the
+// caller runs alone for a while (pool.cc).
 #pragma once
 
 #include "common.h"
