@@ -4,6 +4,7 @@
 // waiting for that chunk, so they are never read while the next job is being written.
 #include "pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -29,12 +30,15 @@ inline void pause() {
 // an idle helper gives its core back at once on a human time scale.
 constexpr auto kSpin = std::chrono::microseconds(300);
 
-// A helper that claimed a chunk and then lost its core to another process holds the caller up for a scheduler
-// time slice (measured with one core kept busy: two-thread decoding at half the one-thread speed). A job whose
-// wait for the helpers exceeds the caller's own share by kStallSlack counts as such a stall, and the caller then
-// runs every job alone for kSoloFor before it tries the helpers again.
+// A helper that claimed a chunk and then lost its core holds the caller up until it runs again: a scheduler tick
+// (~4 ms) when another process keeps that core busy (measured: two-thread decoding at half the one-thread speed
+// with one core kept busy), and now and then on a quiet machine too (a few such waits of 0.1-7 ms in a second of
+// decoding). So the caller counts the time it waits beyond its own share (waits longer than kStallSlack); when
+// that reaches a tenth of a kWindow stretch of work, it runs every job alone for a while, twice as long each time
+// in a row (from kSoloMin up to kSoloMax), and tries the helpers again after.
 constexpr auto kStallSlack = std::chrono::microseconds(100);
-constexpr auto kSoloFor = std::chrono::milliseconds(50);
+constexpr auto kWindow = std::chrono::milliseconds(100);
+constexpr auto kSoloMin = std::chrono::milliseconds(50), kSoloMax = std::chrono::milliseconds(1600);
 
 constexpr std::uint64_t kChunkBits = 16, kChunkMask = (1u << kChunkBits) - 1;
 
@@ -50,7 +54,25 @@ struct Pool {
   std::atomic<int> sleeping{0};
   std::mutex sleep;
   std::condition_variable wake;
-  std::chrono::steady_clock::time_point soloUntil{};  // held under `use`
+  // the back-off (held under `use`): the stretch being measured, the waits counted in it, the next solo time
+  std::chrono::steady_clock::time_point window{}, soloUntil{};
+  std::chrono::steady_clock::duration stalled{}, solo = kSoloMin;
+
+  // After a job that began at `start`, whose caller finished its own chunks at `own` and the job at `end`.
+  void account(std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point own,
+               std::chrono::steady_clock::time_point end) {
+    if (end - own > (own - start) + kStallSlack) stalled += end - own;
+    if (stalled * 10 >= kWindow) {  // a tenth of a window already: alone for a while
+      soloUntil = end + solo;
+      solo = std::min<std::chrono::steady_clock::duration>(2 * solo, kSoloMax);
+    } else if (end - window >= kWindow) {  // a stretch without (many) waits: the next solo time is short again
+      solo = kSoloMin;
+    } else {
+      return;
+    }
+    window = std::max(end, soloUntil);
+    stalled = {};
+  }
 
   static std::uint32_t generation(std::uint64_t s) { return static_cast<std::uint32_t>(s >> 32); }
 
@@ -120,8 +142,7 @@ void run_chunks(ChunkFn fn, void* ctx, int chunks, int threads) {
   p.work(g);
   const auto own = std::chrono::steady_clock::now();
   while (p.done.load(std::memory_order_acquire) < chunks) pause();
-  const auto end = std::chrono::steady_clock::now();
-  if (end - own > (own - start) + kStallSlack) p.soloUntil = end + kSoloFor;
+  p.account(start, own, std::chrono::steady_clock::now());
 }
 
 }  // namespace bgpt
