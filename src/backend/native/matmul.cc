@@ -119,8 +119,8 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
   }
   const int nt = omp_get_max_threads();  // the cost model's cap, in effect here
   if (transA && !transB && !bias) {
-    const bool split = nt > 1 && K >= 8 * std::max(M, N);
-    const bool tall = M >= 2 * N && K >= 8 * std::max(M, N);
+    const bool longSum = K >= 8 * std::max(M, N);
+    const bool split = nt > 1 && longSum, tall = M >= 2 * N && longSum;
     if (split || tall) return weightGrad(C, A, B, M, K, N, accumulate, tall, split ? nt : 1);
   }
   if (!transA && transB && nt > 1 && M >= 8 * K && K > N) {
