@@ -370,6 +370,8 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
       // many short sequences without a mask (the byte decoder's case): head dims that are not multiples of 16
       // or 4, T 1 and 32, odd T
       [33, 17, 48, 3], [8, 1, 24, 2], [16, 32, 64, 1], [20, 31, 36, 2], [17, 3, 10, 1],
+      // T ≤ 16 (a score row in one vector): exactly 16 (the byte decoder at patch size 16), and fewer
+      [40, 16, 256, 4], [6, 16, 64, 2], [9, 12, 32, 2],
     ]);
   });
 
@@ -468,7 +470,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
   test('attention with dropout on the probabilities, forward and backward', () => ownStream(202, () => {
     const shapes: [number, number, number, number][] = [
       [1, 1, 64, 1], [2, 5, 32, 2], [3, 17, 256, 4], [2, 33, 48, 3], [2, 9, 20, 4], [12, 6, 40, 2], [40, 17, 256, 4],
-      [1, 64, 128, 2], [2, 258, 64, 1], [33, 17, 48, 3], [20, 31, 36, 2],
+      [1, 64, 128, 2], [2, 258, 64, 1], [33, 17, 48, 3], [20, 31, 36, 2], [40, 16, 256, 4], [9, 12, 32, 2],
     ];
     let dropped = 0, kept = 0;
     for (const [B, T, H, nHead] of shapes) {
@@ -615,7 +617,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     }
   });
 
-  test('adamw', () => {
+  test('adamw', () => ownStream(205, () => {
     for (const n of [1, 1000, 100003]) {
       for (const [step, wd] of [[1, 0], [10, 0.1], [1000, 0.01]] as const) {
         const p0 = randn(n), g = randn(n, 1e-2), m0 = randn(n, 1e-3), v0 = randn(n, 1e-6, 1e-6);
@@ -625,12 +627,13 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
         within(elemRel(b[0], a[0], 1e-3), 1e-6, `adamw p n=${n} step=${step}`);
         within(elemRel(b[1], a[1], 1e-4), 1e-5, `adamw m n=${n} step=${step}`);
         within(elemRel(b[2], a[2], 1e-12), 1e-5, `adamw v n=${n} step=${step}`);
-        // and the update itself (p − p0), which is ~1e-3 of p
+        // and the update itself (p − p0), ~lr per element: to 1e-3 of lr in every element (its relative
+        // error would be ill-conditioned where the weight decay and the Adam step cancel)
         const dA = a[0].map((v, i) => v - p0[i]), dB = b[0].map((v, i) => v - p0[i]);
-        within(normRel(dB, dA), 1e-3, `adamw update n=${n}`);
+        within(dB.reduce((e, v, i) => Math.max(e, Math.abs(v - dA[i])), 0) / 1e-3, 1e-3, `adamw update n=${n} step=${step}`);
       }
     }
-  });
+  }));
 
   test('bad calls throw instead of touching memory', () => {
     const A = new Float32Array(6), B = new Float32Array(6);

@@ -179,6 +179,47 @@ inline idx softmaxRow(float* __restrict a, const float* __restrict base, const f
   return extent(a, t, T);
 }
 
+// softmaxRow's normal case for a row that fits one vector (T ≤ 16: the byte decoder), in registers: the
+// same values up to the order of the sum (a tree here). s: the row's 16 raw scores q·k (lanes ≥ T unused);
+// pen: the keys' mask penalties (0 or neg) in lanes < T. Returns false, having written nothing, when the row
+// is not the normal case (no visible key without a penalty, or the largest such score within 100 of neg):
+// softmaxRow then takes it.
+inline bool softmaxRow16(float* __restrict a, const float* __restrict s, vf16 pen, idx t, idx T, float scale,
+                         float neg) {
+  const vi16 seen = iota16() <= static_cast<std::int32_t>(t);
+  const vf16 base = load16(s) * scale;
+  const float bmax = hmax16((seen & (pen == 0.0f)) ? base : splat16(-INFINITY));
+  if (!(bmax > neg + 100.0f)) return false;
+  const vf16 e = seen ? exp16((base - bmax) + pen) : vf16{};
+  const vf16 p = e * (1.0f / hsum16(e));
+  if (T == 16) {
+    store16(a, p);
+  } else {
+    float row[16];
+    store16(row, p);
+    std::memcpy(a, row, sizeof(float) * T);
+  }
+  return true;
+}
+
+// A probability row of T ≤ 16 as one vector (lanes ≥ T zero).
+inline vf16 loadRow16(const float* a, idx T) {
+  if (T == 16) return load16(a);
+  float row[16] = {};
+  std::memcpy(row, a, sizeof(float) * T);
+  return load16(row);
+}
+
+// The softmax backward of row t when it fits one vector (T ≤ 16, no dropout): ds[u] = a[u]·(datt[u] − Σ a·datt)
+// ·scale for u ≤ t, 0 for the other lanes (all 16 written); the sum over the block's extent, as a tree.
+inline void softmaxBackRow16(float* __restrict ds, const float* __restrict a, const float* __restrict datt, idx t,
+                             idx T, idx ext, float scale) {
+  const vi16 lane = iota16();
+  const vf16 av = loadRow16(a, T), dv = load16(datt);
+  const float dot = hsum16(lane < static_cast<std::int32_t>(ext) ? av * dv : vf16{});
+  store16(ds, (lane <= static_cast<std::int32_t>(t)) ? av * (dv - dot) * scale : vf16{});
+}
+
 // The dropout multipliers of keys u < n of row (b, h, t): m[u] = keep ? scale : 0, times w[u] when w is given.
 inline void dropRow(float* __restrict m, const float* __restrict w, const DropParams& dp, idx b, idx h, idx t,
                     idx T, idx nHead, idx n) {
@@ -272,6 +313,7 @@ void forwardHead(float* out, float* att, const float* qkv, const float* mask, id
   const Rows q = panel(S.q, dp, q0, H3, T, d), v = panel(S.v, dp, q0 + 2 * H, H3, T, d);
   packCols(S.kt, Tp, q0 + H, H3, T, d);
   for (idx u = 0; u < T; u++) S.maskPen[u] = mask ? (1.0f - mask[b * T + u]) * neg : 0.0f;
+  const vf16 pen16 = load16(S.maskPen) + 0.0f;  // as softmaxRow's pen (−0 → +0); read only when Tp = 16
   float* att0 = att + (b * nHead + h) * T * T;
   for (idx t0 = 0; t0 < T; t0 += kMR) {
     const idx mr = std::min<idx>(kMR, T - t0), seen = t0 + mr;  // keys the block's queries may see
@@ -280,6 +322,7 @@ void forwardHead(float* out, float* att, const float* qkv, const float* mask, id
     for (idx r = 0; r < mr; r++) {
       const idx t = t0 + r;
       const float* sr = S.s + r * Tp;
+      if (Tp == 16 && softmaxRow16(att0 + t * T, sr, pen16, t, T, scale, neg)) continue;
       for (idx u = 0; u <= t; u++) S.base[u] = sr[u] * scale;
       for (idx u = t + 1; u < T; u++) S.base[u] = 0.0f;
       ext = std::max(ext, softmaxRow(att0 + t * T, S.base, S.maskPen, t, T, neg, S.pen));
@@ -330,6 +373,10 @@ void backwardHead(float* dqkv, const float* dout, const float* qkv, const float*
         for (idx u = 0; u < ext; u++) datt[u] *= S.m[u];
         for (idx u = 0; u < ext; u++) w[u] = a[u] * S.m[u];
         std::memset(w + ext, 0, sizeof(float) * (T - ext));
+      }
+      if (Tp == 16 && !drop) {
+        softmaxBackRow16(S.ds + t * Tp, a, datt, t, T, ext, scale);
+        continue;
       }
       const float dot = rowSum(datt, ext, a);
       float* ds = S.ds + t * Tp;

@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -182,6 +183,50 @@ inline float hsum16(vf16 v) {
   c += d;
 #endif
   return (c[0] + c[2]) + (c[1] + c[3]);
+}
+
+// The largest of the 16 lanes, as a tree like hsum16.
+inline float hmax16(vf16 v) {
+#ifdef BGPT_HAVE_SHUFFLEVECTOR
+  const vf8 a0 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7),
+            a1 = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const vf8 a = a0 > a1 ? a0 : a1;
+  const vf4 c0 = __builtin_shufflevector(a, a, 0, 1, 2, 3), c1 = __builtin_shufflevector(a, a, 4, 5, 6, 7);
+  const vf4 c = c0 > c1 ? c0 : c1;
+  return std::max(std::max(c[0], c[2]), std::max(c[1], c[3]));
+#else
+  float m = v[0];
+  for (int j = 1; j < 16; j++) m = std::max(m, v[j]);
+  return m;
+#endif
+}
+
+typedef std::int32_t vi16 __attribute__((vector_size(64)));
+// 0, 1, …, 15: lane u of a short row (keys) is compared with it to mask the lanes past a length
+inline vi16 iota16() { return vi16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}; }
+
+// exp_approx on 16 lanes at once: the same steps (and so the same values where the compiler contracts the
+// same multiply-adds), with floor done as a truncation corrected downwards.
+inline vf16 exp16(vf16 x) {
+  const vf16 lo = splat16(-87.33654f), hi = splat16(88.0f);
+  const vf16 xc = x < lo ? lo : (x > hi ? hi : x);
+  const vf16 t = xc * 1.44269504088896341f + 0.5f;
+  vf16 n = __builtin_convertvector(__builtin_convertvector(t, vi16), vf16);
+  n = n > t ? n - 1.0f : n;
+  vf16 r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const vf16 z = r * r;
+  vf16 p = splat16(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  const vi16 bits = (__builtin_convertvector(n, vi16) + 127) << 23;
+  vf16 scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return x < lo ? vf16{} : p * scale;
 }
 
 }  // namespace bgpt
