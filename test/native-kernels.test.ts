@@ -140,7 +140,7 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     // and weights big enough to be split across threads (and to be streamed)
     const shapes: [number, number, number][] = [
       [1, 70, 600], [2, 33, 37], [3, 70, 600], [4, 7, 300], [5, 70, 600], [6, 1, 17], [7, 70, 129], [8, 70, 600],
-      [9, 70, 33], [16, 40, 100], [1, 1027, 1270], [5, 1027, 1270],
+      [9, 70, 33], [16, 40, 100], [1, 1027, 1270], [5, 1027, 1270], [1, 256, 257], [3, 768, 257],
     ];
     const n = nat.threads();
     try {
@@ -153,6 +153,8 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
           else assert.deepEqual(got, first, `${key} ${M}x${K}x${N}: another thread count changed the result`);
         };
         const A = randn(M * K), B = randn(K * N, 0.2), bias = randn(N), C0 = randn(M * N);
+        const BT = new Float32Array(N * K);
+        for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) BT[j * K + k] = B[k * N + j];
         // the references once per shape: the product, then its bias, accumulate and gelu variants
         const P = new Float32Array(M * N);
         ref.matmul(P, A, B, null, M, K, N, false, false, false);
@@ -171,6 +173,11 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
             nat.matmul(got, A, B, withBias ? bias : null, M, K, N, false, false, accumulate);
             within(normRel(got, want), 1e-5, `matmul ${what} bias=${withBias} acc=${accumulate}`);
             same(`matmul bias=${withBias} acc=${accumulate}`, got);
+            // B stored transposed ([N, K], the tied LM head's wte)
+            const gotT = accumulate ? C0.slice() : nans(M * N);
+            nat.matmul(gotT, A, BT, withBias ? bias : null, M, K, N, false, true, accumulate);
+            within(normRel(gotT, want), 1e-5, `matmul ·ᵀ ${what} bias=${withBias} acc=${accumulate}`);
+            same(`matmul ·ᵀ bias=${withBias} acc=${accumulate}`, gotT);
           }
           const pre = P.map((p, i) => p + bias[i % N]), out = new Float32Array(M * N);
           ref.geluForward(out, pre, M * N);
