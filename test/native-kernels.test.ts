@@ -101,8 +101,9 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
       // Aᵀ·B over K ≥ 8·max(M, N) rows, on more than one thread: K split between the threads, as is and (M ≥ 2N)
       // taken as (Bᵀ·A)ᵀ, edges off the 16-blocks of the transposed add
       [33, 5001, 40], [90, 6003, 20],
-      // A·Bᵀ over M ≥ 8·K rows with K > N, on more than one thread: the rows split between the threads
-      [4001, 40, 36],
+      // A·Bᵀ over M ≥ 8·K rows with K > N, or over 128-2047 rows, on more than one thread: the rows split
+      // between the threads (odd counts)
+      [4001, 40, 36], [301, 130, 77],
     ];
     for (const [M, K, N] of shapes) {
       for (const transA of [false, true]) for (const transB of [false, true]) {

@@ -123,11 +123,16 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
     const bool split = nt > 1 && longSum, tall = M >= 2 * N && longSum;
     if (split || tall) return weightGrad(C, A, B, M, K, N, accumulate, tall, split ? nt : 1);
   }
-  if (!transA && transB && nt > 1 && M >= 8 * K && K > N) {
+  if (!transA && transB && nt > 1 && ((M >= 128 && M < 2048) || (M >= 8 * K && K > N))) {
     // ∂input of a product over many rows into fewer columns (dY·Wᵀ of c_fc and c_attn): each thread takes its
     // share of the rows in a one-thread sgemm. In a config b step (four rounds, old and new builds alternating)
     // 103-115 → 92-101 ms per step for c_fc, 75-88 → 63-71 for c_attn; forward products and the MLP c_proj's
-    // ∂input (K < N) showed no gain in a harness and keep sgemm's own threading
+    // ∂input (K < N) showed no gain in a harness and keep sgemm's own threading.
+    // The same for every ∂input over 128 to 2047 rows (the patch decoder's: batch × patches), whatever K and
+    // N: in a harness, three rounds alternating, 128-1536 rows, two threads, 10-25 % faster (config c's
+    // [512, 768]·[3072, 768]ᵀ 159-179 → 193-204 GFLOP/s, [512, 2304]·[768, 2304]ᵀ 167-183 → 197-216); at 2048
+    // rows and beyond no gain. Weight gradients (Aᵀ·B) over so few rows showed none either. (Fewer rows stay
+    // whole: decoding's LM head then gives the same bits at every thread count.)
     int team = 1;
     return perThread(nt, &team, [&](int t, int n) {
       const idx m0 = M * t / n, m1 = M * (t + 1) / n;
