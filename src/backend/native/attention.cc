@@ -279,8 +279,11 @@ inline void packCols(float* __restrict dst, idx Tp, const float* __restrict src,
   for (idx t = 0; t < T16; t += 16)
     for (idx i = 0; i < d16; i += 16) transpose16(dst + i * Tp + t, Tp, src + t * ld + i, ld);
 #endif
-  for (idx i = 0; i < d; i++)
-    for (idx t = i < d16 ? T16 : 0; t < T; t++) dst[i * Tp + t] = src[t * ld + i];
+  if (T16 < T)  // the keys past the last whole tile, of the tiled head dims
+    for (idx i = 0; i < d16; i++)
+      for (idx t = T16; t < T; t++) dst[i * Tp + t] = src[t * ld + i];
+  for (idx i = d16; i < d; i++)  // the head dims past the last whole tile, every key
+    for (idx t = 0; t < T; t++) dst[i * Tp + t] = src[t * ld + i];
 }
 // C[mr, d] (stride ldc) = op(A)·B, straight into C when d = dp, through the panel o otherwise.
 inline void gemmOut(idx mr, float* C, idx ldc, const float* A, idx lda, Rows B, idx K, bool transA, float* o, idx d,
