@@ -52,7 +52,7 @@ const timed = new Proxy(nat, {
     };
   },
 });
-const rec = runBench(timed, config, 'train', { steps, warmup: 1 });
+const rec = runBench(timed, config, 'train', { steps, warmup: 1, rateBetweenSteps: false });
 const total = rec.step_s.reduce((a, b) => a + b, 0) * 1000;
 console.log(`config ${config}: ${steps} steps, ${(total / steps).toFixed(0)} ms per step (median ${(rec.median_s * 1000).toFixed(0)}), ${nat.threads()} threads, ${loaded.info.cpu.join(' ')}`);
 const byKernel = new Map();

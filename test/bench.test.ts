@@ -5,7 +5,7 @@ import { nativeKernels, tsKernels } from '../src/backend/index.js';
 import type { Kernels } from '../src/backend/types.js';
 import { BgptModel } from '../src/model/bgpt.js';
 import { runBench, runPeak } from '../src/tasks/bench.js';
-import { decodeWeightBytes, forwardFlops, trainFlops } from '../src/tasks/flops.js';
+import { decodeWeightBytes, forwardFlops, MatmulRateProbe, trainFlops } from '../src/tasks/flops.js';
 import { Decoder } from '../src/model/generator.js';
 import { Rng } from '../src/util/rng.js';
 import { parseCpuTimes, stealShare } from '../src/util/steal.js';
@@ -87,6 +87,29 @@ describe('bench limit', () => {
     const p = runPeak(k, 'a');
     assert.deepEqual(p.shape, [4096, 128, 512]);
     for (const g of [p.fwd_gflops, p.dx_gflops, p.dw_gflops, p.gflops]) assert.ok(g > 0);
+  });
+});
+
+describe('bench: the matrix-product rate sampled at several moments', () => {
+  it('keeps the fastest call per orientation over every sample, not the last sample', () => {
+    // products that take a scripted time: the forward fast only in the second sample, ∂input only in the
+    // first, ∂weight in the third
+    const plan = new Map([['fwd', [4, 1, 4]], ['dx', [1, 4, 4]], ['dw', [4, 4, 1]]]);
+    let sample = 0;
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const k: Kernels = {
+      ...tsKernels,
+      matmul: (...a) => spin(plan.get(a[7] ? 'dw' : a[8] ? 'dx' : 'fwd')![sample]),
+    };
+    const probe = new MatmulRateProbe(k, 64, 1024);
+    for (sample = 0; sample < 3; sample++) probe.sample(2);
+    const r = probe.rate(), f = (2 * 1024 * 64 * 256) / 1e9;
+    for (const g of [r.fwd_gflops, r.dx_gflops, r.dw_gflops]) {
+      assert.ok(g > f / 2e-3 && g <= f / 1e-3 + 0.1, `each orientation at its 1 ms sample: ${g} GFLOP/s (1 ms: ${f / 1e-3})`);
+    }
   });
 });
 

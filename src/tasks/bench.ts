@@ -14,7 +14,7 @@ import { cpuTimes, stealShare } from '../util/steal.js';
 import { headerPatch } from '../data/patches.js';
 import { SAMPLING_DEFAULTS } from '../model/sampling.js';
 import { continueMany } from './generate.js';
-import { decodeWeightBytes, measureMatmulRate, measureReadRate, peakRssMiB, trainFlops, type MatmulRate } from './flops.js';
+import { decodeWeightBytes, MatmulRateProbe, measureMatmulRate, measureReadRate, peakRssMiB, trainFlops, type MatmulRate } from './flops.js';
 
 export const BENCH_CONFIGS: Record<string, { cfg: BgptConfig; batch: number }> = {
   a: { cfg: cfgOf(128, 2, 1, 16, 64), batch: 8 },
@@ -50,10 +50,12 @@ function randomBatch(c: BgptConfig, B: number, rng: Rng): Batch {
   return { tokens, masks: new Uint8Array(B * N).fill(1), B, N };
 }
 
-function timeSteps(fn: () => void, steps: number, warmup: number): number[] {
+/** Seconds of each of `steps` timed calls of fn, after `warmup` untimed ones; `between` runs untimed before each. */
+function timeSteps(fn: () => void, steps: number, warmup: number, between?: () => void): number[] {
   for (let i = 0; i < warmup; i++) fn();
   const t: number[] = [];
   for (let i = 0; i < steps; i++) {
+    between?.();
     const t0 = performance.now();
     fn();
     t.push((performance.now() - t0) / 1000);
@@ -79,6 +81,8 @@ export interface BenchOptions {
    * with fp32 master weights (backend/bf16.ts), and matmul_gflops is then the bf16 product rate.
    */
   precision?: HalfType;
+  /** train: sample the matrix-product rate before every timed step too (default true; a profiler that times every call turns it off). */
+  rateBetweenSteps?: boolean;
 }
 
 export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'peak'>, opts: BenchOptions = {}): BenchRecord {
@@ -109,20 +113,21 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
     if (what === 'train') {
       const opt = new AdamW(k, model.layout.size, { lr: 1e-4 });
       const losses: number[] = [];
+      // the limit: this step's work at the matrix-product rate measured in this run, on this machine: sampled
+      // before every timed step (2 calls per orientation) and after the last (10), the fastest call of all
+      const probe = new MatmulRateProbe(bf16?.kernels ?? k, cfg.hidden);
       times = timeSteps(() => {
         model.zeroGrad();
         losses.push(model.forward(b, { grad: true }).loss);
         model.backward();
         opt.update(model.params.data, model.params.grad!);
         bf16?.refresh();
-      }, steps, warmup);
+      }, steps, warmup, opts.rateBetweenSteps === false ? undefined : () => probe.sample(2));
       extra.loss_first = losses[0];
       extra.loss_last = losses[losses.length - 1];
-      // the limit: this step's work at the matrix-product rate measured now, on this machine (the best of 10
-      // calls per orientation: on a shared machine a few calls can all land in a slow moment and flatter the
-      // fraction)
+      probe.sample(10);
       const flops = trainFlops(cfg, batch, cfg.patchLength);
-      const rate = measureMatmulRate(bf16?.kernels ?? k, cfg.hidden, undefined, 10);
+      const rate = probe.rate();
       const achieved = flops / median(times) / 1e9;
       extra.flops_per_step = flops;
       extra.gflops = +achieved.toFixed(1);

@@ -39,18 +39,46 @@ export interface MatmulRate {
 }
 
 /**
- * The fp32 matrix-product rate of `k` at the c_fc shape of hidden size H ([rows, H]·[H, 4H]), best of
- * `reps` calls per orientation after one warm-up call: a short measurement taken in the same run as the
- * benchmark it is compared with (the rate of a busy or throttled machine moves).
+ * The fp32 matrix-product rate of `k` at the c_fc shape of hidden size H ([rows, H]·[H, 4H]): the fastest call
+ * per orientation over every `sample` taken (each after one warm-up call). A benchmark samples it at several
+ * moments of its own run: on a shared machine one burst of calls can land in a slow moment (measured: 155 to
+ * 210 GFLOP/s for the same shape in back-to-back runs), and a rate taken low flatters every fraction of it.
  */
-export function measureMatmulRate(k: Kernels, H: number, rows = k.name === 'ts' ? 256 : 4096, reps = 5): MatmulRate {
-  const M = rows, K = H, N = 4 * H;
-  const a = filled(M * K), w = filled(K * N), c = alignedFloat32(M * N), dx = alignedFloat32(M * K), dw = alignedFloat32(K * N);
-  const tf = bestSeconds(() => k.matmul(c, a, w, null, M, K, N, false, false, false), reps);
-  const tx = bestSeconds(() => k.matmul(dx, c, w, null, M, N, K, false, true, false), reps);
-  const tw = bestSeconds(() => k.matmul(dw, a, c, null, K, M, N, true, false, true), reps);
-  const f = 2 * M * K * N, g = (t: number) => +(f / t / 1e9).toFixed(1);
-  return { shape: [M, K, N], fwd_gflops: g(tf), dx_gflops: g(tx), dw_gflops: g(tw), gflops: +((3 * f) / (tf + tx + tw) / 1e9).toFixed(1) };
+export class MatmulRateProbe {
+  private readonly M: number;
+  private readonly K: number;
+  private readonly N: number;
+  private readonly bufs: { a: Float32Array; w: Float32Array; c: Float32Array; dx: Float32Array; dw: Float32Array };
+  private best = [Infinity, Infinity, Infinity];
+
+  constructor(private readonly k: Kernels, H: number, rows = k.name === 'ts' ? 256 : 4096) {
+    [this.M, this.K, this.N] = [rows, H, 4 * H];
+    const { M, K, N } = this;
+    this.bufs = { a: filled(M * K), w: filled(K * N), c: alignedFloat32(M * N), dx: alignedFloat32(M * K), dw: alignedFloat32(K * N) };
+  }
+
+  /** `reps` more timed calls of each orientation (forward, ∂input, ∂weight). */
+  sample(reps: number): void {
+    const { k, M, K, N } = this, { a, w, c, dx, dw } = this.bufs;
+    const calls = [
+      () => k.matmul(c, a, w, null, M, K, N, false, false, false),
+      () => k.matmul(dx, c, w, null, M, N, K, false, true, false),
+      () => k.matmul(dw, a, c, null, K, M, N, true, false, true),
+    ];
+    calls.forEach((fn, i) => (this.best[i] = Math.min(this.best[i], bestSeconds(fn, reps))));
+  }
+
+  rate(): MatmulRate {
+    const [tf, tx, tw] = this.best, f = 2 * this.M * this.K * this.N, g = (t: number) => +(f / t / 1e9).toFixed(1);
+    return { shape: [this.M, this.K, this.N], fwd_gflops: g(tf), dx_gflops: g(tx), dw_gflops: g(tw), gflops: +((3 * f) / (tf + tx + tw) / 1e9).toFixed(1) };
+  }
+}
+
+/** The rate from one sample of `reps` calls per orientation (`bench --what peak`). */
+export function measureMatmulRate(k: Kernels, H: number, rows?: number, reps = 5): MatmulRate {
+  const probe = new MatmulRateProbe(k, H, rows);
+  probe.sample(reps);
+  return probe.rate();
 }
 
 /** Seconds of the fastest of `reps` calls of `fn`, after one untimed warm-up call. */
