@@ -7,9 +7,11 @@
 // cache, and att·v is one more product over the keys that carry weight. The backward does the same per
 // block (datt = dout·vᵀ, then the softmax backward and dq = ds·k) and finishes with dv = attᵀ·dout and
 // dk = dsᵀ·q from transposed copies it built row by row. Every product goes through one micro-kernel
-// (C[mr × 16·nv] = A·B, accumulators in vector registers), so the byte decoder's T = 17 and the patch
-// decoder's T = 256–512 both run at matrix-product speed; tasks read and write only their own slices, so
-// they run in parallel without atomics.
+// (C[mr × 16·nv] = A·B, accumulators in vector registers), for the byte decoder's T = 16–17 and the patch
+// decoder's T = 256–512 alike; tasks read and write only their own slices, so they run in parallel without
+// atomics. At T ≤ 16 (the byte decoder in training) a row of scores is one
+// vector, and its softmax and softmax backward run in registers (softmaxRow16, softmaxBackRow16): row by row
+// through memory, those short rows cost more than the two products around them.
 //
 // Dropout on the probabilities (training): a row's multipliers m[u] (scale or 0) are recomputed from the seed
 // and the index of att[b,h,t,u], in forward and backward alike; att keeps the undropped probabilities.
