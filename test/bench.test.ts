@@ -93,8 +93,8 @@ describe('bench limit', () => {
 describe('bench: the matrix-product rate sampled at several moments', () => {
   it('keeps the fastest call per orientation over every sample, not the last sample', () => {
     // products that take a scripted time: the forward fast only in the second sample, ∂input only in the
-    // first, ∂weight in the third
-    const plan = new Map([['fwd', [4, 1, 4]], ['dx', [1, 4, 4]], ['dw', [4, 4, 1]]]);
+    // first, ∂weight in the third (1 ms against 20: a busy machine may stretch a call, not by 10×)
+    const plan = new Map([['fwd', [20, 1, 20]], ['dx', [1, 20, 20]], ['dw', [20, 20, 1]]]);
     let sample = 0;
     const spin = (ms: number) => {
       const end = performance.now() + ms;
@@ -108,7 +108,7 @@ describe('bench: the matrix-product rate sampled at several moments', () => {
     for (sample = 0; sample < 3; sample++) probe.sample(2);
     const r = probe.rate(), f = (2 * 1024 * 64 * 256) / 1e9;
     for (const g of [r.fwd_gflops, r.dx_gflops, r.dw_gflops]) {
-      assert.ok(g > f / 2e-3 && g <= f / 1e-3 + 0.1, `each orientation at its 1 ms sample: ${g} GFLOP/s (1 ms: ${f / 1e-3})`);
+      assert.ok(g > f / 10e-3 && g <= f / 1e-3 + 0.1, `each orientation at its 1 ms sample: ${g} GFLOP/s (1 ms: ${f / 1e-3})`);
     }
   });
 });
