@@ -37,6 +37,19 @@ inline int threads_for(double ns) {
   return n >= max ? max : (n < 1 ? 1 : static_cast<int>(n));
 }
 
+// f(r0, r1) over rows [0, rows) in contiguous shares of nt threads, or straight on the calling thread when nt
+// is 1: entering an OpenMP region costs ~0.5 µs even with `if (false)` (libgomp sets up a team of one), which
+// decoding's one-row kernels, some 20 calls per byte, would pay each time.
+template <class F>
+inline void for_rows(idx rows, int nt, F f) {
+  if (nt <= 1) return f(idx(0), rows);
+#pragma omp parallel num_threads(nt)
+  {
+    const idx t = omp_get_thread_num(), n = omp_get_num_threads();
+    f(rows * t / n, rows * (t + 1) / n);
+  }
+}
+
 // Estimated one-thread time of C[M,N] = A[M,K]·B[K,N]: compute- or weight-read-bound, whichever is slower.
 inline double gemm_ns(idx M, idx K, idx N) {
   const double macs = static_cast<double>(M) * K * N, reads = static_cast<double>(K) * N;

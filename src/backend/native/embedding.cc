@@ -48,20 +48,21 @@ void patch_embed_backward(float* dW, float* dbias, const float* dout, const std:
 void embed_forward(float* out, const float* wte, const float* wpe, const std::int32_t* tokens, idx rows, idx T,
                    idx H) {
   const int nt = rows > 1 ? threads_for(rows * H * kNsStream) : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (idx r = 0; r < rows; r++) {
-    const std::int32_t tok = tokens[r];
-    const float* __restrict p = wpe + (r % T) * H;
-    float* __restrict o = out + r * H;
-    if (tok < 0) {
+  for_rows(rows, nt, [&](idx r0, idx r1) {
+    for (idx r = r0; r < r1; r++) {
+      const std::int32_t tok = tokens[r];
+      const float* __restrict p = wpe + (r % T) * H;
+      float* __restrict o = out + r * H;
+      if (tok < 0) {
 #pragma omp simd
-      for (idx i = 0; i < H; i++) o[i] = p[i];
-    } else {
-      const float* __restrict e = wte + static_cast<idx>(tok) * H;
+        for (idx i = 0; i < H; i++) o[i] = p[i];
+      } else {
+        const float* __restrict e = wte + static_cast<idx>(tok) * H;
 #pragma omp simd
-      for (idx i = 0; i < H; i++) o[i] = e[i] + p[i];
+        for (idx i = 0; i < H; i++) o[i] = e[i] + p[i];
+      }
     }
-  }
+  });
 }
 
 void embed_backward(float* dwte, float* dwpe, const float* dout, const std::int32_t* tokens, idx rows, idx T,

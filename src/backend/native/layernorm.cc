@@ -31,14 +31,15 @@ static inline void layernorm_row(float* o, float* mean, float* rstd, const float
 void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b,
                        idx rows, idx H, float eps) {
   const int nt = rows > 1 ? threads_for(rows * H * kNsElem) : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (idx r = 0; r < rows; r++) {
-    const float* xr = x + r * H;
-    double sum = 0;
+  for_rows(rows, nt, [&](idx r0, idx r1) {
+    for (idx r = r0; r < r1; r++) {
+      const float* xr = x + r * H;
+      double sum = 0;
 #pragma omp simd reduction(+ : sum)
-    for (idx i = 0; i < H; i++) sum += xr[i];
-    layernorm_row(out + r * H, mean + r, rstd + r, xr, w, b, H, sum, eps);
-  }
+      for (idx i = 0; i < H; i++) sum += xr[i];
+      layernorm_row(out + r * H, mean + r, rstd + r, xr, w, b, H, sum, eps);
+    }
+  });
 }
 
 void add_layernorm_forward(float* sum, float* out, float* mean, float* rstd, const float* a, const float* y,
@@ -46,20 +47,21 @@ void add_layernorm_forward(float* sum, float* out, float* mean, float* rstd, con
   // The residual add writes each row once and the statistics read it while it is still in L1: one pass over
   // the stream instead of the add's pass and the LayerNorm's.
   const int nt = rows > 1 ? threads_for(rows * H * (kNsElem + kNsStream)) : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (idx r = 0; r < rows; r++) {
-    float* sr = sum + r * H;
-    const float* ar = a + r * H;
-    const float* yr = y + r * H;
-    double s = 0;
+  for_rows(rows, nt, [&](idx r0, idx r1) {
+    for (idx r = r0; r < r1; r++) {
+      float* sr = sum + r * H;
+      const float* ar = a + r * H;
+      const float* yr = y + r * H;
+      double s = 0;
 #pragma omp simd reduction(+ : s)
-    for (idx i = 0; i < H; i++) {
-      const float v = ar[i] + yr[i];
-      sr[i] = v;
-      s += v;
+      for (idx i = 0; i < H; i++) {
+        const float v = ar[i] + yr[i];
+        sr[i] = v;
+        s += v;
+      }
+      layernorm_row(out + r * H, mean + r, rstd + r, sr, w, b, H, s, eps);
     }
-    layernorm_row(out + r * H, mean + r, rstd + r, sr, w, b, H, s, eps);
-  }
+  });
 }
 
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* mean,

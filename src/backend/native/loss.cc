@@ -57,22 +57,23 @@ double cross_entropy(float* dlogits, const float* logits, const std::int32_t* ta
 
 void softmax(float* out, const float* x, idx rows, idx V) {
   const int nt = rows > 1 ? threads_for(rows * V * kNsElem) : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (idx r = 0; r < rows; r++) {
-    const float* xr = x + r * V;
-    float* o = out + r * V;  // may be xr itself
-    const float mx = row_max(xr, V);
-    double sum = 0;
+  for_rows(rows, nt, [&](idx r0, idx r1) {
+    for (idx r = r0; r < r1; r++) {
+      const float* xr = x + r * V;
+      float* o = out + r * V;  // may be xr itself
+      const float mx = row_max(xr, V);
+      double sum = 0;
 #pragma omp simd reduction(+ : sum)
-    for (idx j = 0; j < V; j++) {
-      const float e = exp_approx(xr[j] - mx);
-      o[j] = e;
-      sum += e;
-    }
-    const float k = static_cast<float>(1.0 / sum);
+      for (idx j = 0; j < V; j++) {
+        const float e = exp_approx(xr[j] - mx);
+        o[j] = e;
+        sum += e;
+      }
+      const float k = static_cast<float>(1.0 / sum);
 #pragma omp simd
-    for (idx j = 0; j < V; j++) o[j] *= k;
-  }
+      for (idx j = 0; j < V; j++) o[j] *= k;
+    }
+  });
 }
 
 }  // namespace bgpt
