@@ -83,20 +83,19 @@ void attention_cached(float* out, const float* qkv, float* keys, float* values, 
   }
   const int nt = B * nHead > 1 ? threads_for(macs * 5 * kNsMac) : 1;
   std::vector<float> scratch(static_cast<size_t>(longest * nt));
+  const auto run = [&](idx task, float* mine) {
+    const idx b = task / nHead, h = task % nHead;
+    fn(out, qkv, keys, values, slots[b], past[b], b, h, T, H, d, capacity, mine);
+  };
   if (nt <= 1) {  // no OpenMP region (see for_rows in common.h)
-    for (idx task = 0; task < B * nHead; task++)
-      fn(out, qkv, keys, values, slots[task / nHead], past[task / nHead], task / nHead, task % nHead, T, H, d, capacity,
-         scratch.data());
+    for (idx task = 0; task < B * nHead; task++) run(task, scratch.data());
     return;
   }
 #pragma omp parallel num_threads(nt)
   {
     float* mine = scratch.data() + longest * omp_get_thread_num();
 #pragma omp for schedule(dynamic, 1)
-    for (idx task = 0; task < B * nHead; task++) {
-      const idx b = task / nHead, h = task % nHead;
-      fn(out, qkv, keys, values, slots[b], past[b], b, h, T, H, d, capacity, mine);
-    }
+    for (idx task = 0; task < B * nHead; task++) run(task, mine);
   }
 }
 

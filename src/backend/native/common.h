@@ -137,24 +137,30 @@ inline float f16_to_float(std::uint16_t h) {
   return bits_to_float(static_cast<std::int32_t>(sign | ((exp + 112) << 23) | (man << 13)));
 }
 
-// exp(x) in float, to about 2 ulp (Cephes expf), written so that GCC vectorises loops that call it.
-// Inputs below ln(FLT_MIN) give 0 (no denormals); inputs above 88 saturate at about 1.6e38 (never inf).
-inline float exp_approx(float x) {
-  const float lo = -87.33654f, hi = 88.0f;
-  float xc = x < lo ? lo : (x > hi ? hi : x);
-  float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
-  float r = xc - n * 0.693359375f;  // ln 2 in two parts (Cody–Waite)
+// exp(xc) for xc in [ln(FLT_MIN), 88] without its power of two: e^(xc − n·ln 2), n = ⌊xc/ln 2 + ½⌋, by a
+// Cody–Waite reduction (ln 2 in two parts) and the Cephes expf polynomial. T is float or vf16 (exp16): one
+// expression for both.
+template <class T>
+inline T exp_reduced(T xc, T n) {
+  T r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  float z = r * r;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
+  const T z = r * r;
+  T p = r * 1.9875691500e-4f + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
-  float scale = bits_to_float((static_cast<std::int32_t>(n) + 127) << 23);
-  return x < lo ? 0.0f : p * scale;
+  return p * z + r + 1.0f;
+}
+
+// exp(x) in float, to about 2 ulp (Cephes expf), written so that GCC vectorises loops that call it.
+// Inputs below ln(FLT_MIN) give 0 (no denormals); inputs above 88 saturate at about 1.6e38 (never inf).
+inline float exp_approx(float x) {
+  const float lo = -87.33654f, hi = 88.0f;
+  const float xc = x < lo ? lo : (x > hi ? hi : x);
+  const float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+  const float scale = bits_to_float((static_cast<std::int32_t>(n) + 127) << 23);
+  return x < lo ? 0.0f : exp_reduced(xc, n) * scale;
 }
 
 // 16 floats as one value (GCC/Clang vector extension): one AVX-512 register, or two AVX / four SSE ones
@@ -218,28 +224,17 @@ typedef std::int32_t vi16 __attribute__((vector_size(64)));
 // 0, 1, …, 15: lane u of a short row (keys) is compared with it to mask the lanes past a length
 inline vi16 iota16() { return vi16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}; }
 
-// exp_approx on 16 lanes at once: the same steps (and so the same values where the compiler contracts the
-// same multiply-adds), with floor done as a truncation corrected downwards.
+// exp_approx on 16 lanes at once (floor done as a truncation corrected downwards).
 inline vf16 exp16(vf16 x) {
   const vf16 lo = splat16(-87.33654f), hi = splat16(88.0f);
   const vf16 xc = x < lo ? lo : (x > hi ? hi : x);
   const vf16 t = xc * 1.44269504088896341f + 0.5f;
   vf16 n = __builtin_convertvector(__builtin_convertvector(t, vi16), vf16);
   n = n > t ? n - 1.0f : n;
-  vf16 r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  const vf16 z = r * r;
-  vf16 p = splat16(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
   const vi16 bits = (__builtin_convertvector(n, vi16) + 127) << 23;
   vf16 scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return x < lo ? vf16{} : p * scale;
+  return x < lo ? vf16{} : exp_reduced(xc, n) * scale;
 }
 
 }  // namespace bgpt
