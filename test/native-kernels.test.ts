@@ -138,15 +138,18 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     const widen = (h: Uint16Array, f16: boolean) =>
       f16 ? Float32Array.from(h, halfToFloat) : new Float32Array(Uint32Array.from(h, (v) => v << 16).buffer);
     // every row count up to the batched path's and past it, odd widths (vector tails), K not a multiple of 4,
-    // and weights big enough to be split across threads (and to be streamed)
+    // and weights big enough to be split across threads (and to be streamed); one row into at most 256 columns
+    // over K ≥ 64 (k in halves, strips of 16, 8, 4 and 1 vectors and a scalar tail), and below 64
     const shapes: [number, number, number][] = [
       [1, 70, 600], [2, 33, 37], [3, 70, 600], [4, 7, 300], [5, 70, 600], [6, 1, 17], [7, 70, 129], [8, 70, 600],
       [9, 70, 33], [16, 40, 100], [1, 1027, 1270], [5, 1027, 1270], [1, 256, 257], [3, 768, 257],
+      [1, 1024, 256], [1, 301, 203], [1, 70, 48], [1, 40, 256],
     ];
     const n = nat.threads();
     try {
       for (const [M, K, N] of shapes) {
-        // the columns split between threads, each summed over k in order: every thread count gives the same bits
+        // the columns split between threads, each summed over k in order (or over halves of k fixed by the shape):
+        // every thread count gives the same bits
         const oneThread = new Map<string, Float32Array>();
         const same = (key: string, got: Float32Array) => {
           const first = oneThread.get(key);

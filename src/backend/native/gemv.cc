@@ -7,8 +7,8 @@
 // - streamed rows (larger weights, read from DRAM every step, and all 16-bit weights): W is read in the
 //   order it lies in memory (GPT-2's Conv1D weight is [in, out]), four rows at a time over a column block
 //   whose partial sums stay in L1, so every read is a few kB long and the hardware prefetcher keeps up.
-// The work is split between pool.h's threads by the size of the weights: streamed weights by halves of k (the
-// second half's sums added at the end), cached ones by columns. Sums run in fp32 over k in order (within each
+// The work is split between pool.h's threads by the size of the weights: streamed weights, and one row into
+// few columns, by halves of k (the second half's sums added at the end), other cached ones by columns. Sums run in fp32 over k in order (within each
 // half), the same for every thread count.
 #if defined(__AVX512F__) || defined(__AVX2__)
 // GCC 12's _mm512_cvtepu16_epi32 and _mm512_cvtph_ps leave a pass-through operand undefined on purpose and
@@ -109,18 +109,19 @@ constexpr bool vectorised() {
 }
 
 #ifdef BGPT_GEMV_VEC
-// C[rows 0..MR, columns j..j+T·kLanes) += A[rows, 0..K)·W[0..K, those columns]: the MR·T partial sums stay in
-// registers over all K (one weight vector loaded, widened, per T·MR multiply-adds); the rows of the strip
-// D ahead are prefetched, as their stride (a weight row) is too long for the hardware's stride prefetcher.
+// C[rows 0..MR, columns j..j+T·kLanes) += A[rows, k0..k1)·W[k0..k1, those columns]: the MR·T partial sums stay
+// in registers over the whole range (one weight vector loaded, widened, per T·MR multiply-adds); the rows of
+// the strip D ahead are prefetched, as their stride (a weight row) is too long for the hardware's stride
+// prefetcher.
 template <class F, int MR, int T>
-inline void strip(float* C, const float* A, const typename F::T* W, idx K, idx N, idx j) {
+inline void strip(float* C, const float* A, const typename F::T* W, idx K, idx N, idx j, idx k0, idx k1) {
   constexpr idx D = 8, kLine = 64 / sizeof(typename F::T);
   Vec s[MR][T];
   for (int i = 0; i < MR; i++)
     for (int t = 0; t < T; t++) s[i][t] = vload(C + i * N + j + t * kLanes);
-  const typename F::T* w = W + j;
-  for (idx k = 0; k < K; k++, w += N) {
-    if (k + D < K)
+  const typename F::T* w = W + k0 * N + j;
+  for (idx k = k0; k < k1; k++, w += N) {
+    if (k + D < k1)
       for (idx l = 0; l < T * kLanes; l += kLine) __builtin_prefetch(w + D * N + l);
     Vec x[T];
     for (int t = 0; t < T; t++) x[t] = F::load(w + t * kLanes);
@@ -137,8 +138,8 @@ inline void strip(float* C, const float* A, const typename F::T* W, idx K, idx N
 template <class F, int MR, int T>
 void strips(float* C, const float* A, const typename F::T* W, idx K, idx N, idx n0, idx n1) {
   idx j = n0;
-  for (; j + T * kLanes <= n1; j += T * kLanes) strip<F, MR, T>(C, A, W, K, N, j);
-  for (; j < n1; j += kLanes) strip<F, MR, 1>(C, A, W, K, N, j);
+  for (; j + T * kLanes <= n1; j += T * kLanes) strip<F, MR, T>(C, A, W, K, N, j, 0, K);
+  for (; j < n1; j += kLanes) strip<F, MR, 1>(C, A, W, K, N, j, 0, K);
 }
 
 // Vector registers (AVX-512: 32, AVX2: 16) bound the tiles: a strip holds MR·T partial sums, T weight
@@ -149,6 +150,17 @@ constexpr int kRegs = 32, kStripRows = 8, kTileRows = 4;
 constexpr int kRegs = 16, kStripRows = 4, kTileRows = 2;
 #endif
 constexpr int strip_width(int MR) { return (kRegs - 2) / (MR + 1) < 8 ? (kRegs - 2) / (MR + 1) : 8; }
+
+// One row over rows k0..k1 of W, columns n0..n1 (whole vectors): strips as wide as the registers allow.
+template <class F>
+void one_row_strips(float* C, const float* A, const typename F::T* W, idx K, idx N, idx n0, idx n1, idx k0, idx k1) {
+  constexpr int T = kRegs / 2;  // T sums, a weight vector and the broadcast: 16 on AVX-512, 8 on AVX2
+  idx j = n0;
+  for (; j + T * kLanes <= n1; j += T * kLanes) strip<F, 1, T>(C, A, W, K, N, j, k0, k1);
+  for (; j + 8 * kLanes <= n1; j += 8 * kLanes) strip<F, 1, 8>(C, A, W, K, N, j, k0, k1);
+  for (; j + 4 * kLanes <= n1; j += 4 * kLanes) strip<F, 1, 4>(C, A, W, K, N, j, k0, k1);
+  for (; j < n1; j += kLanes) strip<F, 1, 1>(C, A, W, K, N, j, k0, k1);
+}
 
 template <class F>
 void strip_tiles(float* C, const float* A, const typename F::T* W, idx M, idx K, idx N, idx n0, idx n1) {
@@ -206,17 +218,21 @@ void row_tiles(float* C, const float* A, const typename F::T* W, idx M, idx K, i
 }
 #endif
 
-// C[0..M, n0..n1) += A[:, k0..k1)·W[k0..k1, n0..n1) for one column block (n1 − n0 ≤ the block width). The
-// register strips take every k (k0 = 0, k1 = K).
+// C[0..M, n0..n1) += A[:, k0..k1)·W[k0..k1, n0..n1) for one column block (n1 − n0 ≤ the block width), in the
+// call's loop order (see gemv_rows). The register strips of several rows take every k (k0 = 0, k1 = K).
+enum class Order { strips, oneRow, streamed };
+
 template <class F>
-void block(float* C, const float* A, const typename F::T* W, idx M, idx K, idx N, idx n0, idx n1, bool streamed,
+void block(float* C, const float* A, const typename F::T* W, idx M, idx K, idx N, idx n0, idx n1, Order order,
            idx k0, idx k1) {
   idx vecEnd = n0;
 #ifdef BGPT_GEMV_VEC
   if constexpr (vectorised<F>()) {
     vecEnd = n0 + (n1 - n0) / kLanes * kLanes;
-    if (!streamed) {
+    if (order == Order::strips) {
       strip_tiles<F>(C, A, W, M, K, N, n0, vecEnd);
+    } else if (order == Order::oneRow) {
+      one_row_strips<F>(C, A, W, K, N, n0, vecEnd, k0, k1);
     } else {
       // k outermost, so the block's weights are read once from memory whatever M is (rows past the first
       // four find them in L1)
@@ -249,7 +265,7 @@ struct Chunks {
   const typename F::T* W;
   idx M, K, N, width, per;
   int parts;
-  bool streamed;
+  Order order;
 
   static void run(void* self, int c) {
     const Chunks& s = *static_cast<const Chunks*>(self);
@@ -257,7 +273,7 @@ struct Chunks {
     const idx k0 = h == 0 ? 0 : s.K / 2, k1 = h + 1 < s.parts ? s.K / 2 : s.K;
     float* dst = h == 0 ? s.C : s.part;
     const idx g = c / s.parts, n1 = std::min(s.N, (g + 1) * s.per);
-    for (idx n0 = g * s.per; n0 < n1; n0 += s.width) block<F>(dst, s.A, s.W, s.M, s.K, s.N, n0, std::min(n1, n0 + s.width), s.streamed, k0, k1);
+    for (idx n0 = g * s.per; n0 < n1; n0 += s.width) block<F>(dst, s.A, s.W, s.M, s.K, s.N, n0, std::min(n1, n0 + s.width), s.order, k0, k1);
   }
 };
 
@@ -270,11 +286,19 @@ void gemv_rows(float* C, const float* A, const typename F::T* W, idx M, idx K, i
   // a narrow range of columns of every row (runs of 1-3 kB per row, too short for the hardware prefetcher):
   // one row, two threads, 768×768 to 3072×768 weights, 12.5-21.5 → 20.5-26.6 GB/s in fp32 and 9.8-14.6 →
   // 17.7-24.5 in bf16 (with the prefetch in row_tile).
+  // One row into at most 256 columns (config b's two c_proj products, cached) the same way: the rows in two
+  // halves, each half's columns in one strip of registers. Cutting the columns between two threads left
+  // chunks of 64 columns, one partial sum per vector (a chain of dependent multiply-adds) and every row read
+  // in four short runs: decoding config b on two threads, alternating with the column split, the MLP's c_proj
+  // 40-55 → 32-36 µs per call and the attention's 13-16 → 9-12; whole runs faster in three pairs of four in
+  // each of two sets (2.27-2.69 → 2.52-3.00 kB/s); one thread unchanged.
   // The halves are fixed by the shape, not by the thread count, so that every thread count sums alike; the
   // columns are split further only beyond two threads (that changes no sum).
-  const int parts = streamed && K >= kSplitRows ? 2 : 1;
+  const bool oneRow = !streamed && M == 1 && N <= 256 && K >= kSplitRows;
+  const Order order = streamed ? Order::streamed : oneRow ? Order::oneRow : Order::strips;
+  const int parts = (streamed || oneRow) && K >= kSplitRows ? 2 : 1;
   const idx groups = parts == 2 ? std::max(1, threads / 2) : std::clamp<idx>(N / kMinChunk, 1, 2 * threads);
-  Chunks<F> work{C, nullptr, A, W, M, K, N, width, ((N + groups - 1) / groups + 15) / 16 * 16, parts, streamed};
+  Chunks<F> work{C, nullptr, A, W, M, K, N, width, ((N + groups - 1) / groups + 15) / 16 * 16, parts, order};
   thread_local std::vector<float> part;
   if (parts == 2) {
     part.assign(static_cast<size_t>(M * N), 0.0f);
