@@ -1,15 +1,17 @@
 // Products of a few rows (decoding: one row per stream) with a weight matrix W[K,N] in fp32, bf16 or f16:
 // C[M,N] += A[M,K]·W[K,N]. At M ≤ kGemvRows the work is reading W once; 16-bit weights are widened in
-// registers (bf16 by a 16-bit shift, f16 by the hardware conversion), never into a buffer. Two loop orders:
+// registers (bf16 by a 16-bit shift, f16 by the hardware conversion), never into a buffer. Three loop orders:
 // - register strips (fp32 weights small enough to stay in the caches between decoding steps): a strip of
 //   columns' partial sums of up to 8 rows stays in registers over all K, one weight vector loaded per
 //   T·MR multiply-adds and no partial sums through memory;
+// - one row into at most 256 columns (cached fp32): the same strips, as wide as the registers allow, over
+//   each half of K;
 // - streamed rows (larger weights, read from DRAM every step, and all 16-bit weights): W is read in the
 //   order it lies in memory (GPT-2's Conv1D weight is [in, out]), four rows at a time over a column block
 //   whose partial sums stay in L1, so every read is a few kB long and the hardware prefetcher keeps up.
-// The work is split between pool.h's threads by the size of the weights: streamed weights, and one row into
-// few columns, by halves of k (the second half's sums added at the end), other cached ones by columns. Sums run in fp32 over k in order (within each
-// half), the same for every thread count.
+// The work is split between pool.h's threads: streamed weights and one row into few columns by halves of k
+// (the second half's sums added at the end), the other cached ones by columns. Sums run in fp32 over k in
+// order (within each half), the same for every thread count.
 #if defined(__AVX512F__) || defined(__AVX2__)
 // GCC 12's _mm512_cvtepu16_epi32 and _mm512_cvtph_ps leave a pass-through operand undefined on purpose and
 // then warn about it
@@ -296,7 +298,7 @@ void gemv_rows(float* C, const float* A, const typename F::T* W, idx M, idx K, i
   // columns are split further only beyond two threads (that changes no sum).
   const bool oneRow = !streamed && M == 1 && N <= 256 && K >= kSplitRows;
   const Order order = streamed ? Order::streamed : oneRow ? Order::oneRow : Order::strips;
-  const int parts = (streamed || oneRow) && K >= kSplitRows ? 2 : 1;
+  const int parts = (streamed && K >= kSplitRows) || oneRow ? 2 : 1;
   const idx groups = parts == 2 ? std::max(1, threads / 2) : std::clamp<idx>(N / kMinChunk, 1, 2 * threads);
   Chunks<F> work{C, nullptr, A, W, M, K, N, width, ((N + groups - 1) / groups + 15) / 16 * 16, parts, order};
   thread_local std::vector<float> part;
