@@ -137,7 +137,10 @@ inline float f16_to_float(std::uint16_t h) {
   return bits_to_float(static_cast<std::int32_t>(sign | ((exp + 112) << 23) | (man << 13)));
 }
 
-// exp(xc) for xc in [ln(FLT_MIN), 88] without its power of two: e^(xc − n·ln 2), n = ⌊xc/ln 2 + ½⌋, by a
+// exp_approx's input range (below: 0, no denormals; above: saturated, never inf) and 1/ln 2, shared with exp16.
+constexpr float kExpLo = -87.33654f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f;
+
+// exp(xc) for xc in [kExpLo, kExpHi] without its power of two: e^(xc − n·ln 2), n = ⌊xc/ln 2 + ½⌋, by a
 // Cody–Waite reduction (ln 2 in two parts) and the Cephes expf polynomial. T is float or vf16 (exp16): one
 // expression for both.
 template <class T>
@@ -156,11 +159,10 @@ inline T exp_reduced(T xc, T n) {
 // exp(x) in float, to about 2 ulp (Cephes expf), written so that GCC vectorises loops that call it.
 // Inputs below ln(FLT_MIN) give 0 (no denormals); inputs above 88 saturate at about 1.6e38 (never inf).
 inline float exp_approx(float x) {
-  const float lo = -87.33654f, hi = 88.0f;
-  const float xc = x < lo ? lo : (x > hi ? hi : x);
-  const float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+  const float xc = x < kExpLo ? kExpLo : (x > kExpHi ? kExpHi : x);
+  const float n = __builtin_floorf(xc * kLog2e + 0.5f);
   const float scale = bits_to_float((static_cast<std::int32_t>(n) + 127) << 23);
-  return x < lo ? 0.0f : exp_reduced(xc, n) * scale;
+  return x < kExpLo ? 0.0f : exp_reduced(xc, n) * scale;
 }
 
 // 16 floats as one value (GCC/Clang vector extension): one AVX-512 register, or two AVX / four SSE ones
@@ -226,9 +228,9 @@ inline vi16 iota16() { return vi16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 
 // exp_approx on 16 lanes at once (floor done as a truncation corrected downwards).
 inline vf16 exp16(vf16 x) {
-  const vf16 lo = splat16(-87.33654f), hi = splat16(88.0f);
+  const vf16 lo = splat16(kExpLo), hi = splat16(kExpHi);
   const vf16 xc = x < lo ? lo : (x > hi ? hi : x);
-  const vf16 t = xc * 1.44269504088896341f + 0.5f;
+  const vf16 t = xc * kLog2e + 0.5f;
   vf16 n = __builtin_convertvector(__builtin_convertvector(t, vi16), vf16);
   n = n > t ? n - 1.0f : n;
   const vi16 bits = (__builtin_convertvector(n, vi16) + 127) << 23;
