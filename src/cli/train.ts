@@ -1,7 +1,8 @@
 /** `bgpt train`: train a generative, conversion or classification model on folders of files. */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { getKernels } from '../backend/index.js';
 import { parseConversion } from '../data/dataset.js';
 import { defaultHeads, validateConfig } from '../model/config.js';
@@ -18,6 +19,7 @@ const SETTINGS: Record<string, [string | undefined, string]> = {
   'batch-size': ['8', 'files per batch'],
   'accumulation': ['1', 'batches per optimizer step (gradient accumulation)'],
   'epochs': ['32', 'passes over the training files'],
+  'steps': ['0', 'optimizer steps the schedule spans, in place of --epochs (0 = by epochs)'],
   'lr': ['1e-5', 'peak learning rate (AdamW)'],
   'warmup': ['0.1', 'fraction of all steps for the linear warm-up'],
   'weight-decay': ['0.01', 'AdamW weight decay'],
@@ -87,6 +89,7 @@ export function registerTrain(program: Command): void {
       dropout: num('--dropout', get('dropout'), { min: 0, max: 0.9 }),
       evalEvery: num('--eval-every', get('eval-every'), { int: true, min: 0 }),
       seed: num('--seed', get('seed'), { int: true, min: 0 }),
+      steps: num('--steps', get('steps'), { int: true, min: 0 }),
       maxSteps: num('--max-steps', get('max-steps'), { int: true, min: 0 }),
       maxSeconds: num('--max-time', get('max-time'), { min: 0 }),
       init: raw.init ? String(raw.init) : undefined,
@@ -101,6 +104,8 @@ export function registerTrain(program: Command): void {
     }
     if (task === 'cls' && o.convert) throw new Error('--convert is for generative training, not --task cls');
     const logPath = raw.log ? String(raw.log) : `${out}.log.jsonl`;
+    mkdirSync(dirname(out), { recursive: true });
+    mkdirSync(dirname(logPath), { recursive: true });
     if (!o.resume) writeFileSync(logPath, '');
     // Ctrl-C (SIGINT) and SIGTERM (a service manager, a container stop) save the state and stop cleanly
     let stop = false;

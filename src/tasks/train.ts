@@ -46,6 +46,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Stop after this many optimizer steps (for tests and time-boxed runs; 0 = no limit). */
   maxSteps?: number;
+  /** Optimizer steps the whole schedule spans, in place of epochs × steps per epoch (0: by epochs). */
+  steps?: number;
   /** Keep each epoch's end state as well (epochPath), e.g. to score conversions per epoch afterwards. */
   keepEpochs?: boolean;
   /** Stop (and save) once this many seconds have passed in this run (0 = no limit). */
@@ -140,7 +142,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   const perEpoch = Math.floor(trainSet.length / o.batchSize);
   if (perEpoch < o.accumulation) throw new Error(`${trainSet.length} training files make ${perEpoch} batches of ${o.batchSize}: fewer than --accumulation ${o.accumulation}`);
   const stepsPerEpoch = Math.floor(perEpoch / o.accumulation);
-  const total = stepsPerEpoch * o.epochs, warm = warmupSteps(total, o.warmup);
+  const total = o.steps || stepsPerEpoch * o.epochs, warm = warmupSteps(total, o.warmup);
 
   // the model: resumed, initialised from a checkpoint, or new
   if (resumed) checkResumable(resumed.extra, o, lastPath(o.out));
@@ -183,7 +185,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   const t0 = performance.now();
   let bytes = 0, stopped: TrainResult['stopped'] = 'done', stepsThisRun = 0;
   const microPerEpoch = stepsPerEpoch * o.accumulation;
-  outer: while (state.epoch < o.epochs) {
+  outer: while (o.steps ? state.step < total : state.epoch < o.epochs) {
     // the epoch's order depends only on seed and epoch, so a resumed run replays it
     const order = new Rng((o.seed * 7919 + state.epoch) >>> 0).shuffle([...trainSet.keys()]);
     while (state.batch < microPerEpoch) {
@@ -232,11 +234,13 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
         state.epoch++;
         state.batch = 0;
       }
-      if (epochDone || (o.evalEvery > 0 && state.step % o.evalEvery === 0)) {
+      const scheduleDone = !!o.steps && state.step >= total;
+      if (epochDone || scheduleDone || (o.evalEvery > 0 && state.step % o.evalEvery === 0)) {
         evaluate();
         save(lastPath(o.out));
         if (epochDone && o.keepEpochs) save(epochPath(o.out, state.epoch));
       }
+      if (scheduleDone) break outer;
       if (o.maxSteps && stepsThisRun >= o.maxSteps) {
         stopped = 'max-steps';
         break outer;
@@ -260,7 +264,7 @@ function nanStop(what: string, loss: number, step: number, out: string): Error {
 
 /** A resumed run must split and order the files as the saved one did. */
 function checkResumable(extra: Record<string, unknown>, o: TrainOptions, path: string): void {
-  for (const key of ['seed', 'batchSize', 'accumulation'] as const) {
+  for (const key of ['seed', 'batchSize', 'accumulation', 'steps'] as const) {
     if (extra[key] !== undefined && extra[key] !== o[key]) throw new Error(`${path}: saved with ${key} ${String(extra[key])}, not ${o[key]}; resume with the same settings`);
   }
 }
