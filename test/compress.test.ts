@@ -62,7 +62,7 @@ const model = craftedModel(1);
 const bits = (a: Float32Array | Int32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 describe('range coder', () => {
-  it('round-trips skewed and flat frequency tables and reads exactly what it wrote', () => {
+  it('round-trips skewed and flat frequency tables, reading all it wrote and its dropped trailing zeros as zeros', () => {
     const rng = new Rng(3);
     for (const n of [0, 1, 2, 17, 3000]) {
       const tables: Int32Array[] = [], syms: number[] = [], enc = new RangeEncoder();
@@ -76,7 +76,8 @@ describe('range coder', () => {
       }
       const data = enc.finish(), dec = new RangeDecoder(data);
       assert.deepEqual(tables.map((f) => dec.decode(f)), syms);
-      assert.equal(dec.consumed, data.length);
+      assert.ok(dec.consumed >= data.length && dec.consumed <= data.length + 4, `${dec.consumed} of ${data.length}`);
+      assert.ok(data.length === 0 || data[data.length - 1] !== 0, 'no trailing zero stored');
     }
   });
 

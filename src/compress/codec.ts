@@ -10,7 +10,7 @@ import { deflateRawSync } from 'node:zlib';
 import type { BgptModel } from '../model/bgpt.js';
 import { EOP } from '../model/config.js';
 import { headerPatch } from '../data/patches.js';
-import { MODEL_ID_BYTES, Method, Reader, Writer, checkValue, readHeader, writeHeader, type WindowRule } from './container.js';
+import { Method, Reader, Writer, checkValue, readHeader, writeHeader, type WindowRule } from './container.js';
 import type { ExactBgpt } from './exact-model.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
 
@@ -28,7 +28,7 @@ export interface CodecOptions {
   blockBytes?: number;
 }
 
-/** The model's identity: SHA-256 of its configuration and every tensor, by name, cut to 8 bytes. */
+/** The model's identity: SHA-256 of its configuration and every tensor, by name, cut to 8 bytes (containers keep a prefix). */
 const ids = new WeakMap<BgptModel, Uint8Array>();
 export function modelId(model: BgptModel): Uint8Array {
   let id = ids.get(model);
@@ -39,14 +39,17 @@ export function modelId(model: BgptModel): Uint8Array {
       const w = model.params.w(s.name);
       h.update(s.name).update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
     }
-    ids.set(model, (id = new Uint8Array(h.digest().subarray(0, MODEL_ID_BYTES))));
+    ids.set(model, (id = new Uint8Array(h.digest().subarray(0, 8))));
   }
   return id;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** The default rule for a model: its whole context per window, half of it carried. */
+/**
+ * The default rule for a model: its whole context per window, half of it carried, blocks of about 64 KiB.
+ * Version-2 containers leave it unwritten, so it is part of the format: it must not change.
+ */
 export function defaultRule(ex: ExactBgpt, blockBytes = BLOCK_BYTES): WindowRule {
   const { patchLength: L, patchSize: S } = ex.cfg;
   if (L < 2) throw new Error(`the model's context is ${L} patch; compression needs at least 2`);
@@ -118,7 +121,7 @@ export function compressBytes(ex: ExactBgpt, data: Uint8Array, ext: string, opts
   const S = ex.cfg.patchSize, rule = defaultRule(ex, opts.blockBytes), header = headerPatch(ext, S);
   const wins = windowsOf(Math.ceil(data.length / S), rule);
   const w = new Writer();
-  writeHeader(w, { length: data.length, modelId: modelId(ex.model), rule, ext, check: 0 });
+  writeHeader(w, { length: data.length, modelId: modelId(ex.model), rule, ext, check: 0 }, defaultRule(ex));
   const checkAt = w.length - 4;
   for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
     const block = wins.slice(b0, b0 + rule.blockWindows), last = b0 + rule.blockWindows >= wins.length;
@@ -146,18 +149,19 @@ export function compressBytes(ex: ExactBgpt, data: Uint8Array, ext: string, opts
 /** Decompresses a .bgpz made with the same model; returns the bytes and the stored extension. */
 export function decompressBytes(ex: ExactBgpt, buf: Uint8Array, opts: CodecOptions = {}): { bytes: Uint8Array; ext: string } {
   const r = new Reader(buf), h = readHeader(r), S = ex.cfg.patchSize;
-  const id = modelId(ex.model);
+  const id = modelId(ex.model).subarray(0, h.modelId.length);
   if (hex(h.modelId) !== hex(id)) throw new Error(`compressed with another model (model id ${hex(h.modelId)}; --model has ${hex(id)})`);
-  if (h.rule.window > ex.cfg.patchLength) throw new Error('corrupt header (window longer than the model\'s context)');
+  const rule = h.rule ?? defaultRule(ex);
+  if (rule.window > ex.cfg.patchLength) throw new Error('corrupt header (window longer than the model\'s context)');
   let out: Uint8Array;
   try {
     out = new Uint8Array(h.length);
   } catch {
     throw new Error(`corrupt header (length ${h.length})`);
   }
-  const header = headerPatch(h.ext, S), wins = windowsOf(Math.ceil(h.length / S), h.rule);
-  for (let b0 = 0; b0 < wins.length; b0 += h.rule.blockWindows) {
-    const block = wins.slice(b0, b0 + h.rule.blockWindows), last = b0 + h.rule.blockWindows >= wins.length;
+  const header = headerPatch(h.ext, S), wins = windowsOf(Math.ceil(h.length / S), rule);
+  for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
+    const block = wins.slice(b0, b0 + rule.blockWindows), last = b0 + rule.blockWindows >= wins.length;
     const start = block[0].a * S, end = Math.min(h.length, block[block.length - 1].b * S);
     const method = r.byte();
     const payload = r.bytes(last ? r.left : r.varint());
@@ -171,7 +175,8 @@ export function decompressBytes(ex: ExactBgpt, buf: Uint8Array, opts: CodecOptio
         decodeWindow(ex, out, win, header, dec);
         opts.onProgress?.(Math.min(h.length, win.b * S), h.length);
       }
-      if (dec.consumed !== payload.length) throw new Error('corrupt file (coded block of the wrong size)');
+      // the coder's trailing zero bytes are not stored (the decoder reads zeros past the end): it reads at least the payload
+      if (dec.consumed < payload.length) throw new Error('corrupt file (coded block of the wrong size)');
     } else throw new Error(`corrupt file (unknown block method ${method})`);
   }
   if (r.left !== 0) throw new Error('corrupt file (data after the last block)');

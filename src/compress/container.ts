@@ -1,15 +1,23 @@
 /**
- * The .bgpz container (docs/compression.md): a header naming the format, the original length, the model, the
- * window rule, the extension given to the model and a check value; then one block per group of windows, each
- * stored or range-coded. The last block's payload runs to the end of the file. The check value is the CRC-32
- * of the original bytes xor the CRC-32 of the container with the check zeroed: it fails when any byte of the
- * file is changed, and when decoding does not reproduce the original.
+ * The .bgpz container (docs/compression.md). Version 2: signature "BG" and the version byte; the original
+ * length; 2 bytes of the model id; one byte holding the extension's length (low 7 bits) and whether a window
+ * rule other than the model's default follows (bit 7); the extension; that rule if any; a check value; then
+ * one block per group of windows, each stored or range-coded, the last block's payload running to the end.
+ * The check value is the CRC-32 of the original bytes xor the CRC-32 of the container with the check zeroed:
+ * it fails when any byte of the file is changed, and when decoding does not reproduce the original.
+ * Version 1 ("BGPZ", 8-byte model id, the rule always written) is still read.
  */
 import { crc32 } from '../io/pth/crc32.js';
 
-export const MAGIC = [0x42, 0x47, 0x50, 0x5a]; // "BGPZ"
-export const FORMAT_VERSION = 1;
-export const MODEL_ID_BYTES = 8;
+export const SIGNATURE = [0x42, 0x47]; // "BG"
+export const FORMAT_VERSION = 2;
+/** Bytes of the model id a container keeps: a wrong model is refused before decoding 65535 times in 65536; the check value catches the rest. */
+export const MODEL_ID_BYTES = 2;
+const V1_SIGNATURE = [0x42, 0x47, 0x50, 0x5a]; // "BGPZ"
+const V1_MODEL_ID_BYTES = 8;
+const RULE_FLAG = 0x80;
+/** Longest extension a container holds (the model sees only its first patch of bytes anyway). */
+export const MAX_EXT_BYTES = 0x7f;
 
 export const enum Method {
   Stored = 0,
@@ -28,8 +36,10 @@ export interface WindowRule {
 
 export interface Header {
   length: number;
+  /** The model id as stored: MODEL_ID_BYTES bytes (8 in version 1), a prefix of codec.modelId. */
   modelId: Uint8Array;
-  rule: WindowRule;
+  /** The window rule; null: the model's default (codec.defaultRule), which version 2 does not write. */
+  rule: WindowRule | null;
   ext: string;
   check: number;
   /** Offset of the check value in the container. */
@@ -118,24 +128,43 @@ export class Reader {
   }
 }
 
-export function writeHeader(w: Writer, h: Header): void {
+/** Writes a version-2 header; `rule` is written only when it is not `implicit` (the model's default). */
+export function writeHeader(w: Writer, h: Header, implicit?: WindowRule): void {
   const ext = Buffer.from(h.ext, 'utf8');
-  if (ext.length > 255) throw new Error('extension longer than 255 bytes');
-  w.bytes(Uint8Array.from(MAGIC)).byte(FORMAT_VERSION).varint(h.length).bytes(h.modelId);
-  w.varint(h.rule.window).varint(h.rule.carry).varint(h.rule.blockWindows);
-  w.byte(ext.length).bytes(ext).u32(h.check);
+  if (ext.length > MAX_EXT_BYTES) throw new Error(`extension longer than ${MAX_EXT_BYTES} bytes`);
+  const rule = h.rule && !(implicit && sameRule(h.rule, implicit)) ? h.rule : null;
+  w.bytes(Uint8Array.from(SIGNATURE)).byte(FORMAT_VERSION).varint(h.length).bytes(h.modelId.subarray(0, MODEL_ID_BYTES));
+  w.byte(ext.length | (rule ? RULE_FLAG : 0)).bytes(ext);
+  if (rule) w.varint(rule.window).varint(rule.carry).varint(rule.blockWindows);
+  w.u32(h.check);
 }
 
+const sameRule = (a: WindowRule, b: WindowRule) => a.window === b.window && a.carry === b.carry && a.blockWindows === b.blockWindows;
+
 export function readHeader(r: Reader): Header {
-  if (r.left < MAGIC.length || MAGIC.some((m, i) => r.buf[i] !== m)) throw new Error('not a .bgpz file (no BGPZ signature)');
-  r.pos = MAGIC.length;
+  const starts = (sig: number[]) => r.left > sig.length && sig.every((m, i) => r.buf[i] === m);
+  const v1 = starts(V1_SIGNATURE);
+  // "BG" then a small version byte: later versions get their own message, anything else is not a container
+  if (!v1 && !(starts(SIGNATURE) && r.buf[SIGNATURE.length] < 0x20)) throw new Error('not a .bgpz file (no BGPZ signature)');
+  r.pos = v1 ? V1_SIGNATURE.length : SIGNATURE.length;
   const version = r.byte();
-  if (version !== FORMAT_VERSION) throw new Error(`.bgpz format version ${version} is not supported (this bgpt reads version ${FORMAT_VERSION})`);
+  if (version !== (v1 ? 1 : FORMAT_VERSION)) throw new Error(`.bgpz format version ${version} is not supported (this bgpt reads versions 1 and ${FORMAT_VERSION})`);
   const length = r.varint();
-  const modelId = r.bytes(MODEL_ID_BYTES);
-  const rule = { window: r.varint(), carry: r.varint(), blockWindows: r.varint() };
-  if (rule.window < 2 || rule.carry < 1 || rule.carry >= rule.window || rule.blockWindows < 1) throw new Error('corrupt header (window rule)');
-  const ext = Buffer.from(r.bytes(r.byte())).toString('utf8');
+  const modelId = r.bytes(v1 ? V1_MODEL_ID_BYTES : MODEL_ID_BYTES);
+  const readRule = () => {
+    const rule = { window: r.varint(), carry: r.varint(), blockWindows: r.varint() };
+    if (rule.window < 2 || rule.carry < 1 || rule.carry >= rule.window || rule.blockWindows < 1) throw new Error('corrupt header (window rule)');
+    return rule;
+  };
+  let rule: WindowRule | null = null, ext: string;
+  if (v1) {
+    rule = readRule();
+    ext = Buffer.from(r.bytes(r.byte())).toString('utf8');
+  } else {
+    const e = r.byte();
+    ext = Buffer.from(r.bytes(e & MAX_EXT_BYTES)).toString('utf8');
+    if (e & RULE_FLAG) rule = readRule();
+  }
   const checkAt = r.pos;
   return { length, modelId, rule, ext, check: r.u32(), checkAt };
 }

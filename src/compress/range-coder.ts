@@ -1,7 +1,8 @@
 /**
  * A range coder (the carry-propagating form of LZMA's): 32-bit range kept ≥ 2^24, frequencies summing to at
  * most 2^24 per symbol. All arithmetic is on integers below 2^53, exact in JavaScript numbers. The encoder's
- * first output byte is always 0 and is not stored.
+ * first output byte is always 0 and is not stored; it ends on the value in its final interval with the most
+ * trailing zero bytes and drops those, since the decoder reads zeros past the end of its input.
  */
 const TOP = 2 ** 24, B32 = 2 ** 32;
 
@@ -64,8 +65,18 @@ export class RangeEncoder {
 
   /** Flushes and returns the coded bytes. */
   finish(): Uint8Array {
+    // any value in [low, low + range) decodes the same symbols: take the one with the most trailing zeros
+    for (let k = 32; k > 0; k--) {
+      const step = 2 ** k, v = Math.ceil(this.low / step) * step;
+      if (v < this.low + this.range) {
+        this.low = v;
+        break;
+      }
+    }
     for (let i = 0; i < 5; i++) this.shiftLow();
-    return this.out.slice(0, this.n);
+    let n = this.n;
+    while (n > 0 && this.out[n - 1] === 0) n--;
+    return this.out.slice(0, n);
   }
 }
 
@@ -78,9 +89,9 @@ export class RangeDecoder {
     for (let i = 0; i < 4; i++) this.code = this.code * 256 + this.next();
   }
 
+  /** The next input byte; zeros past the end (the encoder drops its trailing zeros). */
   private next(): number {
-    if (this.pos >= this.data.length) throw new Error('truncated coded data');
-    return this.data[this.pos++];
+    return this.pos < this.data.length ? this.data[this.pos++] : (this.pos++, 0);
   }
 
   /** Decodes one symbol coded with the same frequencies. */
@@ -100,7 +111,7 @@ export class RangeDecoder {
     return sym;
   }
 
-  /** Bytes of the input consumed so far (all of them once the last symbol is decoded). */
+  /** Bytes of the input consumed so far, zeros past the end included (at least all of them once the last symbol is decoded). */
   get consumed(): number {
     return this.pos;
   }
