@@ -4,7 +4,7 @@ import { conversionExamples, labelledExamples, parseConversion } from '../data/d
 import { listFiles } from '../data/files.js';
 import { scoreConversions, type ConversionOutputs } from '../tasks/convert-eval.js';
 import { evaluateClassifier, evaluateFiles, evaluatePairs } from '../tasks/eval.js';
-import { addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
+import { DEFAULT_MODEL_NOTE, addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
 import { progressLine } from './progress.js';
 
 const fmt = (x: number) => x.toFixed(4).padStart(8);
@@ -13,7 +13,7 @@ export function registerEval(program: Command): void {
   addPrecisionOption(program
     .command('eval')
     .description('score files: loss (nats per predicted byte) and bits per byte, or accuracy for a classifier')
-    .requiredOption('-m, --model <weights>', 'model: .safetensors, original .pth or bgpt checkpoint')
+    .option('-m, --model <weights>', `model: .safetensors, original .pth or bgpt checkpoint ${DEFAULT_MODEL_NOTE}`)
     .option('--convert <mode>', 'score conversion pairs "a->b" / "a&b" on the target part (default: the checkpoint\'s mode)')
     .option('--labels-from-folders', 'classification: the first folder below each path is the label')
     .option('--whole', 'score whole files through overlapping windows of the context (default: the head of each file, as the paper)')
@@ -21,7 +21,7 @@ export function registerEval(program: Command): void {
     .option('--max-bytes <b>', 'with --generate: stop each output after this many bytes')
     .option('--json', 'print one JSON object')
     .argument('<paths...>', 'files or folders (searched recursively, hidden files skipped)'))
-    .action((paths: string[], opts: { precision?: string; whole?: boolean; model: string; convert?: string; labelsFromFolders?: boolean; generate?: string | true; maxBytes?: string; json?: boolean }) => {
+    .action((paths: string[], opts: { precision?: string; whole?: boolean; model?: string; convert?: string; labelsFromFolders?: boolean; generate?: string | true; maxBytes?: string; json?: boolean }) => {
       const precision = precisionOf(opts.precision);
       const files = listFiles(paths);
       const loaded = loadModel(opts.model, precision);

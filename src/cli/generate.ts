@@ -8,7 +8,7 @@ import { extensionOf } from '../data/patches.js';
 import { continueMany, conversionPrompt, filePrompt, newFilePrompt, type Generated } from '../tasks/generate.js';
 import { readInput } from '../tasks/eval.js';
 import { Rng } from '../util/rng.js';
-import { addPrecisionOption, addSamplingOptions, generativeModel, num, precisionOf, samplingOf, type SamplingFlags } from './options.js';
+import { DEFAULT_MODEL_NOTE, addPrecisionOption, addSamplingOptions, generativeModel, num, precisionOf, samplingOf, type SamplingFlags } from './options.js';
 import { progressLine } from './progress.js';
 
 function rateReporter(label: string) {
@@ -41,7 +41,7 @@ export function registerGenerate(program: Command): void {
     program
       .command('generate')
       .description('generate new files of one type (or continue a prompt file)')
-      .requiredOption('-m, --model <weights>', 'generative model: .safetensors, original .pth or bgpt checkpoint')
+      .option('-m, --model <weights>', `generative model: .safetensors, original .pth or bgpt checkpoint ${DEFAULT_MODEL_NOTE}`)
       .option('--ext <ext>', 'extension of the files to generate (default: the prompt file\'s)')
       .option('-n, --count <n>', 'how many files', '1')
       .option('--max-bytes <b>', 'stop each file after this many new bytes')
@@ -50,7 +50,7 @@ export function registerGenerate(program: Command): void {
       .option('--slide', 'continue past the model\'s patch length with a sliding window (default: stop there)')
       .option('--out <dir>', 'output folder', 'generated')
       .option('--json', 'print one JSON object per file'),
-  )).action((opts: SamplingFlags & { precision?: string; slide?: boolean; model: string; ext?: string; count: string; maxBytes?: string; prompt?: string; promptBytes?: string; out: string; json?: boolean }) => {
+  )).action((opts: SamplingFlags & { precision?: string; slide?: boolean; model?: string; ext?: string; count: string; maxBytes?: string; prompt?: string; promptBytes?: string; out: string; json?: boolean }) => {
     const s = samplingOf(opts);
     const count = num('--count', opts.count, { int: true, min: 1 });
     const maxBytes = opts.maxBytes === undefined ? undefined : num('--max-bytes', opts.maxBytes, { int: true, min: 1 });

@@ -5,6 +5,7 @@ import { bf16Support } from '../backend/bf16.js';
 import { getKernels, getNativeInfo } from '../backend/index.js';
 import { PRECISIONS, loadModelFile, type LoadedModel, type Precision } from '../io/weights.js';
 import type { BgptModel } from '../model/bgpt.js';
+import { modelPathOr } from '../io/default-model.js';
 import { checkSampling, type SamplingOptions } from '../model/sampling.js';
 
 export function num(name: string, v: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number {
@@ -38,6 +39,9 @@ export function samplingOf(f: SamplingFlags): SamplingOptions & { seed: number }
   return { ...o, seed };
 }
 
+/** What `--model` says where it may be left out. */
+export const DEFAULT_MODEL_NOTE = '(default: the shipped base model, models/base.safetensors)';
+
 /** `--precision`: how inference keeps the matrix weights (default: as the file has them, precisionOf). */
 export function addPrecisionOption(c: Command): Command {
   return c.option('--precision <p>', `matrix weights for inference: ${PRECISIONS.join(', ')} (16-bit weights, fp32 arithmetic; default: as stored in the file)`);
@@ -66,13 +70,14 @@ export function bf16Check(): string {
 }
 
 /** Loads a model for the default backend; `precision` as --precision (default fp32). */
-export function loadModel(path: string, precision: Precision | 'auto' = 'fp32'): LoadedModel {
-  return loadModelFile(getKernels(), path, { precision });
+/** The model named by --model, or the shipped base model when none is named. */
+export function loadModel(path: string | undefined, precision: Precision | 'auto' = 'fp32'): LoadedModel {
+  return loadModelFile(getKernels(), modelPathOr(path), { precision });
 }
 
-export function generativeModel(path: string, precision: Precision | 'auto' = 'fp32'): BgptModel {
+export function generativeModel(path: string | undefined, precision: Precision | 'auto' = 'fp32'): BgptModel {
   const m = loadModel(path, precision);
-  if (m.task !== 'generative') throw new Error(`${path}: a classification model; this command needs a generative one`);
+  if (m.task !== 'generative') throw new Error(`${modelPathOr(path)}: a classification model; this command needs a generative one`);
   return m.model;
 }
 

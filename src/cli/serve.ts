@@ -1,10 +1,10 @@
 /** `bgpt serve`: the model behind an HTTP API; SIGTERM (or Ctrl-C) drains and exits 0. */
 import type { Command } from 'commander';
 import { BgptServer, DEFAULT_LIMITS } from '../serve/server.js';
-import { loadModel, num } from './options.js';
+import { DEFAULT_MODEL_NOTE, loadModel, num } from './options.js';
 
 interface ServeFlags {
-  model: string;
+  model?: string;
   host: string;
   port: string;
   token?: string;
@@ -21,7 +21,7 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve a model over HTTP: /v1/score, /v1/classify, /v1/generate, /v1/compress, /v1/decompress, /healthz, /metrics')
-    .requiredOption('-m, --model <weights>', 'the model: .safetensors, original .pth or bgpt checkpoint')
+    .option('-m, --model <weights>', `the model: .safetensors, original .pth or bgpt checkpoint ${DEFAULT_MODEL_NOTE}`)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', '8080')
     .option('--token <t>', 'require "Authorization: Bearer <t>" on every route but /healthz (default: $BGPT_TOKEN)')

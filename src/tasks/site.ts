@@ -7,6 +7,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, sta
 import { createServer, type Server } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_MODEL } from '../io/default-model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 /** The built site, dist/site of the package (this file is in src/tasks or dist/tasks). */
@@ -16,12 +17,21 @@ export function siteDir(): string {
   return dir;
 }
 
-/** Copies the site into `out` (created if needed); returns the files written. */
+/** Files the site offers beside its own: the shipped base model, which the page opens by default. */
+function extras(): Record<string, string> {
+  return existsSync(DEFAULT_MODEL) ? { 'base.safetensors': DEFAULT_MODEL } : {};
+}
+
+/** Copies the site (and the base model) into `out` (created if needed); returns the files written. */
 export function writeSite(out: string): string[] {
   const from = siteDir();
   mkdirSync(out, { recursive: true });
   const files = readdirSync(from).filter((f) => statSync(join(from, f)).isFile());
   for (const f of files) writeFileAtomic(join(out, f), readFileSync(join(from, f)));
+  for (const [name, path] of Object.entries(extras())) {
+    if (!existsSync(join(out, name))) writeFileAtomic(join(out, name), readFileSync(path));
+    files.push(name);
+  }
   return files;
 }
 
@@ -44,10 +54,13 @@ export function serveDir(root: string, port: number): Promise<{ server: Server; 
       res.writeHead(400).end('bad path');
       return;
     }
-    const file = resolve(base, `.${path.endsWith('/') ? `${path}index.html` : path}`);
+    const extra = extras()[path.slice(1)];
+    // a file of the folder wins over the site's base model (a user's own base.safetensors beside the page)
+    const own = resolve(base, `.${path.endsWith('/') ? `${path}index.html` : path}`);
+    const file = extra && !existsSync(own) ? extra : own;
     let size = -1;
     try {
-      if (file === base || file.startsWith(base + sep)) size = statSync(file).isFile() ? statSync(file).size : -1;
+      if (file === extra || file === base || file.startsWith(base + sep)) size = statSync(file).isFile() ? statSync(file).size : -1;
     } catch {
       // missing: 404 below
     }

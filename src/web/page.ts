@@ -9,7 +9,8 @@
  *   ?backends                 → {"backends", "webgpu"}: the backends this browser offers, whether it has a GPU adapter
  *   ?check=matmul             → {"rows"}: each backend's products against the TypeScript reference
  * plus &backend=ts|wasm|webgpu to choose the backend (default: the fastest by a short measurement); any
- * failure → {"error"}.
+ * failure → {"error"}. Without model=URL the site's base model (base.safetensors beside the page) is used.
+ * The page opens that model by itself when the site has it.
  */
 import { midiNotes } from '../data/media/midi.js';
 import { repairMedia } from '../data/media/repair.js';
@@ -164,7 +165,16 @@ function benchTable(rows: BenchRow[], webgpu: string): void {
   $('webgpu').textContent = `WebGPU: ${webgpu}`;
 }
 
+/** The shipped base model, which `bgpt web` puts beside the page. */
+const BASE_MODEL = 'base.safetensors';
+let baseModel: Promise<boolean> | null = null;
+function hasBaseModel(): Promise<boolean> {
+  baseModel ??= fetch(BASE_MODEL, { method: 'HEAD' }).then((r) => r.ok, () => false);
+  return baseModel;
+}
+
 function wireUi(): void {
+  $('model-base').addEventListener('click', () => void openModel(BASE_MODEL, BASE_MODEL));
   $('model-file').addEventListener('change', () => {
     const f = ($('model-file') as HTMLInputElement).files?.[0];
     if (f) void openModel(f, f.name);
@@ -225,8 +235,8 @@ async function automate(q: URLSearchParams): Promise<Record<string, unknown>> {
     benchTable(r.rows, ready.webgpu);
     return { rows: r.rows, webgpu: ready.webgpu };
   }
-  const modelUrl = q.get('model');
-  if (!modelUrl) throw new Error('the query needs model=URL');
+  const modelUrl = q.get('model') ?? ((await hasBaseModel()) ? BASE_MODEL : null);
+  if (!modelUrl) throw new Error(`the query needs model=URL (this site has no ${BASE_MODEL})`);
   const nameOf = (u: string) => decodeURIComponent(new URL(u, location.href).pathname.split('/').pop() || u);
   lastLoad = { type: 'load', model: modelUrl, name: nameOf(modelUrl), backend: backendChoice() };
   const loaded = (await runner.request(lastLoad)) as Extract<Final, { type: 'loaded' }>;
@@ -256,6 +266,11 @@ async function automate(q: URLSearchParams): Promise<Record<string, unknown>> {
 wireUi();
 void runner.ready.then((r) => status(`ready: backends ${r.backends.join(', ')}${r.wasmError ? ` (WebAssembly unavailable: ${r.wasmError})` : ''}; WebGPU ${r.webgpu}`));
 const query = new URLSearchParams(location.search);
+void hasBaseModel().then((has) => {
+  $('model-base').hidden = !has;
+  // offered by default: open it unless a query or the user chose first
+  if (has && !query.size && !lastLoad) void openModel(BASE_MODEL, BASE_MODEL);
+});
 if (query.size) {
   const out = $('result');
   automate(query).then(
