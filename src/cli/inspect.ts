@@ -19,6 +19,8 @@ export interface InspectResult {
   dtypes: Record<string, number>;
   training?: Record<string, unknown>;
   optimizer?: Record<string, unknown> | 'torch state (not read)';
+  /** How a shipped model was made (bgpt.provenance). */
+  provenance?: Record<string, unknown>;
   /** bgpt version that wrote a checkpoint. */
   writtenBy?: string;
   /** Top-level keys of a torch checkpoint dict. */
@@ -48,6 +50,14 @@ export function inspectFile(path: string): InspectResult {
       }
       if (w.meta.optimizer) r.optimizer = { ...w.meta.optimizer };
       else if (w.meta.hasTorchOptimizer) r.optimizer = 'torch state (not read)';
+      const prov = w.meta.metadata?.[META.provenance];
+      if (prov !== undefined) {
+        try {
+          r.provenance = JSON.parse(prov) as Record<string, unknown>;
+        } catch {
+          throw new Error(`metadata ${META.provenance} is not valid JSON`);
+        }
+      }
       if (w.meta.metadata?.[META.version]) r.writtenBy = `bgpt ${w.meta.metadata[META.version]}`;
       if (src instanceof PthSource) r.keys = src.info.keys;
       return r;
@@ -84,7 +94,9 @@ export function registerInspect(program: Command): void {
       if (r.training) lines.push(['training', Object.entries(r.training).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')]);
       if (r.optimizer) lines.push(['optimizer', typeof r.optimizer === 'string' ? r.optimizer : `AdamW step ${r.optimizer.step}, lr ${r.optimizer.lr}, betas ${r.optimizer.beta1}/${r.optimizer.beta2}, eps ${r.optimizer.eps}, weight decay ${r.optimizer.weightDecay}`]);
       if (r.writtenBy) lines.push(['written by', r.writtenBy]);
+      for (const [k, v] of Object.entries(r.provenance ?? {})) lines.push([`made: ${k}`, typeof v === 'string' ? v : JSON.stringify(v)]);
       if (r.keys) lines.push(['keys', r.keys.join(', ')]);
-      for (const [k, v] of lines) console.log(`${k.padEnd(11)} ${v}`);
+      const w = Math.max(...lines.map(([k]) => k.length));
+      for (const [k, v] of lines) console.log(`${k.padEnd(w)} ${v}`);
     });
 }

@@ -145,9 +145,11 @@ function schedulerState(ck: Checkpoint): PyDict {
 }
 
 /** Writes the parameters as plain safetensors (what other tools load), with the config and task noted. */
-export function exportSafetensors(path: string, ck: Checkpoint, opts: { dtype?: ExportDtype } = {}): void {
+export function exportSafetensors(path: string, ck: Checkpoint, opts: { dtype?: ExportDtype; provenance?: Record<string, unknown> } = {}): void {
   const layout = buildLayout(ck.config, layoutTask(ck.task));
   const tensors = layout.specs.map((s) => ({ name: s.name, shape: s.shape, data: ck.params.subarray(s.offset, s.offset + s.size), dtype: opts.dtype }));
-  writeSafetensors(path, tensors, { [META.format]: 'pt', [META.config]: encodeJson(ck.config), [META.task]: encodeJson(ck.task) });
+  const meta: Record<string, string> = { [META.format]: 'pt', [META.config]: encodeJson(ck.config), [META.task]: encodeJson(ck.task) };
+  if (opts.provenance) meta[META.provenance] = JSON.stringify(opts.provenance);
+  writeSafetensors(path, tensors, meta);
 }
 

@@ -11,6 +11,8 @@
  *   bgpt.training    TrainingState (optional)
  *   bgpt.optimizer   {"step","lr","beta1","beta2","eps","weightDecay"} (optional; then the moments are the
  *                    tensors optimizer.m.<param> and optimizer.v.<param>)
+ *   bgpt.provenance  how a shipped model was made: a JSON object (the command, the corpus manifest's hash,
+ *                    the seed, the commit, the held-out figures; optional, shown by `bgpt inspect`)
  *
  * Numbers JSON cannot hold (±Infinity, NaN, −0) are written as {"$num":"Infinity"} etc., so every double
  * (best eval loss, RNG spare normal) round-trips bit-exactly.
@@ -62,6 +64,7 @@ export const META = {
   task: 'bgpt.task',
   training: 'bgpt.training',
   optimizer: 'bgpt.optimizer',
+  provenance: 'bgpt.provenance',
 } as const;
 
 export const CHECKPOINT_VERSION = '1';
