@@ -1,12 +1,13 @@
 /** `bgpt compress`, `bgpt decompress` and `bgpt bench compress`: lossless compression with a byte model. */
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { listFiles } from '../data/files.js';
 import { benchCompress, exactModel, processFiles, totals, type FileResult } from '../tasks/compress.js';
-import { generativeModel } from './options.js';
+import { DEFAULT_MODEL_NOTE, generativeModel, num } from './options.js';
 import { progressLine } from './progress.js';
 
-type Opts = { model: string; out?: string; force?: boolean; json?: boolean };
+type Opts = { model?: string; out?: string; force?: boolean; json?: boolean };
 
 const rate = (bytes: number, s: number) => `${Math.round(bytes / Math.max(s, 1e-9))} bytes/s`;
 
@@ -36,7 +37,7 @@ function run(mode: 'compress' | 'decompress', files: string[], opts: Opts): void
 
 function common(c: Command): Command {
   return c
-    .requiredOption('-m, --model <weights>', 'generative model: .safetensors, original .pth or bgpt checkpoint (the same one for both directions)')
+    .option('-m, --model <weights>', `generative model: .safetensors, original .pth or bgpt checkpoint, the same one for both directions ${DEFAULT_MODEL_NOTE}`)
     .option('--out <dir>', 'write the outputs into this folder (default: beside each input)')
     .option('-f, --force', 'replace existing output files')
     .option('--json', 'print one JSON object: per-file and total sizes and bits per byte');
@@ -55,24 +56,34 @@ export function registerCompress(program: Command): void {
   bench
     .command('compress')
     .description('sizes and speeds of bgpt against gzip, brotli, xz and zstd, each file compressed alone')
-    .requiredOption('-m, --model <weights>', 'generative model')
+    .option('-m, --model <weights>', `generative model ${DEFAULT_MODEL_NOTE}`)
+    .option('--by-folder', 'also total each first-level folder below a given path (e.g. a corpus\'s type groups)')
+    .option('--verify-every <n>', 'decode every n-th file\'s bgpt output to check it (decoding runs a forward step per byte)', '1')
     .option('--json', 'print one JSON object')
     .argument('<paths...>', 'files or folders (searched recursively, hidden files skipped)')
-    .action((paths: string[], opts: { model: string; json?: boolean }) => {
+    .action((paths: string[], opts: { model?: string; byFolder?: boolean; verifyEvery: string; json?: boolean }) => {
+      const verifyEvery = num('--verify-every', opts.verifyEvery, { int: true, min: 1 });
+      const roots = paths.map((p) => resolve(p));
       const files = listFiles(paths);
+      const groupOf = (f: string) => {
+        const full = resolve(f), root = roots.find((r) => full.startsWith(`${r}/`));
+        return root ? full.slice(root.length + 1).split('/')[0] : '.';
+      };
       const ex = exactModel(generativeModel(opts.model));
       const progress = progressLine('benchmarking');
-      const r = benchCompress(ex, files, (f) => progress.update(f));
+      let done = 0;
+      const r = benchCompress(ex, files, { onFile: (f) => progress.update(`${++done}/${files.length} ${f}`), verifyEvery, groupOf: opts.byFolder ? groupOf : undefined });
       progress.done();
       if (opts.json) return console.log(JSON.stringify(r));
       const names = r.total.results.map((e) => e.name);
-      const w = Math.min(40, Math.max(...[...r.files, r.total].map((f) => f.file.length)));
-      console.log(`${'file'.padEnd(w)} ${'bytes'.padStart(9)} ${names.map((n) => n.padStart(13)).join('')}`);
-      for (const f of [...r.files, r.total]) {
-        console.log(`${f.file.padEnd(w)} ${String(f.bytes).padStart(9)} ${f.results.map((e) => `${e.compressed} ${e.bits_per_byte.toFixed(2)}`.padStart(13)).join('')}`);
+      const rows = opts.byFolder ? [...r.groups!, r.total] : [...r.files, r.total];
+      const w = Math.min(40, Math.max(...rows.map((f) => f.file.length)));
+      console.log(`${(opts.byFolder ? 'group' : 'file').padEnd(w)} ${'bytes'.padStart(10)} ${names.map((n) => n.padStart(15)).join('')}`);
+      for (const f of rows) {
+        console.log(`${f.file.padEnd(w)} ${String(f.bytes).padStart(10)} ${f.results.map((e) => `${e.compressed} ${e.bits_per_byte.toFixed(2)}`.padStart(15)).join('')}`);
       }
-      console.log('(compressed bytes, bits per byte)');
-      for (const e of r.total.results) console.log(`${e.name.padEnd(13)} compress ${rate(r.total.bytes, r.total.bytes / e.compress_bytes_per_s)}, decompress ${rate(r.total.bytes, r.total.bytes / e.decompress_bytes_per_s)}`);
+      console.log(`(compressed bytes, bits per byte; bgpt's output decoded and checked on ${r.verified} of ${r.files.length} files)`);
+      for (const e of r.total.results) console.log(`${e.name.padEnd(13)} compress ${rate(r.total.bytes, r.total.bytes / e.compress_bytes_per_s)}, decompress ${e.decompress_bytes_per_s} bytes/s`);
       if (r.skipped.length) console.log(`skipped: ${r.skipped.join(', ')}`);
     });
 }

@@ -142,37 +142,81 @@ function timed<T>(f: () => T): [T, number] {
   return [r, (performance.now() - t0) / 1000];
 }
 
-/** Sizes and speeds of bgpt and the classic compressors on each file alone, and in total. */
-export function benchCompress(ex: ExactBgpt, files: string[], onFile?: (file: string) => void): { files: BenchFile[]; total: BenchFile; skipped: string[] } {
+export interface BenchCompressOptions {
+  onFile?: (file: string) => void;
+  /** Decode every n-th file's bgpt output to check it (1: all; its decompression speed counts those files). */
+  verifyEvery?: number;
+  /** The group of each file (e.g. its folder): totals per group as well. */
+  groupOf?: (file: string) => string;
+}
+
+export interface BenchCompressResult {
+  files: BenchFile[];
+  total: BenchFile;
+  groups?: BenchFile[];
+  /** Files whose bgpt output was decoded and matched. */
+  verified: number;
+  skipped: string[];
+}
+
+/** Sizes and speeds of bgpt and the classic compressors on each file alone, and in total (and per group). */
+export function benchCompress(ex: ExactBgpt, files: string[], opts: BenchCompressOptions = {}): BenchCompressResult {
   const { available, skipped } = classicCompressors();
   const out: BenchFile[] = [];
-  const sums = new Map<string, { compressed: number; c: number; d: number }>();
-  for (const file of files) {
-    onFile?.(file);
+  const timings: Timing[][] = []; // per file, per coder
+  const every = opts.verifyEvery ?? 1;
+  let verified = 0;
+  for (const [i, file] of files.entries()) {
+    opts.onFile?.(file);
     const data = readInput(file);
-    const results: BenchEntry[] = [];
+    const results: BenchEntry[] = [], times: Timing[] = [];
     const coders: Classic[] = [
       { name: 'bgpt', compress: (d) => compressBytes(ex, d, extensionOf(file)), decompress: (d) => decompressBytes(ex, d).bytes },
       ...available,
     ];
     for (const c of coders) {
       const [packed, tc] = timed(() => c.compress(data));
-      const [back, td] = timed(() => c.decompress(packed));
+      // every classic output is decoded; bgpt's (slow: a forward step per byte) every `every`-th file
+      const check = c.name !== 'bgpt' || i % every === 0;
+      const [back, td] = check ? timed(() => c.decompress(packed)) : [data, 0];
       if (Buffer.compare(Buffer.from(back), data) !== 0) throw new Error(`${file}: ${c.name} did not round-trip`);
-      results.push(entry(c.name, data.length, packed.length, tc, td));
-      const s = sums.get(c.name) ?? { compressed: 0, c: 0, d: 0 };
-      sums.set(c.name, { compressed: s.compressed + packed.length, c: s.c + tc, d: s.d + td });
+      if (check && c.name === 'bgpt') verified++;
+      const t = { c: tc, d: td, dBytes: check ? data.length : 0 };
+      results.push(entry(c.name, data.length, packed.length, t));
+      times.push(t);
     }
     out.push({ file, bytes: data.length, results });
+    timings.push(times);
   }
-  const bytes = out.reduce((a, f) => a + f.bytes, 0);
-  const total = { file: `total (${out.length} files)`, bytes, results: [...sums].map(([name, s]) => entry(name, bytes, s.compressed, s.c, s.d)) };
-  return { files: out, total, skipped };
+  const sum = (label: string, idx: number[]): BenchFile => {
+    const bytes = idx.reduce((a, i) => a + out[i].bytes, 0);
+    return {
+      file: `${label} (${idx.length} files)`, bytes,
+      results: (out[0]?.results ?? []).map((e0, j) => {
+        const add = (k: keyof Timing) => idx.reduce((a, i) => a + timings[i][j][k], 0);
+        return entry(e0.name, bytes, idx.reduce((a, i) => a + out[i].results[j].compressed, 0), { c: add('c'), d: add('d'), dBytes: add('dBytes') });
+      }),
+    };
+  };
+  const r: BenchCompressResult = { files: out, total: sum('total', [...out.keys()]), verified, skipped };
+  if (opts.groupOf) {
+    const by = new Map<string, number[]>();
+    for (const [i, f] of out.entries()) by.set(opts.groupOf(f.file), [...(by.get(opts.groupOf(f.file)) ?? []), i]);
+    r.groups = [...by].map(([g, idx]) => sum(g, idx));
+  }
+  return r;
 }
 
-function entry(name: string, bytes: number, compressed: number, tc: number, td: number): BenchEntry {
+interface Timing {
+  c: number;
+  d: number;
+  /** Bytes whose decompression was timed. */
+  dBytes: number;
+}
+
+function entry(name: string, bytes: number, compressed: number, t: Timing): BenchEntry {
   return {
     name, compressed, bits_per_byte: bytes ? (8 * compressed) / bytes : 0,
-    compress_bytes_per_s: Math.round(bytes / Math.max(tc, 1e-9)), decompress_bytes_per_s: Math.round(bytes / Math.max(td, 1e-9)),
+    compress_bytes_per_s: Math.round(bytes / Math.max(t.c, 1e-9)), decompress_bytes_per_s: t.dBytes ? Math.round(t.dBytes / Math.max(t.d, 1e-9)) : 0,
   };
 }
