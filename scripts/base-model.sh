@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The shipped base model, end to end (docs/base-model.md): the corpus, a fixed sample of its held-out files,
+# the sweep of shapes at equal time (--sweep SECONDS), and the base model's run.
+#   scripts/base-model.sh WORKDIR [--sweep SECONDS]
+# Without --sweep it trains the base model (about 90 minutes on 2 cores with bf16) and writes
+# models/base.safetensors (16-bit) with its provenance.
+set -euo pipefail
+work=${1:?usage: scripts/base-model.sh WORKDIR [--sweep SECONDS]}
+shift
+sweep=0
+if [[ ${1:-} == --sweep ]]; then sweep=${2:?--sweep needs seconds}; fi
+here=$(cd "$(dirname "$0")/.." && pwd)
+bgpt() { node "$here/dist/cli/main.js" "$@"; }
+mkdir -p "$work"
+
+[[ -f $work/corpus/manifest.tsv ]] || bgpt data corpus --out "$work/corpus" --seed 0
+# the evaluation sample: the first 24 held-out files of each group by SHA-256 (a fixed, content-defined pick)
+rm -rf "$work/evalset"
+node -e '
+  const fs = require("fs"), path = require("path");
+  const [corpus, out] = process.argv.slice(1);
+  const rows = fs.readFileSync(path.join(corpus, "manifest.tsv"), "utf8").trim().split("\n").slice(1).map((l) => l.split("\t"));
+  const byGroup = new Map();
+  for (const r of rows) if (r[0] === "heldout") byGroup.set(r[1], [...(byGroup.get(r[1]) ?? []), r]);
+  for (const [g, rs] of byGroup) for (const r of rs.sort((a, b) => (a[6] < b[6] ? -1 : 1)).slice(0, 24)) {
+    const to = path.join(out, g, r[6].slice(0, 12) + "-" + path.basename(r[7]));
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(path.join(corpus, r[7]), to);
+  }' "$work/corpus" "$work/evalset"
+
+common=(--train "$work/corpus/train" --eval "$work/evalset" --precision bf16 --batch-size 8
+  --warmup 0.05 --dropout 0 --weight-decay 0.1 --seed 0)
+
+if (( sweep > 0 )); then
+  # each shape: a 12-step probe for its speed, then a full schedule sized to SECONDS
+  while read -r name S L H P B lr; do
+    shape=(--patch-size "$S" --patch-length "$L" --hidden "$H" --patch-layers "$P" --byte-layers "$B" --lr "$lr")
+    [[ -f $work/sweep/$name.safetensors ]] && continue
+    bgpt train "${common[@]}" "${shape[@]}" --out "$work/sweep/$name-probe.safetensors" --steps 1000 --max-steps 12 >/dev/null
+    rate=$(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").map(JSON.parse).filter(r=>r.type==="step");console.log(l.at(-1).elapsed_s/l.length)' "$work/sweep/$name-probe.safetensors.log.jsonl")
+    steps=$(node -e "console.log(Math.max(20, Math.floor($sweep / $rate)))")
+    bgpt train "${common[@]}" "${shape[@]}" --out "$work/sweep/$name.safetensors" --steps "$steps" --eval-every 0 > "$work/sweep/$name.out"
+  done <<'SHAPES'
+s16-h256-4x2 16 256 256 4 2 6e-4
+s8-h256-4x2 8 512 256 4 2 6e-4
+s4-h256-4x2 4 1024 256 4 2 6e-4
+s8-h384-4x2 8 512 384 4 2 6e-4
+s16-h256-4x2-lr2e-3 16 256 256 4 2 2e-3
+SHAPES
+  exit 0
+fi
+
+# the base model: the sweep's choice (docs/base-model.md), a fixed number of steps
+base=(--patch-size 16 --patch-length 256 --hidden 256 --patch-layers 4 --byte-layers 2 --lr 1e-3)
+steps=3600
+mkdir -p "$work/base"
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+start=$(date +%s)
+bgpt train "${common[@]}" "${base[@]}" --steps $steps --eval-every 400 --out "$work/base/base.safetensors" > "$work/base/train.out"
+seconds=$(( $(date +%s) - start ))
+node -e '
+  const fs = require("fs"), os = require("os"), path = require("path");
+  const [work, steps, seconds, commit, argv] = process.argv.slice(1);
+  const corpus = JSON.parse(fs.readFileSync(path.join(work, "corpus", "corpus.json"), "utf8"));
+  const log = fs.readFileSync(path.join(work, "base", "base.safetensors.log.jsonl"), "utf8").trim().split("\n").map(JSON.parse);
+  const evals = log.filter((r) => r.type === "eval"), best = evals.reduce((a, r) => (r.loss < a.loss ? r : a));
+  console.log(JSON.stringify({
+    recipe: "scripts/base-model.sh WORKDIR (docs/base-model.md)",
+    command: "bgpt train " + argv,
+    corpus_manifest_sha256: corpus.manifest_sha256,
+    corpus: `${corpus.files} files, ${corpus.bytes} bytes, seed ${corpus.seed}, ${corpus.packages.length} Debian packages`,
+    seed: 0, steps: Number(steps), train_seconds: Number(seconds),
+    eval_sample_bpb: Number(best.bpb.toFixed(4)), eval_sample_step: best.step,
+    cpu: os.cpus()[0].model.trim() + ", " + os.cpus().length + " cores",
+    commit,
+  }));' "$work" $steps $seconds "$commit" "${common[*]} ${base[*]} --steps $steps --eval-every 400" > "$work/base/provenance.json"
+mkdir -p "$here/models"
+bgpt export "$work/base/base.safetensors" "$here/models/base.safetensors" --dtype bf16 --provenance "$work/base/provenance.json"
