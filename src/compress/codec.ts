@@ -5,14 +5,14 @@
  * the model was trained on. The encoder computes each window in one teacher-forced batch; the decoder
  * decodes byte by byte with key/value caches; the exact kernels make both give the same frequencies.
  */
-import { createHash } from 'node:crypto';
-import { deflateRawSync } from 'node:zlib';
+import { deflateSync } from 'fflate';
 import type { BgptModel } from '../model/bgpt.js';
 import { EOP } from '../model/config.js';
 import { headerPatch } from '../data/patches.js';
 import { Method, Reader, Writer, checkValue, readHeader, writeHeader, type WindowRule } from './container.js';
 import type { ExactBgpt } from './exact-model.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
+import { Sha256 } from '../util/sha256.js';
 
 /** About this many new bytes per block: small enough to fall back to storing locally, large enough to cost nothing. */
 export const BLOCK_BYTES = 65536;
@@ -34,17 +34,17 @@ export function modelId(model: BgptModel): Uint8Array {
   let id = ids.get(model);
   if (!id) {
     const c = model.cfg; // named in a fixed order: the same weights loaded from any file give the same id
-    const h = createHash('sha256').update(`bgpt S=${c.patchSize} L=${c.patchLength} H=${c.hidden} ${c.patchLayers}+${c.byteLayers} heads=${c.heads}`);
+    const h = new Sha256().update(`bgpt S=${c.patchSize} L=${c.patchLength} H=${c.hidden} ${c.patchLayers}+${c.byteLayers} heads=${c.heads}`);
     for (const s of model.layout.specs) {
       const w = model.params.w(s.name);
       h.update(s.name).update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
     }
-    ids.set(model, (id = new Uint8Array(h.digest().subarray(0, 8))));
+    ids.set(model, (id = h.digest().slice(0, 8)));
   }
   return id;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 
 /**
  * The default rule for a model: its whole context per window, half of it carried, blocks of about 64 KiB.
@@ -113,7 +113,7 @@ function decodeWindow(ex: ExactBgpt, out: Uint8Array, w: Win, header: Int32Array
 }
 
 function compressible(raw: Uint8Array): boolean {
-  return raw.length < PRECHECK_BYTES || deflateRawSync(raw, { level: 1 }).length < raw.length;
+  return raw.length < PRECHECK_BYTES || deflateSync(raw, { level: 1 }).length < raw.length;
 }
 
 /** Compresses `data`; `ext` is the extension the model sees in the header patch (and is stored). */

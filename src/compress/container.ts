@@ -82,7 +82,13 @@ export class Writer {
 
   finish(): Uint8Array {
     this.flush();
-    return Buffer.concat(this.chunks);
+    const out = new Uint8Array(this.chunks.reduce((a, c) => a + c.length, 0));
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 
   /** Bytes written so far. */
@@ -130,7 +136,7 @@ export class Reader {
 
 /** Writes a version-2 header; `rule` is written only when it is not `implicit` (the model's default). */
 export function writeHeader(w: Writer, h: Header, implicit?: WindowRule): void {
-  const ext = Buffer.from(h.ext, 'utf8');
+  const ext = new TextEncoder().encode(h.ext);
   if (ext.length > MAX_EXT_BYTES) throw new Error(`extension longer than ${MAX_EXT_BYTES} bytes`);
   const rule = h.rule && !(implicit && sameRule(h.rule, implicit)) ? h.rule : null;
   w.bytes(Uint8Array.from(SIGNATURE)).byte(FORMAT_VERSION).varint(h.length).bytes(h.modelId.subarray(0, MODEL_ID_BYTES));
@@ -138,6 +144,8 @@ export function writeHeader(w: Writer, h: Header, implicit?: WindowRule): void {
   if (rule) w.varint(rule.window).varint(rule.carry).varint(rule.blockWindows);
   w.u32(h.check);
 }
+
+const utf8 = (b: Uint8Array) => new TextDecoder().decode(b);
 
 const sameRule = (a: WindowRule, b: WindowRule) => a.window === b.window && a.carry === b.carry && a.blockWindows === b.blockWindows;
 
@@ -159,10 +167,10 @@ export function readHeader(r: Reader): Header {
   let rule: WindowRule | null = null, ext: string;
   if (v1) {
     rule = readRule();
-    ext = Buffer.from(r.bytes(r.byte())).toString('utf8');
+    ext = utf8(r.bytes(r.byte()));
   } else {
     const e = r.byte();
-    ext = Buffer.from(r.bytes(e & MAX_EXT_BYTES)).toString('utf8');
+    ext = utf8(r.bytes(e & MAX_EXT_BYTES));
     if (e & RULE_FLAG) rule = readRule();
   }
   const checkAt = r.pos;

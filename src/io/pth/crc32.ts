@@ -1,5 +1,4 @@
-/** CRC-32 (IEEE, as zip uses): node's zlib.crc32 where present (Node ≥ 20.15), else a table. */
-import * as zlib from 'node:zlib';
+/** CRC-32 (IEEE, as zip uses), by table: no node: module, so the page and bundlers can use it too. */
 
 const TABLE = (() => {
   const t = new Uint32Array(256);
@@ -11,11 +10,8 @@ const TABLE = (() => {
   return t;
 })();
 
-const native = (zlib as unknown as { crc32?: (d: Uint8Array, c?: number) => number }).crc32;
-
 /** CRC of `data`, continuing from `crc` (0 to start). */
 export function crc32(data: Uint8Array, crc = 0): number {
-  if (native) return native(data, crc) >>> 0;
   let c = ~crc >>> 0;
   for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
