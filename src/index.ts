@@ -1,4 +1,6 @@
-/** The bgpt library API. */
+/** The bgpt library API: the task layer over bytes (src/api), then models, files, training and formats. */
+export * from './api/index.js';
+export { DEFAULT_MODEL } from './io/default-model.js';
 export { getKernels, nativeKernels, tsKernels, type Kernels } from './backend/index.js';
 export { BgptModel, selectPairs, type Batch, type ForwardOptions, type ForwardResult } from './model/bgpt.js';
 export { BgptClassifier, type ClassifierResult } from './model/classifier.js';
@@ -19,7 +21,7 @@ export { exportPth, exportSafetensors } from './io/export.js';
 export { Decoder } from './model/generator.js';
 export { BatchGenerator, type StreamEvent, type StreamOptions, type StopReason } from './model/streams.js';
 export { filterProbs, sample, SAMPLING_DEFAULTS, type SamplingOptions } from './model/sampling.js';
-export { classifyFiles, continueFile, continueMany, continueTokens, conversionPrompt, convertFile, filePrompt, generateFile, newFilePrompt, type Generated, type Prompt } from './tasks/generate.js';
+export { continueFile, continueMany, continueTokens, conversionPrompt, convertFile, filePrompt, generateFile, newFilePrompt, type Generated, type Prompt } from './api/generate.js';
 export { evaluateClassifier, evaluatePairs } from './tasks/eval.js';
 export { train, type TrainOptions, type TrainResult } from './tasks/train.js';
 export { simulate } from './sim/cpu.js';

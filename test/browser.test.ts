@@ -17,7 +17,7 @@ import { writePth } from '../src/io/pth/write-pth.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { loadModelFile } from '../src/io/weights.js';
 import type { BgptModel } from '../src/model/bgpt.js';
-import { generateFile } from '../src/tasks/generate.js';
+import { generateFile } from '../src/api/generate.js';
 import { serveDir, writeSite } from '../src/tasks/site.js';
 import { Rng } from '../src/util/rng.js';
 import { ROOT, VECTORS, VECTORS_MH, loadVectors, vectors } from './helpers.js';

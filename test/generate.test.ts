@@ -8,7 +8,7 @@ import { BgptModel } from '../src/model/bgpt.js';
 import { Decoder } from '../src/model/generator.js';
 import { filterProbs, sample } from '../src/model/sampling.js';
 import { AdamW } from '../src/optim/adamw.js';
-import { conversionPrompt, continueTokens } from '../src/tasks/generate.js';
+import { conversionPrompt, continueTokens } from '../src/api/generate.js';
 import { Rng } from '../src/util/rng.js';
 import { VECTORS, everyBackend, maxAbsErr, recomputeProbs, vectors } from './helpers.js';
 

@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const LEVEL: Record<string, number> = { backend: 0, util: 0, nn: 1, optim: 1, model: 2, data: 3, io: 3, compress: 3, tasks: 4, sim: 4, serve: 4, cli: 5, web: 5 };
+const LEVEL: Record<string, number> = { backend: 0, util: 0, nn: 1, optim: 1, model: 2, data: 3, io: 3, compress: 3, api: 4, tasks: 5, sim: 5, serve: 5, cli: 6, web: 6 };
 const ENTRY = 'index.ts', LEAF = 'version.ts';
 
 type Graph = Map<string, string[]>; // file (relative to src/) → the src/ files it imports

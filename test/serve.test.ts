@@ -4,11 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { classProbs, evaluateFiles } from '../src/tasks/eval.js';
+import { classify } from '../src/api/classify.js';
+import { evaluateFiles } from '../src/tasks/eval.js';
 import { compressBytes, modelId } from '../src/compress/codec.js';
 import { Writer, writeHeader } from '../src/compress/container.js';
 import { exactModel } from '../src/tasks/compress.js';
-import { continueFile } from '../src/tasks/generate.js';
+import { continueFile } from '../src/api/generate.js';
 import { BatchedDecoder, type StreamSpec } from '../src/serve/decoder.js';
 import { scoreFiles, classifyFiles } from '../src/serve/files.js';
 import { Scheduler } from '../src/serve/scheduler.js';
@@ -63,7 +64,7 @@ describe('serve: routes', () => {
 
   it('POST /v1/classify equals bgpt classify of the same file', async () => {
     const bytes = bodyOf(3);
-    const want = classProbs(cls.model, 'x.bmp', bytes).probs;
+    const want = [...classify(cls.model, LABELS, [{ bytes, ext: 'bmp' }])[0].probs];
     const r = await post(`${c.url}/v1/classify?ext=bmp`, bytes);
     assert.equal(r.status, 200);
     const j = await r.json();

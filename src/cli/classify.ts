@@ -1,7 +1,8 @@
 /** `bgpt classify`: label probabilities of files under a classification model. */
 import type { Command } from 'commander';
 import { listFiles } from '../data/files.js';
-import { classifyFiles } from '../tasks/generate.js';
+import { classify, topLabels } from '../api/classify.js';
+import { extensionOf } from '../data/patches.js';
 import { readInput } from '../tasks/eval.js';
 import { addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
 
@@ -15,10 +16,11 @@ export function registerClassify(program: Command): void {
     .argument('<paths...>', 'files or folders'))
     .action((paths: string[], opts: { precision?: string; model: string; top: string; json?: boolean }) => {
       const top = num('--top', opts.top, { int: true, min: 1 }), precision = precisionOf(opts.precision);
-      const files = listFiles(paths).map((path) => ({ path, bytes: readInput(path) }));
+      const paths_ = listFiles(paths), files = paths_.map((path) => ({ bytes: readInput(path), ext: extensionOf(path) }));
       const m = loadModel(opts.model, precision);
       if (m.task !== 'classification') throw new Error(`${opts.model}: a generative model; classify needs a classification one`);
-      const r = classifyFiles(m.model, files, labelNames(m), top);
+      const labels = labelNames(m);
+      const r = classify(m.model, labels, files).map((c, i) => ({ path: paths_[i], top: topLabels(c, labels, top) }));
       if (opts.json) {
         console.log(JSON.stringify({ files: r }));
         return;

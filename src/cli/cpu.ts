@@ -5,7 +5,7 @@ import { assemble } from '../sim/asm.js';
 import { ACC, initialRecord } from '../sim/cpu.js';
 import { evaluateStates, type EvaluateResult, type Predictor, type Tally } from '../sim/evaluate.js';
 import type { BgptModel } from '../model/bgpt.js';
-import { continueFile } from '../tasks/generate.js';
+import { continueFile } from '../api/generate.js';
 import { readInput } from '../tasks/eval.js';
 import { generativeModel, num } from './options.js';
 import { generateDataset } from '../sim/generate.js';

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { conversionExamples, labelledExamples, parseConversion } from '../data/dataset.js';
 import { listFiles } from '../data/files.js';
 import { scoreConversions, type ConversionOutputs } from '../tasks/convert-eval.js';
-import { evaluateClassifier, evaluateFiles, evaluatePairs } from '../tasks/eval.js';
+import { evaluateClassifier, evaluateFiles, evaluatePairs, readInput } from '../tasks/eval.js';
+import { surprisalPage } from '../tasks/surprisal-map.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { DEFAULT_MODEL_NOTE, addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
 import { progressLine } from './progress.js';
 
@@ -20,8 +22,9 @@ export function registerEval(program: Command): void {
     .option('--generate [n]', 'conversion: also convert the first n inputs (all without n) greedily and score the outputs: byte-identical share; for MIDI targets the shares that parse and play the reference notes, also with chunk lengths repaired')
     .option('--max-bytes <b>', 'with --generate: stop each output after this many bytes')
     .option('--json', 'print one JSON object')
+    .option('--html <file>', 'generative models: also write a page with each file\'s bits per byte and its bytes shaded by the bits the model spent on each')
     .argument('<paths...>', 'files or folders (searched recursively, hidden files skipped)'))
-    .action((paths: string[], opts: { precision?: string; whole?: boolean; model?: string; convert?: string; labelsFromFolders?: boolean; generate?: string | true; maxBytes?: string; json?: boolean }) => {
+    .action((paths: string[], opts: { precision?: string; whole?: boolean; model?: string; convert?: string; labelsFromFolders?: boolean; generate?: string | true; maxBytes?: string; json?: boolean; html?: string }) => {
       const precision = precisionOf(opts.precision);
       const files = listFiles(paths);
       const loaded = loadModel(opts.model, precision);
@@ -40,9 +43,14 @@ export function registerEval(program: Command): void {
       }
       const mode = opts.convert ?? (loaded.meta?.task.kind === 'conversion' ? loaded.meta.task.mode : undefined);
       if (opts.generate && !mode) throw new Error('--generate scores conversions: give --convert or a conversion model');
+      if (opts.html && mode) throw new Error('--html maps files under a generative model, not conversion pairs');
       if (!mode) {
-        const r = evaluateFiles(loaded.model, files, { onProgress, whole: opts.whole });
+        const r = evaluateFiles(loaded.model, files, { onProgress, whole: opts.whole, surprisal: !!opts.html });
         progress.done();
+        if (opts.html) {
+          writeFileAtomic(opts.html, Buffer.from(surprisalPage(r.files.map((f) => ({ ...f, data: readInput(f.path) })), r.bpb)));
+          if (!opts.json) console.log(`${opts.html}: the surprisal map of ${r.files.length} files`);
+        }
         if (opts.json) return console.log(JSON.stringify({ files: r.files.map(({ tokens: _t, ...f }) => f), loss: r.loss, bpb: r.bpb }));
         return printTable('file', r.files, r);
       }

@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { repairMedia } from '../data/media/repair.js';
 import { extensionOf } from '../data/patches.js';
-import { continueMany, conversionPrompt, filePrompt, newFilePrompt, type Generated } from '../tasks/generate.js';
+import { continueMany, conversionPrompt, filePrompt, newFilePrompt, type Generated } from '../api/generate.js';
 import { readInput } from '../tasks/eval.js';
 import { Rng } from '../util/rng.js';
 import { DEFAULT_MODEL_NOTE, addPrecisionOption, addSamplingOptions, generativeModel, num, precisionOf, samplingOf, type SamplingFlags } from './options.js';

@@ -6,7 +6,7 @@
  * an empty batch, else at most a patch's bytes of steps away) and leaves the step it ends; nothing waits for
  * a batch to fill. Work beyond the queue limit is refused.
  */
-import type { StopReason } from '../tasks/generate.js';
+import type { StopReason } from '../api/generate.js';
 import type { StreamDecoder, StreamSpec } from './decoder.js';
 import type { FileInput } from './files.js';
 

@@ -12,7 +12,7 @@ import { compressBytes, decompressBytes } from '../compress/codec.js';
 import { Reader, readHeader } from '../compress/container.js';
 import type { ExactBgpt } from '../compress/exact-model.js';
 import { exactModel } from '../tasks/compress.js';
-import type { StopReason } from '../tasks/generate.js';
+import type { StopReason } from '../api/generate.js';
 import { BatchedDecoder, type StreamDecoder, type StreamSpec } from './decoder.js';
 import { classifyFiles, inputPatches, scoreFiles, type ClassProbs, type FileInput, type Score } from './files.js';
 import { ServeMetrics } from './metrics.js';

@@ -13,7 +13,7 @@ import { Rng } from '../util/rng.js';
 import { cpuTimes, stealShare } from '../util/steal.js';
 import { headerPatch } from '../data/patches.js';
 import { SAMPLING_DEFAULTS } from '../model/sampling.js';
-import { continueMany } from './generate.js';
+import { continueMany } from '../api/generate.js';
 import { decodeWeightBytes, MatmulRateProbe, measureMatmulRate, measureReadRate, peakRssMiB, trainFlops, type MatmulRate } from './flops.js';
 
 export const BENCH_CONFIGS: Record<string, { cfg: BgptConfig; batch: number }> = {

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import { getExactKernels } from '../backend/exact/index.js';
-import { ExactBgpt } from '../compress/exact-model.js';
+import { exactOf, useExactKernels } from '../api/compress.js';
+import type { ExactBgpt } from '../compress/exact-model.js';
 import { compressBytes, decompressBytes } from '../compress/codec.js';
 import { extensionOf } from '../data/patches.js';
 import type { BgptModel } from '../model/bgpt.js';
@@ -31,9 +32,12 @@ export interface FilesOptions {
   onProgress?: (file: string, done: number, total: number) => void;
 }
 
+// in Node the exact kernels follow the backend in use (native where built): the same bits, faster
+useExactKernels(getExactKernels);
+
 /** The model on the exact kernels of the backend in use (TypeScript or native: the same bits). */
 export function exactModel(model: BgptModel): ExactBgpt {
-  return new ExactBgpt(getExactKernels(), model);
+  return exactOf(model);
 }
 
 function outputPath(input: string, mode: 'compress' | 'decompress', outDir?: string): string {

@@ -8,7 +8,7 @@ import type { BgptModel } from '../model/bgpt.js';
 import { Rng } from '../util/rng.js';
 import { matchMidi, referenceNotes, summarizeMidi, type MidiMatchRow, type MidiMatchSummary } from './data/midi-match.js';
 import { readInput } from './eval.js';
-import { convertFile } from './generate.js';
+import { convertFile } from '../api/generate.js';
 
 export interface ConversionOutputs {
   /** Pairs converted. */

@@ -1,20 +1,14 @@
 /** Scoring files with a generative model: loss in nats per predicted token (docs/format.md §3, head truncation). */
 import { readFileSync } from 'node:fs';
-import { collate, extensionOf, filePatches, truncate } from '../data/patches.js';
+import { classify } from '../api/classify.js';
+import { score, type Score, type ScoreOptions } from '../api/score.js';
+import { extensionOf } from '../data/patches.js';
 import { FileReader, examplePatches } from '../data/dataset.js';
 import type { BgptModel } from '../model/bgpt.js';
 import type { BgptClassifier } from '../model/classifier.js';
 
-export interface FileScore {
+export interface FileScore extends Score {
   path: string;
-  /** Mean cross-entropy in nats per predicted token. */
-  loss: number;
-  /** loss / ln 2 */
-  bpb: number;
-  /** Size of the file in bytes. */
-  bytes: number;
-  /** Tokens predicted (target patches × S). */
-  tokens: number;
 }
 
 export interface EvalResult {
@@ -34,60 +28,15 @@ export function readInput(path: string): Buffer {
 }
 
 /**
- * The windows that score a file of n patches with the model's L, each target patch once: the first window is
- * the head [0, L); each next one starts ⌊L/2⌋ patches later (its positions from 0 again) and scores only the
- * targets after the previous window's end, so every one has at least ⌈L/2⌉ patches of context.
- */
-export function scoringWindows(n: number, L: number): { start: number; end: number; from: number }[] {
-  const out = [{ start: 0, end: Math.min(n, L), from: 0 }], stride = Math.max(1, Math.floor(L / 2));
-  while (out[out.length - 1].end < n) {
-    const prev = out[out.length - 1], start = prev.start + stride;
-    out.push({ start, end: Math.min(n, start + L), from: prev.end - start });
-  }
-  return out;
-}
-
-/**
- * Scores every file: its head L patches (the paper's truncation), or with `whole` all of it through
- * overlapping windows (scoringWindows). Windows of all files are batched by size so padding stays small.
- * `onProgress` is called after each batch with the windows done so far.
+ * Scores every file (api/score.ts): its head L patches (the paper's truncation), or with `whole` all of it
+ * through overlapping windows; with `surprisal`, each byte's bits too.
  */
 export function evaluateFiles(
-  model: BgptModel, paths: string[], opts: { maxTokens?: number; whole?: boolean; onProgress?: (done: number, total: number) => void } = {},
+  model: BgptModel, paths: string[], opts: ScoreOptions = {},
 ): EvalResult {
-  const { patchSize: S, patchLength: L } = model.cfg;
-  const maxTokens = opts.maxTokens ?? 16384;
-  const files = paths.map((path) => ({ path, bytes: readInput(path) }));
-  const segs: { file: number; patches: Int32Array; from: number }[] = [];
-  files.forEach((f, file) => {
-    const all = filePatches(f.bytes, extensionOf(f.path), S);
-    if (!opts.whole) return segs.push({ file, patches: truncate(all, S, L, 'head'), from: 0 });
-    for (const w of scoringWindows(all.length / S, L)) segs.push({ file, patches: all.subarray(w.start * S, w.end * S), from: w.from });
-  });
-  const order = [...segs].sort((a, b) => a.patches.length - b.patches.length);
-  const sums = new Float64Array(files.length), counts = new Float64Array(files.length);
-  for (let start = 0, done = 0; start < order.length;) {
-    // grow the batch while the padded token count fits the budget (at least one window per batch)
-    let end = start + 1;
-    while (end < order.length && (end + 1 - start) * order[end].patches.length <= maxTokens) end++;
-    const group = order.slice(start, end);
-    const r = model.forward(collate(group.map((g) => g.patches), S), { perSequence: true, targetFrom: group.map((g) => g.from) });
-    group.forEach((g, b) => {
-      sums[g.file] += r.perSequence!.sum[b];
-      counts[g.file] += r.perSequence!.tokens[b];
-    });
-    done += group.length;
-    opts.onProgress?.(done, order.length);
-    start = end;
-  }
-  let totalLoss = 0, totalTokens = 0;
-  const scores = files.map((f, i): FileScore => {
-    totalLoss += sums[i];
-    totalTokens += counts[i];
-    return { path: f.path, loss: sums[i] / counts[i], bpb: sums[i] / counts[i] / Math.LN2, bytes: f.bytes.length, tokens: counts[i] };
-  });
-  const loss = totalLoss / totalTokens;
-  return { files: scores, loss, bpb: loss / Math.LN2 };
+  const files = paths.map((path) => ({ bytes: readInput(path), ext: extensionOf(path) }));
+  const r = score(model, files, opts);
+  return { ...r, files: r.files.map((f, i) => ({ path: paths[i], ...f })) };
 }
 
 /** Loss of one part of a conversion sequence. */
@@ -147,30 +96,17 @@ export interface ClassScore {
   loss: number;
 }
 
-/** A classifier's logits and label probabilities for one file (head truncation). */
-export function classProbs(model: BgptClassifier, path: string, bytes: Uint8Array): { logits: Float32Array; probs: Float32Array } {
-  const { patchSize: S, patchLength: L } = model.cfg, K = model.labels;
-  const p = truncate(filePatches(bytes, extensionOf(path), S), S, L, 'head');
-  const N = p.length / S;
-  const { logits } = model.forward({ tokens: p, masks: new Uint8Array(N).fill(1), B: 1, N });
-  const probs = new Float32Array(K);
-  model.k.softmax(probs, logits, 1, K);
-  return { logits, probs };
-}
-
 /** Classification scoring: per-file prediction, mean cross-entropy and accuracy. */
 export function evaluateClassifier(model: BgptClassifier, files: { path: string; label: number }[], labels: string[], onProgress?: (done: number, total: number) => void): { files: ClassScore[]; loss: number; accuracy: number } {
   const K = model.labels, out: ClassScore[] = [];
   let loss = 0, correct = 0;
+  const results = classify(model, labels, files.map((f) => ({ bytes: readInput(f.path), ext: extensionOf(f.path) })), { onProgress });
   files.forEach((f, i) => {
-    const { logits, probs } = classProbs(model, f.path, readInput(f.path));
-    const fileLoss = model.k.crossEntropy(null, logits, Int32Array.of(f.label), 1, K, 1);
-    let best = 0;
-    for (let j = 1; j < K; j++) if (probs[j] > probs[best]) best = j;
-    if (best === f.label) correct++;
+    const c = results[i];
+    const fileLoss = model.k.crossEntropy(null, c.logits, Int32Array.of(f.label), 1, K, 1);
+    if (c.index === f.label) correct++;
     loss += fileLoss;
-    out.push({ path: f.path, label: labels[f.label], predicted: labels[best], prob: probs[best], loss: fileLoss });
-    onProgress?.(i + 1, files.length);
+    out.push({ path: f.path, label: labels[f.label], predicted: c.label, prob: c.probs[c.index], loss: fileLoss });
   });
   return { files: out, loss: loss / files.length, accuracy: correct / files.length };
 }

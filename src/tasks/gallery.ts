@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { walkFiles } from '../data/files.js';
+import { escapeHtml } from '../util/html.js';
 import { extensionOf } from '../data/patches.js';
 import { compareNotes, midiNotes, type Note } from '../data/media/midi.js';
 import { repairMedia } from '../data/media/repair.js';
@@ -39,9 +40,7 @@ const IMAGE: Record<string, string> = { bmp: 'image/bmp', png: 'image/png', jpg:
 const AUDIO: Record<string, string> = { wav: 'audio/wav', mp3: 'audio/mpeg', ogg: 'audio/ogg', oga: 'audio/ogg', opus: 'audio/ogg', flac: 'audio/flac' };
 const TEXT = new Set(['abc', 'txt', 'csv', 'json', 'md', 'xml', 'html', 'htm', 'py', 'js', 'ts', 'c', 'h', 'log', 'ini', 'yaml', 'yml', 'tsv']);
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export { escapeHtml };
 
 /** Natural order: "2" before "10". */
 const collator = new Intl.Collator('en', { numeric: true });

@@ -6,7 +6,7 @@
 import { bf16Products } from '../backend/bf16.js';
 import type { Kernels } from '../backend/types.js';
 import {
-  FileReader, conversionExamples, generativeExamples, labelledExamples, makeBatch, splitHeldOut,
+  FileReader, conversionExamples, examplePatches, generativeExamples, labelledExamples, makeBatch, splitHeldOut,
   type ConversionMode, type Example,
 } from '../data/dataset.js';
 import { BgptModel } from '../model/bgpt.js';
@@ -15,6 +15,8 @@ import type { BgptConfig } from '../model/config.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import { AdamW } from '../optim/adamw.js';
 import { cosineWithWarmup, warmupSteps } from '../optim/schedule.js';
+import { argmax } from '../api/classify.js';
+import { scoreSegments, type Segment } from '../api/score.js';
 import { Rng } from '../util/rng.js';
 import { layoutTask } from '../io/meta.js';
 import { loadModelFile } from '../io/weights.js';
@@ -210,7 +212,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
           const r = model.forward(b.batch, b.labels, true, 1, { p: o.dropout, rng });
           lossSum += r.loss! * b.batch.B;
           count += b.batch.B;
-          for (let i = 0; i < b.batch.B; i++) if (argmax(r.logits, i, model.labels) === b.labels[i]) correct++;
+          for (let i = 0; i < b.batch.B; i++) if (argmax(r.logits, i * model.labels, model.labels) === b.labels[i]) correct++;
         }
         model.backward();
       }
@@ -269,11 +271,6 @@ function checkResumable(extra: Record<string, unknown>, o: TrainOptions, path: s
   }
 }
 
-function argmax(a: Float32Array, row: number, n: number): number {
-  let best = 0;
-  for (let j = 1; j < n; j++) if (a[row * n + j] > a[row * n + best]) best = j;
-  return best;
-}
 
 /**
  * A new model, or one initialised from a checkpoint (`--init`): a generative model takes every tensor, a
@@ -300,25 +297,26 @@ function unusedRanges(m: TaskModel): [number, number][] {
   return [[s.offset, s.size]];
 }
 
-/** Held-out loss (token-weighted for generative models) and accuracy (classifiers), head truncation. */
+/** Held-out loss (token-weighted for generative models, api/score.ts) and accuracy (classifiers), head truncation. */
 export function evaluateExamples(model: TaskModel, examples: Example[], reader: FileReader, S: number, L: number, cls: boolean): { loss: number; accuracy?: number } {
-  let sum = 0, count = 0, correct = 0;
-  const batch = cls ? 1 : 8;
-  for (let i = 0; i < examples.length; i += batch) {
-    const b = makeBatch(examples.slice(i, i + batch), reader, S, L, 'head');
-    if (!b) continue;
-    if (model instanceof BgptModel) {
-      const r = model.forward(b.batch, { perSequence: true });
-      for (let j = 0; j < b.batch.B; j++) {
-        sum += r.perSequence!.sum[j];
-        count += r.perSequence!.tokens[j];
-      }
-    } else {
-      const r = model.forward(b.batch, b.labels);
-      sum += r.loss! * b.batch.B;
-      count += b.batch.B;
-      for (let j = 0; j < b.batch.B; j++) if (argmax(r.logits, j, model.labels) === b.labels[j]) correct++;
+  if (model instanceof BgptModel) {
+    const segs: Segment[] = [];
+    for (const e of examples) {
+      const p = examplePatches(e, reader, S, L, 'head');
+      if (p) segs.push({ file: segs.length, patches: p.patches, from: 0, start: 0 });
     }
+    if (!segs.length) throw new Error('no held-out file could be read');
+    const { sums, counts } = scoreSegments(model, segs, segs.length);
+    return { loss: sums.reduce((a, x) => a + x, 0) / counts.reduce((a, x) => a + x, 0) };
+  }
+  let sum = 0, count = 0, correct = 0;
+  for (const e of examples) {
+    const b = makeBatch([e], reader, S, L, 'head');
+    if (!b) continue;
+    const r = model.forward(b.batch, b.labels);
+    sum += r.loss!;
+    count++;
+    if (argmax(r.logits, 0, model.labels) === b.labels[0]) correct++;
   }
   if (count === 0) throw new Error('no held-out file could be read');
   return cls ? { loss: sum / count, accuracy: correct / count } : { loss: sum / count };

@@ -15,6 +15,7 @@
 import { midiNotes } from '../data/media/midi.js';
 import { repairMedia } from '../data/media/repair.js';
 import { escapeHtml, pianoRoll, waveform } from '../tasks/gallery.js';
+import { SURPRISAL_CSS, surprisalKey, surprisalMap, verdict } from '../tasks/surprisal-map.js';
 import type { BackendName, BenchRow, ModelInfo, Reply, Request } from './protocol.js';
 
 type Final = Exclude<Reply, { type: 'progress' } | { type: 'partial' } | { type: 'ready' }>;
@@ -130,10 +131,16 @@ async function handleFiles(files: File[]): Promise<void> {
     $('table').innerHTML = `<table>${head}${rows.join('')}</table>`;
   } else {
     const r = await run<Extract<Final, { type: 'scored' }>>({ type: 'score', files: items }, 'scoring');
-    if (!r) return;
-    const rows = r.files.map((f) => `<tr><td>${escapeHtml(f.name)}</td><td class="n">${f.bytes}</td><td class="n">${f.loss.toFixed(4)}</td><td class="n">${f.bpb.toFixed(4)}</td></tr>`);
-    $('table').innerHTML = `<table><tr><th>file</th><th>bytes</th><th>loss (nats)</th><th>bits per byte</th></tr>${rows.join('')}<tr><th>total</th><td></td><td class="n">${r.loss.toFixed(4)}</td><td class="n">${r.bpb.toFixed(4)}</td></tr></table>`;
+    if (r) showScores(r);
   }
+}
+
+/** The scores as a table (bits per byte, bytes, verdict) and each file's surprisal map. */
+function showScores(r: Extract<Final, { type: 'scored' }>): void {
+  const rows = r.files.map((f) => `<tr><td>${escapeHtml(f.name)}</td><td class="n">${f.bpb.toFixed(3)}</td><td class="n">${f.bytes}</td><td>${verdict(f.bpb)}</td></tr>`);
+  const table = `<table><tr><th>file</th><th>bits per byte</th><th>bytes</th><th>verdict</th></tr>${rows.join('')}${r.files.length > 1 ? `<tr><th>all</th><td class="n">${r.bpb.toFixed(3)}</td><td></td><td></td></tr>` : ''}</table>`;
+  const maps = r.files.map((f) => `<h3>${escapeHtml(f.name)}: ${f.bpb.toFixed(3)} bits per byte${f.head.length < f.bytes ? ` (the first ${f.head.length} bytes, the model's context)` : ''}</h3>${surprisalMap(f.head, f.surprisal)}`);
+  $('table').innerHTML = `${table}${surprisalKey()}${maps.join('')}`;
 }
 
 /** A generated file as the gallery shows it: text, image, audio player with waveform, piano roll or hex. */
@@ -245,6 +252,7 @@ async function automate(q: URLSearchParams): Promise<Record<string, unknown>> {
   const scoreUrl = q.get('score'), classifyUrl = q.get('classify'), ext = q.get('generate');
   if (scoreUrl) {
     const r = (await runner.request({ type: 'score', files: [{ name: nameOf(scoreUrl), data: scoreUrl }] })) as Extract<Final, { type: 'scored' }>;
+    showScores(r);
     return { loss: r.loss, bpb: r.bpb, bytes: r.files[0].bytes, backend: r.backend };
   }
   if (classifyUrl) {
@@ -263,6 +271,7 @@ async function automate(q: URLSearchParams): Promise<Record<string, unknown>> {
   return { model: info };
 }
 
+document.head.insertAdjacentHTML('beforeend', `<style>${SURPRISAL_CSS}</style>`);
 wireUi();
 void runner.ready.then((r) => status(`ready: backends ${r.backends.join(', ')}${r.wasmError ? ` (WebAssembly unavailable: ${r.wasmError})` : ''}; WebGPU ${r.webgpu}`));
 const query = new URLSearchParams(location.search);

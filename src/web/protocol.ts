@@ -34,7 +34,8 @@ export interface ModelInfo {
   fileBytes: number;
 }
 
-export interface Score { name: string; loss: number; bpb: number; bytes: number }
+/** A scored file: with each byte's surprisal (bits) over the part the model read, and those bytes. */
+export interface Score { name: string; loss: number; bpb: number; bytes: number; surprisal: Float32Array; head: Uint8Array }
 export interface ClassResult { name: string; label: string; probs: Record<string, number> }
 export interface BenchRow { backend: string; what: string; value: number; unit: string; shape: string }
 /** A backend's product against the TypeScript one: max |difference| / max |reference|. */

@@ -8,7 +8,9 @@ import { tsKernels } from '../backend/ts/kernels.js';
 import type { Kernels } from '../backend/types.js';
 import { wasmKernels, type WasmKernels } from '../backend/wasm/kernels.js';
 import { webgpuKernels, type WebgpuKernels } from '../backend/webgpu/kernels.js';
-import { extensionOf, filePatches, truncate } from '../data/patches.js';
+import { classify } from '../api/classify.js';
+import { score } from '../api/score.js';
+import { extensionOf } from '../data/patches.js';
 import { openTensorSource } from '../io/open.js';
 import { readWeights } from '../io/weights.js';
 import { BgptModel } from '../model/bgpt.js';
@@ -16,8 +18,7 @@ import { BgptClassifier } from '../model/classifier.js';
 import { SAMPLING_DEFAULTS, checkSampling } from '../model/sampling.js';
 import { modelForTask } from '../model/task-model.js';
 import { BENCH_CONFIGS } from '../tasks/bench.js';
-import { classProbs } from '../tasks/eval.js';
-import { generateFile } from '../tasks/generate.js';
+import { generateFile } from '../api/generate.js';
 import { Rng } from '../util/rng.js';
 import { blobAccess } from './blob-access.js';
 import type { GpuReady } from './gpu-worker.js';
@@ -189,35 +190,22 @@ function need<T>(kind: 'generative' | 'classification', m: typeof model): T {
   return m as T;
 }
 
-/** Mean cross-entropy per file (head truncation, SPEC §3) and the token-weighted total. */
-async function score(files: { name: string; data: Blob | string }[]): Promise<void> {
+/** Mean cross-entropy and each byte's surprisal per file (head truncation, SPEC §3), and the token-weighted total. */
+async function scoreRequest(files: { name: string; data: Blob | string }[]): Promise<void> {
   const m = need<BgptModel>('generative', model);
-  const { patchSize: S, patchLength: L } = m.cfg;
-  const out: Score[] = [];
-  let sum = 0, tokens = 0;
-  for (const [i, f] of files.entries()) {
-    const bytes = await bytesOf(f.data);
-    const p = truncate(filePatches(bytes, extensionOf(f.name), S), S, L, 'head'), N = p.length / S;
-    const r = m.forward({ tokens: p, masks: new Uint8Array(N).fill(1), B: 1, N }, { perSequence: true });
-    const s = r.perSequence!.sum[0], t = r.perSequence!.tokens[0];
-    out.push({ name: f.name, loss: s / t, bpb: s / t / Math.LN2, bytes: bytes.length });
-    sum += s;
-    tokens += t;
-    post({ type: 'progress', done: i + 1, total: files.length, what: 'files scored' });
-  }
-  post({ type: 'scored', files: out, loss: sum / tokens, bpb: sum / tokens / Math.LN2, backend });
+  const inputs = await Promise.all(files.map(async (f) => ({ bytes: await bytesOf(f.data), ext: extensionOf(f.name) })));
+  const r = score(m, inputs, { surprisal: true, onProgress: (done, total) => post({ type: 'progress', done, total, what: 'parts scored' }) });
+  // the part the model read: the first L − 1 patches of bytes (the header patch takes one)
+  const read = (m.cfg.patchLength - 1) * m.cfg.patchSize;
+  const out: Score[] = r.files.map((f, i) => ({ name: files[i].name, loss: f.loss, bpb: f.bpb, bytes: f.bytes, surprisal: f.surprisal!.slice(0, read), head: inputs[i].bytes.slice(0, read) }));
+  post({ type: 'scored', files: out, loss: r.loss, bpb: r.bpb, backend });
 }
 
-async function classify(files: { name: string; data: Blob | string }[]): Promise<void> {
+async function classifyRequest(files: { name: string; data: Blob | string }[]): Promise<void> {
   const m = need<BgptClassifier>('classification', model);
-  const out: ClassResult[] = [];
-  for (const [i, f] of files.entries()) {
-    const { probs } = classProbs(m, f.name, await bytesOf(f.data));
-    let best = 0;
-    for (let j = 1; j < probs.length; j++) if (probs[j] > probs[best]) best = j;
-    out.push({ name: f.name, label: labels[best], probs: Object.fromEntries(labels.map((l, j) => [l, probs[j]])) });
-    post({ type: 'progress', done: i + 1, total: files.length, what: 'files classified' });
-  }
+  const inputs = await Promise.all(files.map(async (f) => ({ bytes: await bytesOf(f.data), ext: extensionOf(f.name) })));
+  const r = classify(m, labels, inputs, { onProgress: (done, total) => post({ type: 'progress', done, total, what: 'files classified' }) });
+  const out: ClassResult[] = r.map((c, i) => ({ name: files[i].name, label: c.label, probs: Object.fromEntries(labels.map((l, j) => [l, c.probs[j]])) }));
   post({ type: 'classified', files: out, backend });
 }
 
@@ -308,8 +296,8 @@ scope.onmessage = (e) => {
   queue = queue.then(async () => {
     try {
       if (req.type === 'load') await load(req);
-      else if (req.type === 'score') await score(req.files);
-      else if (req.type === 'classify') await classify(req.files);
+      else if (req.type === 'score') await scoreRequest(req.files);
+      else if (req.type === 'classify') await classifyRequest(req.files);
       else if (req.type === 'generate') generate(req);
       else if (req.type === 'check') await check();
       else await bench(req.what);
