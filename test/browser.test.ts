@@ -129,6 +129,27 @@ describe('the browser app in Chromium', { skip }, () => {
     }
   }
 
+  it('shows a score as a table and a surprisal map (screenshot), the JSON kept in #result', async () => {
+    const r = await query('model=mh/weights.pth&score=mh/apache.txt&backend=wasm');
+    const want = mh.cases.find((c) => c.name === 'file:apache.txt')!.loss;
+    assert.ok(Math.abs(r.loss - want) / want <= 1e-4);
+    const cells = await page.$$eval('#table table td', (tds) => tds.map((td) => td.textContent));
+    assert.equal(cells[0], 'apache.txt');
+    assert.equal(Number(cells[1]), Number(r.bpb.toFixed(3)), 'bits per byte in the table');
+    assert.equal(Number(cells[2]), r.bytes);
+    assert.ok(cells[3]!.length > 3, 'a verdict');
+    // the map: the file's text, its runs of bytes shaded by their bits (s0 … s15)
+    const map = await page.$eval('#table .smap', (e) => ({ text: e.textContent!, shades: new Set([...e.querySelectorAll('span')].map((s) => s.className)).size }));
+    // the model's context: its first (L − 1)·S bytes
+    const file = readFileSync(join(VECTORS_MH, 'files', 'apache.txt'), 'latin1');
+    assert.ok(map.text.length >= 16 && map.text === file.slice(0, map.text.length), JSON.stringify(map.text.slice(0, 60)));
+    assert.ok(map.shades >= 3, `${map.shades} shades`);
+    const shot = join(tmpdir(), 'bgpt-page-score.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    const png = readFileSync(shot);
+    assert.ok(png.length > 10_000 && png.subarray(1, 4).toString() === 'PNG', `a screenshot in ${shot}`);
+  });
+
   for (const backend of BACKENDS) {
     it(`classifies with the vector classifier: ${backend} backend`, async (t) => {
       if (unavailable(t, backend)) return;

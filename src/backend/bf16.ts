@@ -9,6 +9,7 @@
  * forward and backward products; activations and gradients are rounded as they come.
  */
 import type { Kernels } from './types.js';
+import { viewIndex } from './view.js';
 
 export interface Bf16Products {
   readonly kernels: Kernels;
@@ -22,9 +23,8 @@ export function bf16Products(k: Kernels): Bf16Products {
   let params: Float32Array | null = null, copy = new Uint16Array(0);
   // a view of the parameters becomes the same view of the copy; any other operand is rounded by the kernel
   const operand = (x: Float32Array): Float32Array | Uint16Array => {
-    if (!params || x.buffer !== params.buffer) return x;
-    const at = (x.byteOffset - params.byteOffset) / 4;
-    return at >= 0 && at + x.length <= params.length ? copy.subarray(at, at + x.length) : x;
+    const at = viewIndex(params, x);
+    return at >= 0 ? copy.subarray(at, at + x.length) : x;
   };
   const kernels: Kernels = {
     ...k,

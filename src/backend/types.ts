@@ -33,6 +33,13 @@ export interface Kernels {
   readonly name: 'ts' | 'native' | 'wasm' | 'webgpu';
 
   /**
+   * Optional: keep a model's flat parameter buffer where this backend's products read it (WebAssembly
+   * memory, a GPU buffer), so products whose operands are views of it copy only activations. A snapshot:
+   * pin again after the weights change. Backends that read host memory directly leave it out.
+   */
+  pin?(params: Float32Array): void;
+
+  /**
    * C[M,N] = op(A)·op(B) (+ bias[N] broadcast over rows) (+ C when accumulate).
    * op(A) is [M,K]: A stored [M,K], or [K,M] when transA. op(B) is [K,N]: B stored [K,N], or [N,K] when transB.
    * C must not overlap A or B (the result is undefined: both backends write C while still reading A and B).

@@ -109,10 +109,9 @@ function kernelsFor(name: BackendName): Kernels {
   return tsKernels;
 }
 
-/** Keeps the model's weights where the backend's products read them (WebAssembly memory, a GPU buffer). */
+/** Keeps the model's weights where the backend's products read them (Kernels.pin). */
 function pin(name: BackendName, weights: Float32Array): void {
-  if (name === 'wasm') wasm!.pin(weights);
-  if (name === 'webgpu') webgpu!.pin(weights);
+  kernelsFor(name).pin?.(weights);
 }
 
 /** The fastest of `runs` calls, in ms. */

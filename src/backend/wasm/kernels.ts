@@ -7,12 +7,10 @@
  */
 import { tsKernels } from '../ts/kernels.js';
 import type { Kernels } from '../types.js';
+import { viewIndex } from '../view.js';
 
 export interface WasmKernels extends Kernels {
-  /**
-   * Keeps a copy of `weights` (a model's flat parameter buffer) in the module's memory; products whose A, B or
-   * bias is a view of it read the copy. The copy is a snapshot: pin again after changing the weights.
-   */
+  /** Keeps a copy of the weights in the module's memory (Kernels.pin). */
   pin(weights: Float32Array): void;
 }
 
@@ -38,9 +36,8 @@ export function wasmKernels(module: WebAssembly.Module): WasmKernels {
   };
   /** The address of `a`'s first n values when they are a view of the pinned weights, else -1. */
   const pinnedAt = (a: Float32Array, n: number): number => {
-    if (!pinned || a.buffer !== pinned.buffer) return -1;
-    const off = a.byteOffset - pinned.byteOffset;
-    return off >= 0 && off + n * 4 <= pinned.byteLength ? base + off : -1;
+    const at = viewIndex(pinned, a, n);
+    return at >= 0 ? base + at * 4 : -1;
   };
 
   function matmul(

@@ -9,6 +9,7 @@
  */
 import { tsKernels } from '../ts/kernels.js';
 import type { Kernels } from '../types.js';
+import { viewIndex } from '../view.js';
 
 /** Where an operand is: at a float index of the shared data region, or of the pinned weights. */
 export interface Operand {
@@ -29,7 +30,7 @@ export const HEADER_BYTES = 4096;
 export const State = { Idle: 0, Busy: 1, Done: 2, Failed: 3 } as const;
 
 export interface WebgpuKernels extends Kernels {
-  /** Uploads a model's flat parameter buffer once; products reading views of it use the GPU copy. */
+  /** Uploads the weights once into a GPU buffer (Kernels.pin). */
   pin(weights: Float32Array): void;
 }
 
@@ -69,10 +70,8 @@ export function webgpuKernels(post: (req: GpuRequest) => void): WebgpuKernels {
     const copies: { src: Float32Array; n: number; at: number }[] = [];
     let end = 0;
     const place = (src: Float32Array, n: number, input: boolean): Operand => {
-      if (input && pinned && src.buffer === pinned.buffer) {
-        const off = (src.byteOffset - pinned.byteOffset) / 4;
-        if (off >= 0 && off + n <= pinned.length) return { at: off, pinned: true };
-      }
+      const off = input ? viewIndex(pinned, src, n) : -1;
+      if (off >= 0) return { at: off, pinned: true };
       const at = end;
       end += n + (-n & 63); // 256-byte aligned, so C can be copied back from the GPU
       copies.push({ src, n, at });
