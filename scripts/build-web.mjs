@@ -1,24 +1,14 @@
 // Builds the browser app into dist/site: index.html, the page, worker and GPU worker bundles (ES modules, esbuild) and the
-// WebAssembly kernels. `bgpt web` copies or serves that folder. The bundles share src/ with the Node package;
-// the few Node-only modules they reach (file output, folder walks: never called in the page) resolve to an
-// empty module, and the build fails if a bundle still refers to a Node built-in.
+// WebAssembly kernels. `bgpt web` copies or serves that folder. The bundles share src/ with the Node package, and so
+// does `bgpt/web` (src/browser.ts), bundled here too as a check: no Node built-in may be imported (modules that read
+// files reach Node's fs only when called, src/util/node.ts), so esbuild fails on one, with no stub to hide it.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'site');
-const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
-
-const nodeOnly = {
-  name: 'node-only',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (a) => (builtins.has(a.path) ? { path: a.path, namespace: 'node-only' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
-  },
-};
 
 mkdirSync(out, { recursive: true });
 const result = await build({
@@ -31,7 +21,6 @@ const result = await build({
   minify: true,
   sourcemap: false,
   legalComments: 'none',
-  plugins: [nodeOnly],
   logLevel: 'warning',
   metafile: true,
 });
@@ -41,5 +30,7 @@ for (const [file, o] of Object.entries(result.metafile.outputs)) {
   if (leak) throw new Error(`${file} refers to a Node built-in`);
   void o;
 }
+// bgpt/web as a bundler would take it
+await build({ entryPoints: [join(root, 'src/browser.ts')], bundle: true, write: false, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning' });
 copyFileSync(join(root, 'src/web/index.html'), join(out, 'index.html'));
 copyFileSync(join(root, 'src/backend/wasm/kernels.wasm'), join(out, 'bgpt-kernels.wasm'));

@@ -1,13 +1,12 @@
 /** Recursive file discovery: lazily walks folders, skipping hidden files and folders, in sorted order. */
-import { opendirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { nodeFs, nodePath } from '../util/node.js';
 
 /** Yields every regular, non-hidden file under each path (a file path is yielded as is). */
 export function* walkFiles(paths: string[]): Generator<string> {
   for (const p of paths) {
     let st;
     try {
-      st = statSync(p);
+      st = nodeFs().statSync(p);
     } catch (e) {
       throw new Error(`${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}`);
     }
@@ -19,7 +18,7 @@ export function* walkFiles(paths: string[]): Generator<string> {
 
 function* walkDir(dir: string): Generator<string> {
   // names are sorted per folder so that runs are reproducible; only one folder's names are held at a time
-  const d = opendirSync(dir);
+  const d = nodeFs().opendirSync(dir);
   const names: { name: string; dir: boolean; file: boolean }[] = [];
   try {
     for (let e = d.readSync(); e; e = d.readSync()) {
@@ -31,7 +30,7 @@ function* walkDir(dir: string): Generator<string> {
   }
   names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of names) {
-    const p = join(dir, e.name);
+    const p = nodePath().join(dir, e.name);
     if (e.dir) yield* walkDir(p);
     else if (e.file) yield p;
   }

@@ -1,8 +1,9 @@
 /** Random access to a file on disk through a Node file descriptor (closed by `close`). */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { nodeFs } from '../util/node.js';
 import { checkRange, type RandomAccess } from './access.js';
 
 export function fileAccess(path: string): RandomAccess {
+  const { closeSync, fstatSync, openSync, readSync } = nodeFs();
   let fd = openSync(path, 'r');
   let size: number;
   try {

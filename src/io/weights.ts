@@ -308,12 +308,17 @@ export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean; 
   if (opts.grad && opts.precision && opts.precision !== 'fp32') throw new Error(`${path}: training needs fp32 weights, not ${opts.precision}`);
   const w = readModelWeights(path, opts.precision ?? 'fp32');
   try {
-    const task = layoutTask(w.task), half = w.half && { dtype: w.half.dtype, data: w.half.data };
-    const labels = w.task.kind === 'classification' ? w.task.labels : undefined;
-    return { config: w.config, task: task.kind, model: modelForTask(k, w.config, task, { params: w.params, grad: opts.grad, half }), labels, meta: w.meta } as LoadedModel;
+    return modelOfWeights(k, w, opts);
   } catch (e) {
     throw fileError(path, e);
   }
+}
+
+/** The model the weights of a file make, on kernels `k`. */
+export function modelOfWeights(k: Kernels, w: ModelWeights, opts: { grad?: boolean } = {}): LoadedModel {
+  const task = layoutTask(w.task), half = w.half && { dtype: w.half.dtype, data: w.half.data };
+  const labels = w.task.kind === 'classification' ? w.task.labels : undefined;
+  return { config: w.config, task: task.kind, model: modelForTask(k, w.config, task, { params: w.params, grad: opts.grad, half }), labels, meta: w.meta } as LoadedModel;
 }
 
 /** Writes a model's parameters as safetensors under their state-dict keys (atomically). */

@@ -2,17 +2,18 @@
  * Atomic file writes: a temporary sibling, fsync'd, renamed over the target, then the folder fsync'd — a
  * crash leaves either the old file or the new one, never half of one.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { nodeFs, nodePath } from './node.js';
 
 /** Writes all of `b` (writeSync may write less than asked). */
 export function writeAll(fd: number, b: Uint8Array): void {
+  const { writeSync } = nodeFs();
   let off = 0;
   while (off < b.length) off += writeSync(fd, b, off, b.length - off);
 }
 
 /** Runs `write` on a temporary sibling file, fsyncs it, renames it over `path` and fsyncs the folder. */
 export function writeAtomic(path: string, write: (fd: number) => void): void {
+  const { closeSync, fsyncSync, openSync, renameSync, rmSync } = nodeFs(), { basename, dirname, join } = nodePath();
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w');
   try {

@@ -3,7 +3,7 @@
  * a benchmark's figure can drop by half with no change in the code; the stolen share of the timed interval
  * says whether a figure was taken on a quiet machine.
  */
-import { readFileSync } from 'node:fs';
+import { nodeFs } from './node.js';
 
 export interface CpuTimes {
   steal: number;
@@ -22,7 +22,7 @@ export function parseCpuTimes(stat: string): CpuTimes | null {
 /** This machine's CPU times now (null where /proc/stat is missing or unreadable). */
 export function cpuTimes(): CpuTimes | null {
   try {
-    return parseCpuTimes(readFileSync('/proc/stat', 'utf8'));
+    return parseCpuTimes(nodeFs().readFileSync('/proc/stat', 'utf8'));
   } catch {
     return null;
   }

@@ -14,7 +14,8 @@
  */
 import { midiNotes } from '../data/media/midi.js';
 import { repairMedia } from '../data/media/repair.js';
-import { escapeHtml, pianoRoll, waveform } from '../tasks/gallery.js';
+import { pianoRoll, waveform } from '../tasks/media-views.js';
+import { escapeHtml } from '../util/html.js';
 import { SURPRISAL_CSS, surprisalKey, surprisalMap, verdict } from '../tasks/surprisal-map.js';
 import type { BackendName, BenchRow, ModelInfo, Reply, Request } from './protocol.js';
 
