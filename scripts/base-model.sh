@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The shipped base model, end to end (docs/base-model.md): the corpus, a fixed sample of its held-out files,
 # the sweep of shapes at equal time (--sweep SECONDS), and the base model's run.
-#   scripts/base-model.sh WORKDIR [--sweep SECONDS]
-# Without --sweep it trains the base model (about 90 minutes on 2 cores with bf16) and writes
-# models/base.safetensors (16-bit) with its provenance.
+#   scripts/base-model.sh WORKDIR [--sweep SECONDS | --measure]
+# Without an option it trains the base model (about an hour on 2 cores with bf16) and writes
+# models/base.safetensors (16-bit) with its provenance. --measure scores and compresses a fixed sample of
+# held-out files with the shipped model against gzip, brotli, xz and zstd (WORKDIR/measure.json).
 set -euo pipefail
 work=${1:?usage: scripts/base-model.sh WORKDIR [--sweep SECONDS]}
 shift
-sweep=0
+sweep=0 measure=0
 if [[ ${1:-} == --sweep ]]; then sweep=${2:?--sweep needs seconds}; fi
+if [[ ${1:-} == --measure ]]; then measure=1; fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 bgpt() { node "$here/dist/cli/main.js" "$@"; }
 mkdir -p "$work"
@@ -27,6 +29,34 @@ node -e '
     fs.mkdirSync(path.dirname(to), { recursive: true });
     fs.copyFileSync(path.join(corpus, r[7]), to);
   }' "$work/corpus" "$work/evalset"
+
+if (( measure )); then
+  # the measurement sample: after the evaluation sample's files, each group's next files by SHA-256 until
+  # 400 kB (at least 10 files): every file is from a package the model never saw
+  rm -rf "$work/measure"
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const [corpus, out] = process.argv.slice(1);
+    const rows = fs.readFileSync(path.join(corpus, "manifest.tsv"), "utf8").trim().split("\n").slice(1).map((l) => l.split("\t"));
+    const byGroup = new Map();
+    for (const r of rows) if (r[0] === "heldout") byGroup.set(r[1], [...(byGroup.get(r[1]) ?? []), r]);
+    for (const [g, rs] of byGroup) {
+      let bytes = 0, n = 0;
+      for (const r of rs.sort((a, b) => (a[6] < b[6] ? -1 : 1)).slice(24)) {
+        if (n >= 10 && bytes >= 400000) break;
+        const to = path.join(out, g, r[6].slice(0, 12) + "-" + path.basename(r[7]));
+        fs.mkdirSync(path.dirname(to), { recursive: true });
+        fs.copyFileSync(path.join(corpus, r[7]), to);
+        bytes += Number(r[5]);
+        n++;
+      }
+    }' "$work/corpus" "$work/measure"
+  bgpt bench compress --by-folder --verify-every 8 --json "$work/measure" > "$work/measure.json"
+  for g in "$work"/measure/*/; do
+    echo "{\"group\":\"$(basename "$g")\",\"eval\":$(bgpt eval --whole --json "$g")}"
+  done > "$work/measure-eval.jsonl"
+  exit 0
+fi
 
 common=(--train "$work/corpus/train" --eval "$work/evalset" --precision bf16 --batch-size 8
   --warmup 0.05 --dropout 0 --weight-decay 0.1 --seed 0)

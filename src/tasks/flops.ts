@@ -41,8 +41,8 @@ export interface MatmulRate {
 /**
  * The fp32 matrix-product rate of `k` at the c_fc shape of hidden size H ([rows, H]·[H, 4H]): the fastest call
  * per orientation over every `sample` taken (each after one warm-up call). A benchmark samples it at several
- * moments of its own run: on a shared machine one burst of calls can land in a slow moment (measured: 155 to
- * 210 GFLOP/s for the same shape in back-to-back runs), and a rate taken low flatters every fraction of it.
+ * moments of its own run: on a shared machine one burst of calls can land in a slow moment, and a rate taken
+ * low flatters every fraction of it.
  */
 export class MatmulRateProbe {
   private readonly M: number;

@@ -1,7 +1,7 @@
 /**
  * Typed arrays whose data starts on a 64-byte boundary (a cache line, one AVX-512 vector) once the native
  * backend has loaded: its kernels load whole vectors, and a vector that straddles two cache lines costs two
- * (measured on an AVX-512 Xeon: one-row products over weights that are not aligned 12–25 % slower).
+ * (one-row products over weights that are not aligned run markedly slower: docs/performance.md).
  * Node's allocator places large arrays 16 bytes past a boundary. JavaScript cannot see addresses, so the
  * addon reports them (setAddressProbe); without it these are plain arrays.
  */

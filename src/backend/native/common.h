@@ -15,8 +15,8 @@ using idx = std::int64_t;
 
 // When to run a loop on more than one thread: a cost model in nanoseconds of one thread's work. Waking the
 // OpenMP team costs microseconds on a quiet machine and far more on a busy one (a woken thread that finds no
-// free core holds the whole team up: measured on 2 loaded cores, a 2-thread add of 1 M floats took 9x as long
-// as one thread). So a call goes parallel only when one thread would need kParMinNs or more, and each thread
+// free core holds the whole team up, so on loaded cores a small parallel loop is many times slower than one
+// thread). So a call goes parallel only when one thread would need kParMinNs or more, and each thread
 // then gets at least kNsPerThread of the work. Rates are those of one AVX-512 core (conservative for AVX2).
 constexpr double kParMinNs = 100e3;
 constexpr double kNsPerThread = 50e3;
@@ -27,7 +27,7 @@ constexpr double kNsWeight = 0.16;  // per weight a GEMM reads from memory (a ma
 
 // Elementwise loops open the region and the loop in two pragmas (`parallel ... if (nt > 1)`, then `for simd`):
 // GCC 12 runs the combined `parallel for simd` unvectorised when the if clause keeps it on one thread
-// (measured 4-7x slower per element for gelu, add and adamw below the parallel threshold).
+// (several times slower per element for gelu, add and adamw below the parallel threshold).
 // Team size for a call that one thread would finish in `ns` nanoseconds: 1 below the threshold, else as many
 // threads as get kNsPerThread each, at most the team size in effect.
 inline int threads_for(double ns) {

@@ -285,15 +285,11 @@ void gemv_rows(float* C, const float* A, const typename F::T* W, idx M, idx K, i
   // block width: M partial rows within kBlockBytes, a multiple of 16 columns (64 bytes)
   const idx width = std::max<idx>(16, kBlockBytes / static_cast<idx>(sizeof(float)) / M / 16 * 16);
   // Streamed weights: the rows in two halves, each read whole by one thread, rather than every thread reading
-  // a narrow range of columns of every row (runs of 1-3 kB per row, too short for the hardware prefetcher):
-  // one row, two threads, 768×768 to 3072×768 weights, 12.5-21.5 → 20.5-26.6 GB/s in fp32 and 9.8-14.6 →
-  // 17.7-24.5 in bf16 (with the prefetch in row_tile).
+  // a narrow range of columns of every row (runs of 1-3 kB per row, too short for the hardware prefetcher).
   // One row into at most 256 columns (config b's two c_proj products, cached) the same way: the rows in two
   // halves, each half's columns in one strip of registers. Cutting the columns between two threads left
   // chunks of 64 columns, one partial sum per vector (a chain of dependent multiply-adds) and every row read
-  // in four short runs: decoding config b on two threads, alternating with the column split, the MLP's c_proj
-  // 40-55 → 32-36 µs per call and the attention's 13-16 → 9-12; whole runs faster in three pairs of four in
-  // each of two sets (2.27-2.69 → 2.52-3.00 kB/s); one thread unchanged.
+  // in four short runs. (docs/performance.md: what each choice gained.)
   // The halves are fixed by the shape, not by the thread count, so that every thread count sums alike; the
   // columns are split further only beyond two threads (that changes no sum).
   const bool oneRow = !streamed && M == 1 && N <= 256 && K >= kSplitRows;
@@ -328,8 +324,7 @@ void gemv(float* C, const float* A, const void* W, WeightType wt, const float* b
   }
   if (K == 0) return;
   // A thread per kParWeightBytes of weights: decoding's products come back to back and pool.h's helpers are
-  // awake between them, so even small products gain. One row, weights beyond L2, 2-core Xeon, C++ loop:
-  // 256×256 9.5 → 7.5 µs, 256×1024 39-50 → 22-28, 768×3072 (from DRAM) 370-550 → 185-270; 128×128 no gain.
+  // awake between them, so even small products gain (from 256×256 on; 128×128 does not).
   const idx weightBytes = K * N * (wt == WeightType::f32 ? 4 : 2);
   const int nt = static_cast<int>(std::clamp<idx>(std::min(weightBytes / kParWeightBytes, N / kMinChunk), 1, omp_get_max_threads()));
   switch (wt) {

@@ -59,8 +59,8 @@ function load(): NativeLoad {
   if (!existsSync(file)) {
     return { error: `native addon not built (${file} missing; run \`npm run build:native\`)` };
   }
-  // OpenMP threads that spin while waiting for work starve everything else on a busy machine (measured: a
-  // 2-thread run on 2 loaded cores went 13x slower); sleeping waits cost microseconds per parallel region.
+  // OpenMP threads that spin while waiting for work starve everything else on a busy machine (a 2-thread run
+  // on 2 loaded cores slows by an order of magnitude); sleeping waits cost microseconds per parallel region.
   // libgomp reads this when the addon loads it, so it must be set first; a user's own setting wins.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   let addon: NativeAddon;

@@ -36,15 +36,12 @@ int perThread(int nt, int* team, F f) {
 }
 
 // A weight gradient C[M,N] (+)= Aᵀ·B, A [K,M] and B [K,N], summed over many rows K, in one of two ways that
-// oneDNN's sgemm runs faster than its own 'T', 'N' product (measured on AVX-512, K = 16320, two threads):
+// oneDNN's sgemm runs faster than its own 'T', 'N' product (docs/performance.md has the measurements):
 // - with many more rows than columns (the MLP's c_proj: [4H, H]) over a long sum (K ≥ 8·max(M, N)) the product
-//   is taken as Cᵀ = Bᵀ·A, which sgemm runs at up to 2.2x the rate of this orientation, and added in
-//   transposed: a pass over M·N floats next to the product's M·N·K multiply-adds. Over shorter sums the direct
-//   product is faster: config c's c_proj [3072, 768] over 8176 and 512 rows, two threads, four rounds
-//   alternating, 205-234 → 218-260 and 111-152 → 192-266 GFLOP/s;
+//   is taken as Cᵀ = Bᵀ·A, an orientation sgemm runs much faster, and added in transposed: a pass over M·N
+//   floats next to the product's M·N·K multiply-adds. Over shorter sums the direct product is faster;
 // - on nt > 1 threads, each thread sums its own share of the K rows with a one-thread sgemm and the partial sums
-//   are added after: 5-15 % faster than sgemm's own threading for c_fc and c_proj in a harness, ~25 % inside a
-//   config b training step (125-132 → 94-100 ms per step each); neutral for c_attn.
+//   are added after, which beats sgemm's own threading for c_fc and c_proj (neutral for c_attn).
 // Either way the products land in a scratch of nt panels, [M, N] or [N, M], added into C in one pass.
 int weightGrad(float* C, const float* A, const float* B, idx M, idx K, idx N, bool accumulate, bool transposed,
                int nt) {
@@ -125,13 +122,10 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
   }
   if (!transA && transB && nt > 1 && ((M >= 128 && M < 2048) || (M >= 8 * K && K > N))) {
     // ∂input of a product over many rows into fewer columns (dY·Wᵀ of c_fc and c_attn): each thread takes its
-    // share of the rows in a one-thread sgemm. In a config b step (four rounds, old and new builds alternating)
-    // 103-115 → 92-101 ms per step for c_fc, 75-88 → 63-71 for c_attn; forward products and the MLP c_proj's
-    // ∂input (K < N) showed no gain in a harness and keep sgemm's own threading.
+    // share of the rows in a one-thread sgemm: faster for c_fc and c_attn in a training step; forward products
+    // and the MLP c_proj's ∂input (K < N) gained nothing and keep sgemm's own threading.
     // The same for every ∂input over 128 to 2047 rows (the patch decoder's: batch × patches), whatever K and
-    // N: in a harness, three rounds alternating, 128-1536 rows, two threads, 10-25 % faster (config c's
-    // [512, 768]·[3072, 768]ᵀ 159-179 → 193-204 GFLOP/s, [512, 2304]·[768, 2304]ᵀ 167-183 → 197-216); at 2048
-    // rows and beyond no gain. Weight gradients (Aᵀ·B) over so few rows showed none either. (Fewer rows stay
+    // N; from 2048 rows on it gains nothing, nor do weight gradients (Aᵀ·B) over so few rows. (Fewer rows stay
     // whole: decoding's LM head then gives the same bits at every thread count.)
     int team = 1;
     return perThread(nt, &team, [&](int t, int n) {
@@ -145,8 +139,8 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
 
 // The MLP's c_fc and gelu with one pass less over memory than matmul + gelu_forward: no bias rows written
 // first and no beta = 1 read of them. One sgemm with oneDNN's own threading (team capped by the cost model,
-// as in matmul: splitting rows by hand and calling sgemm inside a parallel region measured 1.5x slower in
-// training and left small decoding products on two threads), then one pass adds the bias and takes the gelu.
+// as in matmul: splitting rows by hand and calling sgemm inside a parallel region was slower in training and
+// left small decoding products on two threads), then one pass adds the bias and takes the gelu.
 int matmul_bias_gelu(float* G, float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N) {
   if (M == 0 || N == 0) return dnnl_success;
   if (M <= kGemvRows) {

@@ -31,9 +31,7 @@ inline void pause() {
 constexpr auto kSpin = std::chrono::microseconds(300);
 
 // A helper that claimed a chunk and then lost its core holds the caller up until it runs again: a scheduler tick
-// (~4 ms) when another process keeps that core busy (measured: two-thread decoding at half the one-thread speed
-// with one core kept busy), and now and then on a quiet machine too (a few such waits of 0.1-7 ms in a second of
-// decoding). So the caller counts the time it waits beyond its own share (waits longer than kStallSlack); when
+// (milliseconds) when another process keeps that core busy, and now and then on a quiet machine too. So the caller counts the time it waits beyond its own share (waits longer than kStallSlack); when
 // that reaches a tenth of a kWindow stretch of work, it runs every job alone for a while, twice as long each time
 // in a row (from kSoloMin up to kSoloMax), and tries the helpers again after.
 constexpr auto kStallSlack = std::chrono::microseconds(100);

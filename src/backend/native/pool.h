@@ -1,6 +1,6 @@
 // A team for decoding's matrix-vector products, apart from OpenMP's. Decoding calls them back to back, tens of
 // microseconds each: an OpenMP region there costs a sleeping team's wake-up (OMP_WAIT_POLICY is passive, so
-// that idle workers never starve a busy machine), measured to make two-thread decoding 2-3x slower than one;
+// that idle workers never starve a busy machine), which made two-thread decoding slower than one;
 // and its end barrier waits for every worker, even one that found no free core. Here the caller never waits
 // for a helper that has not started: the work is cut into chunks that any thread claims, so the caller takes
 // them all when the helpers are late, and a helper spins only briefly after its last chunk before it sleeps.
