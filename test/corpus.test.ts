@@ -61,6 +61,19 @@ describe('bgpt data corpus', { skip }, () => {
     assert.notEqual(readFileSync(join(tmp, 'other', 'manifest.tsv'), 'utf8'), before);
   });
 
+  it('says when a corpus was built from other package versions than this machine has', () => {
+    const path = join(out, 'manifest.tsv'), text = readFileSync(path, 'utf8');
+    const [row] = readManifest(out);
+    writeFileSync(path, text.split('\n').map((l) => l.replace(`\t${row.package}\t${row.version}\t`, `\t${row.package}\t0.0-other\t`)).join('\n'));
+    try {
+      const v = bgpt('data', 'corpus', '--verify', out);
+      assert.equal(v.code, 0, v.err);
+      assert.match(v.out, new RegExp(`other package versions .*${row.package} 0\\.0-other → ${row.version.replace(/[.+]/g, '\\$&')}`));
+    } finally {
+      writeFileSync(path, text);
+    }
+  });
+
   it('refuses bad input with one line and leaves folders as they were', () => {
     const full = join(tmp, 'full');
     mkdirSync(full);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CORPUS_PACKAGES, GROUPS } from '../../tasks/data/corpus-rules.js';
-import { buildCorpus, verifyCorpus } from '../../tasks/data/corpus.js';
+import { buildCorpus, readManifest, verifyCorpus, versionDrift } from '../../tasks/data/corpus.js';
 import { batchHooks, seedOf } from './common.js';
 
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
@@ -20,7 +20,11 @@ export function registerCorpus(data: Command): void {
       if (o.verify) {
         const bad = verifyCorpus(o.verify);
         if (bad.length) throw new Error(`${o.verify}: ${bad.length} files differ from the manifest (first: ${bad[0]})`);
-        return console.log(`${o.verify}: every file matches the manifest`);
+        console.log(`${o.verify}: every file matches the manifest`);
+        // a corpus built elsewhere is still whole; a rebuild here would differ where the packages do
+        const drift = versionDrift(readManifest(o.verify));
+        if (drift.length) console.log(`built from other package versions than this machine has (a rebuild here differs): ${drift.join('; ')}`);
+        return;
       }
       if (!o.out) throw new Error('--out <dir> is required (or --packages, --verify)');
       let only: string[] | undefined;

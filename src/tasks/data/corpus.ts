@@ -277,6 +277,13 @@ export function diffManifests(before: ManifestRow[], after: ManifestRow[]): Mani
 }
 
 /** Every file of a corpus is there with the bytes its manifest records: the list of what is not (empty: intact). */
+/** Packages whose version here differs from the one a corpus was built from ("name built → here"). */
+export function versionDrift(rows: ManifestRow[]): string[] {
+  const built = new Map(rows.map((r) => [r.package, r.version]));
+  const here = installedVersions([...built.keys()]);
+  return [...built].filter(([p, v]) => here.get(p) !== v).map(([p, v]) => `${p} ${v} → ${here.get(p) ?? 'not installed'}`);
+}
+
 export function verifyCorpus(dir: string): string[] {
   const bad: string[] = [];
   for (const r of readManifest(dir)) {
