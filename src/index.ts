@@ -22,7 +22,7 @@ export { getKernels, nativeKernels, tsKernels, type Kernels } from './backend/in
 export { BgptModel, type Batch, type ForwardOptions, type ForwardResult } from './model/bgpt.js';
 export { BgptClassifier } from './model/classifier.js';
 export { DEFAULT_CONFIG, EOP, VOCAB, type BgptConfig } from './model/config.js';
-export { BatchGenerator, type StreamOptions, type StopReason } from './model/streams.js';
+export { StreamBatch, type StreamOptions, type StopReason } from './model/streams.js';
 export { continueFile, generateFile } from './api/generate.js';
 export { extensionOf, filePatches } from './data/patches.js';
 export { listFiles } from './data/files.js';

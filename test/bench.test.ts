@@ -6,7 +6,7 @@ import type { Kernels } from '../src/backend/types.js';
 import { BgptModel } from '../src/model/bgpt.js';
 import { runBench, runPeak } from '../src/tasks/bench.js';
 import { decodeWeightBytes, forwardFlops, MatmulRateProbe, trainFlops } from '../src/tasks/flops.js';
-import { Decoder } from '../src/model/generator.js';
+import { CachedDecoder } from '../src/model/generator.js';
 import { Rng } from '../src/util/rng.js';
 import { parseCpuTimes, stealShare } from '../src/util/steal.js';
 import { nativeSkip } from './helpers.js';
@@ -63,7 +63,7 @@ describe('bench limit', () => {
         tsKernels.matmulBiasGelu(...a);
       },
     };
-    const S = cfg.patchSize, dec = new Decoder(new BgptModel(k, cfg, { rng: new Rng(2) }), 2);
+    const S = cfg.patchSize, dec = new CachedDecoder(new BgptModel(k, cfg, { rng: new Rng(2) }), 2);
     const slots = Int32Array.of(0, 1), patch = () => Int32Array.from({ length: 2 * S }, (_, i) => (i * 11) % 256);
     dec.pushPatches(slots, patch());
     bytes = 0;

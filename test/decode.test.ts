@@ -6,7 +6,7 @@ import type { Kernels } from '../src/backend/types.js';
 import { headerPatch } from '../src/data/patches.js';
 import { BgptModel } from '../src/model/bgpt.js';
 import { VOCAB } from '../src/model/config.js';
-import { Decoder } from '../src/model/generator.js';
+import { CachedDecoder } from '../src/model/generator.js';
 import { MASK_VALUE } from '../src/nn/attention.js';
 import { continueMany } from '../src/api/generate.js';
 import { scoringWindows } from '../src/api/score.js';
@@ -61,10 +61,10 @@ for (const { name, kernels: k, skip } of everyBackend()) {
     it("each stream's next-byte distributions equal decoding it alone", () => {
       const rng = new Rng(3), m = new BgptModel(k as Kernels, cfg, { rng });
       const prompts = [1, 3, 2].map((n) => Int32Array.from({ length: n * 4 }, () => rng.int(257)));
-      const batch = new Decoder(m, 3), slots = Int32Array.of(1, 2, 0);
+      const batch = new CachedDecoder(m, 3), slots = Int32Array.of(1, 2, 0);
       prompts.forEach((p, b) => batch.pushPatches(slots.subarray(b, b + 1), p));
       const alone = prompts.map((p) => {
-        const d = new Decoder(m);
+        const d = new CachedDecoder(m);
         d.pushPatches(Int32Array.of(0), p);
         return d;
       });
@@ -151,7 +151,7 @@ describe('scoring whole files', () => {
       let sum = 0, tokens = 0;
       for (const w of scoringWindows(n, L)) {
         for (let t = Math.max(1, w.start + w.from); t < w.end; t++) {
-          const d = new Decoder(m), one = Int32Array.of(0);
+          const d = new CachedDecoder(m), one = Int32Array.of(0);
           d.pushPatches(one, all.subarray(w.start * S, t * S));
           let probs = d.step(one, Int32Array.of(-1));
           for (let i = 0; i < S; i++) {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { headerPatch } from '../src/data/patches.js';
 import { loadModelFile } from '../src/io/weights.js';
 import { BgptModel } from '../src/model/bgpt.js';
-import { Decoder } from '../src/model/generator.js';
+import { CachedDecoder } from '../src/model/generator.js';
 import { filterProbs, sample } from '../src/model/sampling.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { conversionPrompt, continueTokens } from '../src/api/generate.js';
@@ -19,7 +19,7 @@ for (const { name, kernels: k, skip } of everyBackend()) {
     it('every next-byte distribution equals a full recompute', () => {
       const rng = new Rng(11);
       const m = new BgptModel(k, cfg, { rng });
-      const gen = new Decoder(m), one = Int32Array.of(0);
+      const gen = new CachedDecoder(m), one = Int32Array.of(0);
       const context: number[] = [...headerPatch('txt', 4)];
       gen.pushPatches(one, Int32Array.from(context));
       for (let patch = 0; patch < 5; patch++) {
@@ -36,7 +36,7 @@ for (const { name, kernels: k, skip } of everyBackend()) {
         gen.pushPatches(one, Int32Array.from(bytes));
       }
       // a multi-patch prefill gives the same state as one patch at a time
-      const g2 = new Decoder(m);
+      const g2 = new CachedDecoder(m);
       g2.pushPatches(one, Int32Array.from(context));
       assert.ok(maxAbsErr(g2.step(one, Int32Array.of(-1)), recomputeProbs(m, Int32Array.from(context), [])) <= 1e-5);
     });
@@ -48,7 +48,7 @@ for (const { name, kernels: k, skip } of everyBackend()) {
       m.forward({ tokens: Int32Array.from(c.inputs.flat()), masks: Uint8Array.from(c.masks.flat()), B: 2, N: c.masks[0].length }, { grad: true });
       m.backward();
       new AdamW(k, m.layout.size, { lr: a.lr }).update(m.params.data, m.params.grad!);
-      const g = vectors.generate_probs, gen = new Decoder(m), one = Int32Array.of(0);
+      const g = vectors.generate_probs, gen = new CachedDecoder(m), one = Int32Array.of(0);
       gen.pushPatches(one, Int32Array.from(g.context_bytes));
       gen.step(one, Int32Array.of(-1));
       gen.step(one, Int32Array.of(g.tokens[1]));

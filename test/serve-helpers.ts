@@ -4,7 +4,7 @@ import type { LoadedModel } from '../src/io/weights.js';
 import { BgptModel } from '../src/model/bgpt.js';
 import { BgptClassifier } from '../src/model/classifier.js';
 import type { BgptConfig } from '../src/model/config.js';
-import type { StepOutput, StreamDecoder } from '../src/serve/decoder.js';
+import type { StepOutput, StreamRunner } from '../src/serve/decoder.js';
 import { BgptServer, type ServeOptions } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -35,7 +35,7 @@ export async function serve(m: LoadedModel, opts: ServeOptions = {}): Promise<Ru
  * A decoder that never ends a stream: every step gives each stream the byte "A". Lets tests hold streams in
  * the batch and the queue for as long as they need.
  */
-export class EndlessDecoder implements StreamDecoder {
+export class EndlessDecoder implements StreamRunner {
   private ids = new Set<number>();
   private next = 1;
   get size(): number {

@@ -10,7 +10,7 @@ import { compressBytes, modelId } from '../src/compress/codec.js';
 import { Writer, writeHeader } from '../src/compress/container.js';
 import { exactModel } from '../src/tasks/compress.js';
 import { continueFile } from '../src/api/generate.js';
-import { BatchedDecoder, type StreamSpec } from '../src/serve/decoder.js';
+import { BatchedStreams, type StreamSpec } from '../src/serve/decoder.js';
 import { scoreFiles, classifyFiles } from '../src/serve/files.js';
 import { Scheduler } from '../src/serve/scheduler.js';
 import { Rng } from '../src/util/rng.js';
@@ -129,7 +129,7 @@ describe('serve: batching gives each request its solo result', () => {
   }
 
   it('streams submitted together decode in one batch, each equal to its solo run', async () => {
-    const dec = new BatchedDecoder(gen.model, 8), sizes: number[] = [];
+    const dec = new BatchedStreams(gen.model, 8), sizes: number[] = [];
     const s = new Scheduler({ maxBatch: 8, maxBatchPatches: 1000, maxQueue: 10 }, { decoder: dec, patchesOf: () => 1 }, { batch: (k, n) => k === 'generate' && sizes.push(n), generated: () => {} });
     const got = await Promise.all([0, 1, 2, 3].map((i) => run(s, specOf(bodyOf(i).subarray(0, i * 3), 40 + i, 10 + 5 * i))));
     got.forEach((b, i) => assert.deepEqual(b, solo(bodyOf(i).subarray(0, i * 3), 'dat', 40 + i, 10 + 5 * i), `stream ${i}`));
@@ -143,7 +143,7 @@ describe('serve: batching gives each request its solo result', () => {
     const want = [alone(5), alone(6)];
     assert.deepEqual(want.map((b) => b.length), [12, 12], 'both streams run to max_bytes (three patches of 4)');
     rows.length = 0;
-    const s = new Scheduler({ maxBatch: 4, maxBatchPatches: 1000, maxQueue: 10 }, { decoder: new BatchedDecoder(m.model, 4), patchesOf: () => 1 });
+    const s = new Scheduler({ maxBatch: 4, maxBatchPatches: 1000, maxQueue: 10 }, { decoder: new BatchedStreams(m.model, 4), patchesOf: () => 1 });
     let second!: Promise<Uint8Array>;
     // the second arrives after the first's 2nd byte: it waits for the first's patch to complete, then its
     // header patch goes through the patch-level decoder with that patch

@@ -1,10 +1,10 @@
 /**
  * Generation and conversion of files (docs/format.md §5), many files at once: their streams decode as one
- * batch (BatchGenerator).
+ * batch (StreamBatch).
  */
 import { filePatches, headerPatch } from '../data/patches.js';
 import type { BgptModel } from '../model/bgpt.js';
-import { BatchGenerator, type StopReason, type StreamOptions } from '../model/streams.js';
+import { StreamBatch, type StopReason, type StreamOptions } from '../model/streams.js';
 import { SAMPLING_DEFAULTS, checkSampling, type SamplingOptions } from '../model/sampling.js';
 import { Rng } from '../util/rng.js';
 
@@ -39,7 +39,7 @@ export interface Prompt {
  * prompt i samples with rngs[i]. Returns the new bytes of each, in prompt order.
  */
 export function continueMany(model: BgptModel, prompts: Prompt[], o: Omit<GenerateOptions, 'rng'> & { rngs: Rng[] }, batch = prompts.length): Generated[] {
-  const gen = new BatchGenerator(model, Math.max(1, Math.min(batch, prompts.length)));
+  const gen = new StreamBatch(model, Math.max(1, Math.min(batch, prompts.length)));
   const out: Generated[] = new Array(prompts.length), index = new Map<number, number>();
   let next = 0, total = 0;
   const fill = () => {

@@ -10,7 +10,7 @@ import { Buffers } from '../nn/params.js';
 import type { BgptModel } from './bgpt.js';
 import { VOCAB } from './config.js';
 
-export class Decoder {
+export class CachedDecoder {
   readonly patchCache: KVCache;
   readonly byteCache: KVCache;
   /** The last patch feature of each slot [slots, H]: what the next patch is decoded from. */

@@ -12,7 +12,7 @@
 import type { Rng } from '../util/rng.js';
 import type { BgptModel } from './bgpt.js';
 import { EOP, VOCAB } from './config.js';
-import { Decoder } from './generator.js';
+import { CachedDecoder } from './generator.js';
 import { sample, type SamplingOptions } from './sampling.js';
 
 export interface StreamOptions extends SamplingOptions {
@@ -55,15 +55,15 @@ interface Stream {
   fresh: boolean;
 }
 
-export class BatchGenerator {
-  readonly decoder: Decoder;
+export class StreamBatch {
+  readonly decoder: CachedDecoder;
   private streams = new Map<number, Stream>();
   private free: number[];
   private nextId = 0;
 
   /** `capacity`: how many streams may be active at once (the caches are sized for them). */
   constructor(readonly model: BgptModel, readonly capacity: number) {
-    this.decoder = new Decoder(model, capacity);
+    this.decoder = new CachedDecoder(model, capacity);
     this.free = [...Array(capacity).keys()].reverse();
   }
 

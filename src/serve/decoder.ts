@@ -5,7 +5,7 @@
  */
 import type { BgptModel } from '../model/bgpt.js';
 import type { SamplingOptions } from '../model/sampling.js';
-import { BatchGenerator, type StopReason } from '../model/streams.js';
+import { StreamBatch, type StopReason } from '../model/streams.js';
 import { Rng } from '../util/rng.js';
 
 export interface StreamSpec {
@@ -25,7 +25,7 @@ export interface StepOutput {
   stop?: StopReason;
 }
 
-export interface StreamDecoder {
+export interface StreamRunner {
   /** Adds a stream; it produces its first byte at a later step. */
   join(spec: StreamSpec): number;
   /** Advances every stream by one token. Streams that end are removed. */
@@ -42,16 +42,16 @@ export interface StreamDecoder {
 }
 
 /**
- * The model's BatchGenerator: one byte-level forward per step for every stream, one patch-level forward for
+ * The model's StreamBatch: one byte-level forward per step for every stream, one patch-level forward for
  * those that completed a patch or joined. Streams join at patch boundaries (`inPhase`), so the batch shares
  * one patch-level forward per patch. Each stream samples with its own seed, so its bytes are those of
  * decoding it alone.
  */
-export class BatchedDecoder implements StreamDecoder {
-  private gen: BatchGenerator;
+export class BatchedStreams implements StreamRunner {
+  private gen: StreamBatch;
 
   constructor(model: BgptModel, capacity: number) {
-    this.gen = new BatchGenerator(model, capacity);
+    this.gen = new StreamBatch(model, capacity);
   }
 
   get size(): number {

@@ -7,7 +7,7 @@
  * a batch to fill. Work beyond the queue limit is refused.
  */
 import type { StopReason } from '../api/generate.js';
-import type { StreamDecoder, StreamSpec } from './decoder.js';
+import type { StreamRunner, StreamSpec } from './decoder.js';
 import type { FileInput } from './files.js';
 
 export interface GenerateSink {
@@ -65,7 +65,7 @@ export class Scheduler<R> {
 
   constructor(
     private limits: SchedulerLimits,
-    private work: { decoder?: StreamDecoder; runFiles?: (files: FileInput[]) => R[]; patchesOf: (f: FileInput) => number },
+    private work: { decoder?: StreamRunner; runFiles?: (files: FileInput[]) => R[]; patchesOf: (f: FileInput) => number },
     private observe?: SchedulerObserver,
   ) {}
 

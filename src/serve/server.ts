@@ -13,7 +13,7 @@ import { Reader, readHeader } from '../compress/container.js';
 import type { ExactBgpt } from '../compress/exact-model.js';
 import { exactModel } from '../tasks/compress.js';
 import type { StopReason } from '../api/generate.js';
-import { BatchedDecoder, type StreamDecoder, type StreamSpec } from './decoder.js';
+import { BatchedStreams, type StreamRunner, type StreamSpec } from './decoder.js';
 import { classifyFiles, inputPatches, scoreFiles, type ClassProbs, type FileInput, type Score } from './files.js';
 import { ServeMetrics } from './metrics.js';
 import { HttpError, extParam, noQuery, parseGenerate, readBody, type GenerateRequest } from './request.js';
@@ -40,8 +40,8 @@ export interface ServeOptions {
   /** Bearer token every route but /healthz requires. */
   token?: string;
   limits?: Partial<ServeLimits>;
-  /** The generation decoder (default: the model's BatchGenerator with room for maxBatch streams). */
-  decoder?: StreamDecoder;
+  /** The generation decoder (default: the model's StreamBatch with room for maxBatch streams). */
+  decoder?: StreamRunner;
 }
 
 type Result = Score | ClassProbs;
@@ -67,7 +67,7 @@ export class BgptServer {
     const cfg = loaded.config;
     this.token = opts.token ? sha256(opts.token) : null;
     const work = loaded.task === 'generative'
-      ? { decoder: opts.decoder ?? new BatchedDecoder(loaded.model, this.limits.maxBatch), runFiles: (f: FileInput[]) => scoreFiles(loaded.model, f) }
+      ? { decoder: opts.decoder ?? new BatchedStreams(loaded.model, this.limits.maxBatch), runFiles: (f: FileInput[]) => scoreFiles(loaded.model, f) }
       : { runFiles: (f: FileInput[]) => classifyFiles(loaded.model, loaded.labels ?? [], f) };
     this.scheduler = new Scheduler<Result>(
       { maxBatch: this.limits.maxBatch, maxQueue: this.limits.maxQueue, maxBatchPatches: Math.max(cfg.patchLength, Math.floor(16384 / cfg.patchSize)) },

@@ -17,6 +17,8 @@ export interface RunSettings {
   seed: number;
   batchSize: number;
   accumulation: number;
+  /** Steps the schedule spans (0 or absent: by epochs). */
+  steps?: number;
 }
 
 export interface TrainState {
@@ -26,7 +28,7 @@ export interface TrainState {
   epoch: number;
   batch: number;
   bestEvalLoss: number | null;
-  bestEvalAccuracy: number | null;
+  bestEvalAcc: number | null;
   /** Epochs completed when the best evaluation happened (0: none yet). */
   bestEpoch: number;
   /** Rng.getState() of the trainer's generator. */
@@ -48,10 +50,10 @@ export function saveTraining(path: string, t: { model: TaskModel; adam: AdamW; s
       epoch: s.epoch,
       bestEpoch: s.bestEpoch,
       bestEvalLoss: s.bestEvalLoss ?? Infinity,
-      ...(s.bestEvalAccuracy !== null ? { bestEvalAcc: s.bestEvalAccuracy } : {}),
+      ...(s.bestEvalAcc !== null ? { bestEvalAcc: s.bestEvalAcc } : {}),
       rng: { train: s.rng },
       ...(t.schedule ? { schedule: t.schedule } : {}),
-      extra: { step: s.step, batch: s.batch, seed: t.options.seed, batchSize: t.options.batchSize, accumulation: t.options.accumulation },
+      extra: { step: s.step, batch: s.batch, seed: t.options.seed, batchSize: t.options.batchSize, accumulation: t.options.accumulation, steps: t.options.steps || 0 },
     },
   }));
 }
@@ -77,7 +79,7 @@ export function loadTraining(path: string, k: Kernels): ResumedTraining {
     state: {
       step: Number(extra.step), epoch: tr.epoch, batch: Number(extra.batch),
       bestEvalLoss: Number.isFinite(tr.bestEvalLoss) ? tr.bestEvalLoss : null,
-      bestEvalAccuracy: tr.bestEvalAcc ?? null,
+      bestEvalAcc: tr.bestEvalAcc ?? null,
       bestEpoch: tr.bestEpoch ?? 0,
       rng: tr.rng.train,
     },

@@ -151,7 +151,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   const model: TaskModel = resumed ? resumed.model : buildModel(mk, o, labels, rng);
   bf16?.attach(model.params.data);
   const opt = new AdamW(k, model.layout.size, { lr: o.lr, weightDecay: o.weightDecay });
-  let state: TrainState = { step: 0, epoch: 0, batch: 0, bestEvalLoss: null, bestEvalAccuracy: null, bestEpoch: 0, rng: rng.getState() };
+  let state: TrainState = { step: 0, epoch: 0, batch: 0, bestEvalLoss: null, bestEvalAcc: null, bestEpoch: 0, rng: rng.getState() };
   if (resumed) {
     opt.restore(resumed.adam);
     state = resumed.state;
@@ -171,12 +171,12 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
     // weights that give a NaN held-out loss must not become the best or the last checkpoint
     if (!Number.isFinite(r.loss)) throw nanStop('held-out loss', r.loss, state.step, o.out);
     const better = o.task === 'cls'
-      ? state.bestEvalAccuracy === null || r.accuracy! > state.bestEvalAccuracy || (r.accuracy === state.bestEvalAccuracy && r.loss < (state.bestEvalLoss ?? Infinity))
+      ? state.bestEvalAcc === null || r.accuracy! > state.bestEvalAcc || (r.accuracy === state.bestEvalAcc && r.loss < (state.bestEvalLoss ?? Infinity))
       : state.bestEvalLoss === null || r.loss < state.bestEvalLoss;
     if (better) {
       state.bestEpoch = state.epoch;
       state.bestEvalLoss = r.loss;
-      if (r.accuracy !== undefined) state.bestEvalAccuracy = r.accuracy;
+      if (r.accuracy !== undefined) state.bestEvalAcc = r.accuracy;
     }
     const rec: EvalLog = { type: 'eval', step: state.step, epoch: state.epoch, loss: r.loss, best: better, ...(o.task === 'cls' ? { accuracy: r.accuracy } : { bpb: r.loss / Math.LN2 }) };
     if (better) save(o.out);
@@ -266,8 +266,9 @@ function nanStop(what: string, loss: number, step: number, out: string): Error {
 
 /** A resumed run must split and order the files as the saved one did. */
 function checkResumable(extra: Record<string, unknown>, o: TrainOptions, path: string): void {
+  const now = { seed: o.seed, batchSize: o.batchSize, accumulation: o.accumulation, steps: o.steps || 0 };
   for (const key of ['seed', 'batchSize', 'accumulation', 'steps'] as const) {
-    if (extra[key] !== undefined && extra[key] !== o[key]) throw new Error(`${path}: saved with ${key} ${String(extra[key])}, not ${o[key]}; resume with the same settings`);
+    if (extra[key] !== undefined && extra[key] !== now[key]) throw new Error(`${path}: saved with ${key} ${String(extra[key])}, not ${now[key]}; resume with the same settings`);
   }
 }
 
