@@ -55,6 +55,30 @@ if (( measure )); then
   for g in "$work"/measure/*/; do
     echo "{\"group\":\"$(basename "$g")\",\"eval\":$(bgpt eval --whole --json "$g")}"
   done > "$work/measure-eval.jsonl"
+  # the table: per group, the model's bits per byte (every byte) and each compressor's total size
+  node -e '
+    const fs = require("fs");
+    const [mj, ej] = process.argv.slice(1);
+    const m = JSON.parse(fs.readFileSync(mj, "utf8"));
+    const ev = new Map(fs.readFileSync(ej, "utf8").trim().split("\n").map((l) => JSON.parse(l)).map((r) => [r.group, r.eval]));
+    const names = m.total.results.map((e) => e.name);
+    const head = `| group | files | bytes | model bits/byte | ${names.join(" | ")} | bgpt ÷ best classic |`;
+    console.log(head + "\n|" + " --- |".repeat(names.length + 5));
+    const row = (label, g, bpb) => {
+      const sizes = g.results.map((e) => e.compressed), best = Math.min(...sizes.slice(1));
+      const files = g.file.match(/\((\d+) files\)/)[1];
+      console.log(`| ${label} | ${files} | ${g.bytes} | ${bpb === undefined ? "" : bpb.toFixed(3)} | ${g.results.map((e) => `${e.compressed} (${e.bits_per_byte.toFixed(2)})`).join(" | ")} | ${(sizes[0] / best).toFixed(2)} |`);
+    };
+    let tl = 0, tt = 0;
+    for (const g of m.groups) {
+      const name = g.file.replace(/ \(.*/, ""), e = ev.get(name);
+      if (e) for (const f of e.files) { tl += f.loss * f.bytes; tt += f.bytes; }
+      row(name, g, e && e.bpb);
+    }
+    row("**all**", m.total, tt ? tl / tt / Math.LN2 : undefined); // files weighted by their bytes
+    console.log(`\nbgpt output decoded and checked: ${m.verified} of ${m.files.length} files; speeds (bytes/s): ` + m.total.results.map((e) => `${e.name} ${e.compress_bytes_per_s} / ${e.decompress_bytes_per_s}`).join(", "));
+  ' "$work/measure.json" "$work/measure-eval.jsonl" > "$work/measure.md"
+  cat "$work/measure.md"
   exit 0
 fi
 
