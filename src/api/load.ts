@@ -14,7 +14,7 @@ export type ModelSource = Uint8Array | Blob | URL | string;
 export interface LoadOptions {
   /** The kernels the model runs on (default: the TypeScript ones; the Node entry point passes its backend's). */
   kernels?: Kernels;
-  /** Matrix weights in fp32, or kept in 16 bits ('auto': as the file stores them). */
+  /** Matrix weights in fp32 (the default; compression needs them), or kept in 16 bits for faster inference ('auto': as the file stores them). */
   precision?: Precision | 'auto';
   /** The name errors give the model (default: the path or URL, or "model"). */
   name?: string;
@@ -36,7 +36,7 @@ export async function loadModelFrom(source: ModelSource, opts: LoadOptions = {})
     }
     const src = bytes ? openTensorSource(name, bytesAccess(bytes)) : openTensorSource(name);
     try {
-      return modelOfWeights(opts.kernels ?? tsKernels, readWeights(src, opts.precision ?? 'auto'));
+      return modelOfWeights(opts.kernels ?? tsKernels, readWeights(src, opts.precision ?? 'fp32'));
     } finally {
       src.close();
     }
