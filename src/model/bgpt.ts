@@ -51,6 +51,22 @@ export interface ForwardResult extends ByteLoss {
   perSequence?: { sum: Float64Array; tokens: Int32Array };
 }
 
+/** What one training micro-batch gives the trainer, whatever the model: summed loss, its count, and for a classifier how many it got right. */
+export interface TrainingLoss {
+  sum: number;
+  count: number;
+  correct?: number;
+}
+
+/** The trainer's settings for one micro-batch (both models take the same). */
+export interface TrainingOptions {
+  rng: Rng;
+  /** GPT-2 dropout probability (0: off). */
+  dropout: number;
+  /** Patch sampling (generative models; 0: every pair). */
+  sample?: number;
+}
+
 export interface ModelOptions extends ParamSource {
   /** Allocate a gradient buffer (training). */
   grad?: boolean;
@@ -142,6 +158,16 @@ export class BgptModel {
     }
     this.last = opts.grad ? { B, N, src } : null;
     return r;
+  }
+
+  /**
+   * The summed loss of a training micro-batch over every predicted token, with its gradient (not yet
+   * divided by the count: micro-batches add up to exactly the gradient of one big batch); `backward` next.
+   */
+  trainingLoss(batch: Batch, _labels: Int32Array, o: TrainingOptions): TrainingLoss {
+    const S = this.cfg.patchSize;
+    const r = this.forward(batch, { grad: true, sample: o.sample, rng: o.rng, gradScale: 1, dropout: o.dropout });
+    return { sum: r.loss * r.pairs * S, count: r.pairs * S };
   }
 
   /** Accumulates ∂loss/∂parameters of the last forward (with `grad`) into `params.grad`. */

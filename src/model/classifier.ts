@@ -6,7 +6,7 @@
 import type { Kernels } from '../backend/types.js';
 import { Buffers, type Params } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
-import type { Batch, ModelOptions } from './bgpt.js';
+import type { Batch, ModelOptions, TrainingLoss, TrainingOptions } from './bgpt.js';
 import { validateConfig, type BgptConfig } from './config.js';
 import type { ParamLayout } from '../nn/layout.js';
 import { buildLayout, modelParams } from './params.js';
@@ -69,6 +69,18 @@ export class BgptClassifier {
       if (grad) this.last = { B, N, masks, counts, pooled, dlogits };
     }
     return r;
+  }
+
+  /** The summed loss of a training micro-batch (one per file) with its gradient, and the files labelled right; `backward` next. */
+  trainingLoss(batch: Batch, labels: Int32Array, o: TrainingOptions): TrainingLoss {
+    const r = this.forward(batch, labels, true, 1, { p: o.dropout, rng: o.rng }), K = this.labels;
+    let correct = 0;
+    for (let b = 0; b < batch.B; b++) {
+      let best = 0;
+      for (let j = 1; j < K; j++) if (r.logits[b * K + j] > r.logits[b * K + best]) best = j;
+      if (best === labels[b]) correct++;
+    }
+    return { sum: r.loss! * batch.B, count: batch.B, correct };
   }
 
   backward(): void {

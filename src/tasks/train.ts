@@ -10,7 +10,6 @@ import {
   type ConversionMode, type Example,
 } from '../data/dataset.js';
 import { BgptModel } from '../model/bgpt.js';
-import { BgptClassifier } from '../model/classifier.js';
 import type { BgptConfig } from '../model/config.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import { AdamW } from '../optim/adamw.js';
@@ -197,23 +196,17 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
         break outer;
       }
       model.zeroGrad();
-      let lossSum = 0, count = 0, correct = 0;
+      let lossSum = 0, count = 0, correct: number | undefined;
       for (let a = 0; a < o.accumulation; a++, state.batch++) {
         const ex = order.slice(state.batch * o.batchSize, (state.batch + 1) * o.batchSize).map((i) => trainSet[i]);
         const b = makeBatch(ex, reader, S, L, 'random', rng);
         if (!b) continue;
         bytes += b.batch.tokens.length;
         // summed losses: the micro-batches' gradients add up to exactly the gradient of one big batch
-        if (model instanceof BgptModel) {
-          const r = model.forward(b.batch, { grad: true, sample: o.patchSampling, rng, gradScale: 1, dropout: o.dropout });
-          lossSum += r.loss * r.pairs * S;
-          count += r.pairs * S;
-        } else {
-          const r = model.forward(b.batch, b.labels, true, 1, { p: o.dropout, rng });
-          lossSum += r.loss! * b.batch.B;
-          count += b.batch.B;
-          for (let i = 0; i < b.batch.B; i++) if (argmax(r.logits, i * model.labels, model.labels) === b.labels[i]) correct++;
-        }
+        const r = model.trainingLoss(b.batch, b.labels, { rng, dropout: o.dropout, sample: o.patchSampling });
+        lossSum += r.sum;
+        count += r.count;
+        if (r.correct !== undefined) correct = (correct ?? 0) + r.correct;
         model.backward();
       }
       if (count === 0) continue;
@@ -228,7 +221,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
       stepsThisRun++;
       const el = (performance.now() - t0) / 1000;
       const rec: StepLog = { type: 'step', step: state.step, epoch: state.epoch, loss, lr, bytes_per_s: bytes / el, elapsed_s: el };
-      if (model instanceof BgptClassifier) rec.accuracy = correct / count;
+      if (correct !== undefined) rec.accuracy = correct / count;
       hooks.log(rec);
       hooks.progress?.({ step: state.step, total, loss, bytesPerS: bytes / el, etaS: (el / stepsThisRun) * (total - state.step), epoch: state.epoch });
       const epochDone = state.batch >= microPerEpoch;
