@@ -150,7 +150,7 @@ export function compressBytes(ex: ExactBgpt, data: Uint8Array, ext: string, opts
 export function decompressBytes(ex: ExactBgpt, buf: Uint8Array, opts: CodecOptions = {}): { bytes: Uint8Array; ext: string } {
   const r = new Reader(buf), h = readHeader(r), S = ex.cfg.patchSize;
   const id = modelId(ex.model).subarray(0, h.modelId.length);
-  if (hex(h.modelId) !== hex(id)) throw new Error(`compressed with another model (model id ${hex(h.modelId)}; --model has ${hex(id)})`);
+  if (hex(h.modelId) !== hex(id)) throw new Error(`compressed with another model (model id ${hex(h.modelId)}; this model is ${hex(id)})`);
   const rule = h.rule ?? defaultRule(ex);
   if (rule.window > ex.cfg.patchLength) throw new Error('corrupt header (window longer than the model\'s context)');
   let out: Uint8Array;
