@@ -3,7 +3,7 @@
 # the sweep of shapes at equal time (--sweep SECONDS), and the base model's run.
 #   scripts/base-model.sh WORKDIR [--sweep SECONDS | --measure]
 # Without an option it trains the base model (about an hour on 2 cores with bf16) and writes
-# models/base.safetensors (16-bit) with its provenance. --measure scores and compresses a fixed sample of
+# models/base.safetensors (f16) with its provenance. --measure scores and compresses a fixed sample of
 # held-out files with the shipped model against gzip, brotli, xz and zstd (WORKDIR/measure.json).
 set -euo pipefail
 work=${1:?usage: scripts/base-model.sh WORKDIR [--sweep SECONDS]}
@@ -127,6 +127,7 @@ node -e '
     eval_sample_bpb: Number(best.bpb.toFixed(4)), eval_sample_step: best.step,
     cpu: os.cpus()[0].model.trim() + ", " + os.cpus().length + " cores",
     commit,
-  }));' "$work" $steps $seconds "$commit" "${common[*]} ${base[*]} --steps $steps --eval-every 400" > "$work/base/provenance.json"
+  }));' "$work" $steps $seconds "$commit" "${common[*]} ${base[*]} --steps $steps --eval-every 400 --out $work/base/base.safetensors" \
+  | sed "s#$work#WORKDIR#g" > "$work/base/provenance.json"
 mkdir -p "$here/models"
-bgpt export "$work/base/base.safetensors" "$here/models/base.safetensors" --dtype bf16 --provenance "$work/base/provenance.json"
+bgpt export "$work/base/base.safetensors" "$here/models/base.safetensors" --dtype f16 --provenance "$work/base/provenance.json"

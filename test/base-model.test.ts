@@ -1,0 +1,76 @@
+/** The shipped base model: found with no --model, its provenance shown, exact round trips across backends. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { loadNative } from '../src/backend/native/index.js';
+import { DEFAULT_MODEL } from '../src/io/default-model.js';
+import { CLI } from './cli-run.js';
+
+const native = loadNative();
+const nativeSkip = 'error' in native ? `native backend not built: ${native.error}` : false;
+const ROOT = join(DEFAULT_MODEL, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'bgpt-base-'));
+const run = (args: string[], env: Record<string, string> = {}) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: 'buffer', timeout: 300_000 });
+  return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString() };
+};
+
+// real files a user has at hand, small enough to decode in seconds: a licence, TypeScript source, JSON
+const FILES = ['LICENSE', 'src/model/config.ts', 'tsconfig.json'].map((f) => join(ROOT, f));
+
+describe('the shipped base model', () => {
+  it('is a 16-bit safetensors file of at most 25 MB whose provenance bgpt inspect shows', () => {
+    assert.ok(statSync(DEFAULT_MODEL).size <= 25e6);
+    const r = run(['inspect', '--json', DEFAULT_MODEL]);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.task, 'generative');
+    assert.deepEqual(Object.keys(j.dtypes).filter((d) => d !== 'BF16' && d !== 'F16'), []);
+    assert.match(j.provenance.corpus_manifest_sha256, /^[0-9a-f]{64}$/);
+    assert.match(j.provenance.recipe, /scripts\/base-model\.sh/);
+    assert.ok(j.provenance.steps > 0 && j.provenance.commit);
+  });
+
+  it('scores a file with no --model, and beats gzip -9 on real text', () => {
+    const r = run(['eval', '--json', FILES[0]]);
+    assert.equal(r.code, 0, r.err);
+    const bpb = JSON.parse(r.out).bpb;
+    const gz = (8 * gzipSync(readFileSync(FILES[0]), { level: 9 }).length) / readFileSync(FILES[0]).length;
+    assert.ok(bpb > 0.5 && bpb < gz, `${bpb} bits per byte; gzip -9 ${gz}`);
+  });
+
+  it('round-trips real files exactly from one backend or thread count to another, with no --model', { skip: nativeSkip }, () => {
+    const pairs: [Record<string, string>, Record<string, string>][] = [
+      [{ BGPT_BACKEND: 'native', BGPT_THREADS: '2' }, { BGPT_BACKEND: 'ts' }],
+      [{ BGPT_BACKEND: 'ts' }, { BGPT_BACKEND: 'native', BGPT_THREADS: '1' }],
+    ];
+    for (const [i, [a, b]] of pairs.entries()) {
+      const out = join(tmp, `z${i}`), back = join(tmp, `back${i}`);
+      const c = run(['compress', '--out', out, '--json', ...FILES], a);
+      assert.equal(c.code, 0, c.err);
+      const j = JSON.parse(c.out);
+      for (const f of j.files) {
+        const gz = gzipSync(readFileSync(f.input), { level: 9 }).length;
+        assert.ok(f.compressed < gz, `${f.input}: ${f.compressed} bytes, gzip -9 ${gz}`);
+      }
+      const d = run(['decompress', '--out', back, ...j.files.map((f: { output: string }) => f.output)], b);
+      assert.equal(d.code, 0, d.err);
+      for (const f of FILES) assert.ok(readFileSync(join(back, f.slice(f.lastIndexOf('/') + 1))).equals(readFileSync(f)), f);
+    }
+  });
+
+  it('says in one line what is wrong with a missing file or a file that is no container', () => {
+    const gone = run(['eval', join(tmp, 'nothing-here.txt')]);
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.err, /nothing-here\.txt: no such file/);
+    assert.equal(gone.err.trim().split('\n').length, 1);
+    writeFileSync(join(tmp, 'x.bgpz'), 'not a container');
+    const bad = run(['decompress', '--out', join(tmp, 'o'), join(tmp, 'x.bgpz')]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /x\.bgpz: not a \.bgpz file/);
+  });
+});
