@@ -11,7 +11,8 @@ import { readBmpHeader } from '../src/data/media/bmp.js';
 import { encodePng } from '../src/data/media/image.js';
 import { midiNotes } from '../src/data/media/midi.js';
 import { encodeWav, readWavInfo } from '../src/data/media/wav.js';
-import { buildGallery, escapeHtml } from '../src/tasks/gallery.js';
+import { buildGallery } from '../src/tasks/gallery.js';
+import { escapeHtml } from '../src/util/html.js';
 
 async function bgpt(...args: string[]): Promise<string> {
   const p = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });

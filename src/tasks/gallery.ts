@@ -14,7 +14,6 @@ import { pianoRoll, waveform } from './media-views.js';
 import { extensionOf } from '../data/patches.js';
 import { compareNotes, midiNotes, type Note } from '../data/media/midi.js';
 import { repairMedia } from '../data/media/repair.js';
-import { readWavInfo } from '../data/media/wav.js';
 
 export interface GalleryOptions {
   /** Folders (or files); each is a column. */
@@ -40,9 +39,6 @@ export interface GalleryResult {
 const IMAGE: Record<string, string> = { bmp: 'image/bmp', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
 const AUDIO: Record<string, string> = { wav: 'audio/wav', mp3: 'audio/mpeg', ogg: 'audio/ogg', oga: 'audio/ogg', opus: 'audio/ogg', flac: 'audio/flac' };
 const TEXT = new Set(['abc', 'txt', 'csv', 'json', 'md', 'xml', 'html', 'htm', 'py', 'js', 'ts', 'c', 'h', 'log', 'ini', 'yaml', 'yml', 'tsv']);
-
-export { escapeHtml };
-export { pianoRoll, waveform };
 
 /** Natural order: "2" before "10". */
 const collator = new Intl.Collator('en', { numeric: true });
