@@ -6,6 +6,7 @@
  * the WebGPU backend is tested too; its tests are skipped by name, with the page's reason, where none is had.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -133,6 +134,11 @@ describe('the browser app in Chromium', { skip }, () => {
     const r = await query('model=mh/weights.pth&score=mh/apache.txt&backend=wasm');
     const want = mh.cases.find((c) => c.name === 'file:apache.txt')!.loss;
     assert.ok(Math.abs(r.loss - want) / want <= 1e-4);
+    // the same number as `bgpt eval` of the same file
+    const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'eval', '--json', '-m', join(VECTORS_MH, 'weights.pth'), join(VECTORS_MH, 'files', 'apache.txt')], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const fromCli = JSON.parse(cli.stdout).bpb;
+    assert.ok(Math.abs(r.bpb - fromCli) / fromCli <= 1e-4, `page ${r.bpb}, CLI ${fromCli}`);
     const cells = await page.$$eval('#table table td', (tds) => tds.map((td) => td.textContent));
     assert.equal(cells[0], 'apache.txt');
     assert.equal(Number(cells[1]), Number(r.bpb.toFixed(3)), 'bits per byte in the table');
