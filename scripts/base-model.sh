@@ -6,7 +6,7 @@
 # models/base.safetensors (f16) with its provenance. --measure scores and compresses a fixed sample of
 # held-out files with the shipped model against gzip, brotli, xz and zstd (WORKDIR/measure.json).
 set -euo pipefail
-work=${1:?usage: scripts/base-model.sh WORKDIR [--sweep SECONDS]}
+work=${1:?usage: scripts/base-model.sh WORKDIR [--sweep SECONDS | --measure]}
 shift
 sweep=0 measure=0
 if [[ ${1:-} == --sweep ]]; then sweep=${2:?--sweep needs seconds}; fi
@@ -15,42 +15,38 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bgpt() { node "$here/dist/cli/main.js" "$@"; }
 mkdir -p "$work"
 
-[[ -f $work/corpus/manifest.tsv ]] || bgpt data corpus --out "$work/corpus" --seed 0
-# the evaluation sample: the first 24 held-out files of each group by SHA-256 (a fixed, content-defined pick)
-rm -rf "$work/evalset"
-node -e '
-  const fs = require("fs"), path = require("path");
-  const [corpus, out] = process.argv.slice(1);
-  const rows = fs.readFileSync(path.join(corpus, "manifest.tsv"), "utf8").trim().split("\n").slice(1).map((l) => l.split("\t"));
-  const byGroup = new Map();
-  for (const r of rows) if (r[0] === "heldout") byGroup.set(r[1], [...(byGroup.get(r[1]) ?? []), r]);
-  for (const [g, rs] of byGroup) for (const r of rs.sort((a, b) => (a[6] < b[6] ? -1 : 1)).slice(0, 24)) {
-    const to = path.join(out, g, r[6].slice(0, 12) + "-" + path.basename(r[7]));
-    fs.mkdirSync(path.dirname(to), { recursive: true });
-    fs.copyFileSync(path.join(corpus, r[7]), to);
-  }' "$work/corpus" "$work/evalset"
-
-if (( measure )); then
-  # the measurement sample: after the evaluation sample's files, each group's next files by SHA-256 until
-  # 400 kB (at least 10 files): every file is from a package the model never saw
-  rm -rf "$work/measure"
-  node -e '
-    const fs = require("fs"), path = require("path");
-    const [corpus, out] = process.argv.slice(1);
-    const rows = fs.readFileSync(path.join(corpus, "manifest.tsv"), "utf8").trim().split("\n").slice(1).map((l) => l.split("\t"));
+# heldout_sample OUT SKIP FILES BYTES: each group's held-out files in SHA-256 order (a fixed, content-defined
+# pick), the first SKIP passed over, then taken until at least FILES files and BYTES bytes, copied into OUT/<group>
+heldout_sample() {
+  rm -rf "$1"
+  node --input-type=module -e '
+    import fs from "node:fs";
+    import path from "node:path";
+    const { readManifest } = await import(process.argv[1]);
+    const [, corpus, out, skip, files, bytes] = process.argv.slice(1);
     const byGroup = new Map();
-    for (const r of rows) if (r[0] === "heldout") byGroup.set(r[1], [...(byGroup.get(r[1]) ?? []), r]);
+    for (const r of readManifest(corpus)) if (r.split === "heldout") byGroup.set(r.group, [...(byGroup.get(r.group) ?? []), r]);
     for (const [g, rs] of byGroup) {
-      let bytes = 0, n = 0;
-      for (const r of rs.sort((a, b) => (a[6] < b[6] ? -1 : 1)).slice(24)) {
-        if (n >= 10 && bytes >= 400000) break;
-        const to = path.join(out, g, r[6].slice(0, 12) + "-" + path.basename(r[7]));
+      let b = 0, n = 0;
+      for (const r of rs.sort((x, y) => (x.sha256 < y.sha256 ? -1 : 1)).slice(Number(skip))) {
+        if (n >= Number(files) && b >= Number(bytes)) break;
+        const to = path.join(out, g, r.sha256.slice(0, 12) + "-" + path.basename(r.path));
         fs.mkdirSync(path.dirname(to), { recursive: true });
-        fs.copyFileSync(path.join(corpus, r[7]), to);
-        bytes += Number(r[5]);
+        fs.copyFileSync(path.join(corpus, r.path), to);
+        b += r.bytes;
         n++;
       }
-    }' "$work/corpus" "$work/measure"
+    }' "$here/dist/tasks/data/corpus.js" "$work/corpus" "$@"
+}
+
+[[ -f $work/corpus/manifest.tsv ]] || bgpt data corpus --out "$work/corpus" --seed 0
+# the evaluation sample: the first 24 held-out files of each group
+heldout_sample "$work/evalset" 0 24 0
+
+if (( measure )); then
+  # the measurement sample: after the evaluation sample's files, each group's next files until 400 kB (at
+  # least 10 files): every file is from a package the model never saw
+  heldout_sample "$work/measure" 24 10 400000
   bgpt bench compress --by-folder --verify-every 8 --json "$work/measure" > "$work/measure.json"
   for g in "$work"/measure/*/; do
     echo "{\"group\":\"$(basename "$g")\",\"eval\":$(bgpt eval --whole --json "$g")}"
