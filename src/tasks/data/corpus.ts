@@ -172,6 +172,13 @@ interface Candidate {
   rule: Rule;
 }
 
+/** A candidate taken into the corpus: its name below the package's folder, its bytes and their hash. */
+interface Chosen extends Candidate {
+  rel: string;
+  bytes: Uint8Array;
+  sha: string;
+}
+
 /** A package's candidate files, one list per group, each in the package's seeded order. */
 function candidates(pkg: string, seed: number): Map<Group, Candidate[]> {
   const byGroup = new Map<Group, Candidate[]>();
@@ -276,7 +283,6 @@ export function diffManifests(before: ManifestRow[], after: ManifestRow[]): Mani
   return { added, removed, changed, versions };
 }
 
-/** Every file of a corpus is there with the bytes its manifest records: the list of what is not (empty: intact). */
 /** Packages whose version here differs from the one a corpus was built from ("name built → here"). */
 export function versionDrift(rows: ManifestRow[]): string[] {
   const built = new Map(rows.map((r) => [r.package, r.version]));
@@ -284,6 +290,7 @@ export function versionDrift(rows: ManifestRow[]): string[] {
   return [...built].filter(([p, v]) => here.get(p) !== v).map(([p, v]) => `${p} ${v} → ${here.get(p) ?? 'not installed'}`);
 }
 
+/** Every file of a corpus is there with the bytes its manifest records: the list of what is not (empty: intact). */
 export function verifyCorpus(dir: string): string[] {
   const bad: string[] = [];
   for (const r of readManifest(dir)) {
@@ -328,11 +335,11 @@ export async function buildCorpus(o: CorpusOptions): Promise<CorpusResult> {
   // choose each package's files (capped, deduplicated in package order), holding their bytes until the split is known
   const present = packages.filter((p) => versions.has(p));
   const seen = new Set<string>();
-  const chosen = new Map<string, { rule: Rule; source: string; rel: string; bytes: Uint8Array; sha: string }[]>();
+  const chosen = new Map<string, Chosen[]>();
   const filesOf = new Map<string, Map<Group, number>>();
   for (const [i, pkg] of present.entries()) {
     o.onProgress?.(pkg, i, present.length);
-    const files: { rule: Rule; source: string; rel: string; bytes: Uint8Array; sha: string }[] = [];
+    const files: Chosen[] = [];
     for (const [group, list] of candidates(pkg, o.seed)) {
       const maxFiles = group === 'compressed' ? CAPS.packageCompressedFiles : CAPS.packageGroupFiles;
       let n = 0, bytes = 0;
