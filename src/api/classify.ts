@@ -3,9 +3,10 @@
  * files of similar length (padding comes last and attention is causal, so a file's result does not depend on
  * its batch).
  */
-import { collate, filePatches, truncate } from '../data/patches.js';
+import { collate } from '../data/patches.js';
 import type { BgptClassifier } from '../model/classifier.js';
-import type { FileInput } from './score.js';
+import { argmax } from '../util/argmax.js';
+import { inputPatches, type FileInput } from './score.js';
 
 export interface Classification {
   /** The most probable label. */
@@ -26,8 +27,8 @@ export interface ClassifyOptions {
 
 /** Labels (names in id order; ids as names where missing) with probabilities for each file. */
 export function classify(model: BgptClassifier, labels: readonly string[], files: FileInput[], opts: ClassifyOptions = {}): Classification[] {
-  const { patchSize: S, patchLength: L } = model.cfg, K = model.labels, batch = opts.batch ?? 16;
-  const seqs = files.map((f, i) => ({ i, patches: truncate(filePatches(f.bytes, f.ext ?? '', S), S, L, 'head') }));
+  const S = model.cfg.patchSize, K = model.labels, batch = opts.batch ?? 16;
+  const seqs = files.map((f, i) => ({ i, patches: inputPatches(model.cfg, f) }));
   const order = [...seqs].sort((a, b) => a.patches.length - b.patches.length);
   const out: Classification[] = new Array(files.length);
   for (let start = 0; start < order.length; start += batch) {
@@ -44,11 +45,10 @@ export function classify(model: BgptClassifier, labels: readonly string[], files
   return out;
 }
 
-/** Index of the largest value (the first of equals). */
-export function argmax(a: ArrayLike<number>, from = 0, n = a.length - from): number {
-  let best = 0;
-  for (let j = 1; j < n; j++) if (a[from + j] > a[from + best]) best = j;
-  return best;
+
+/** Every label with its probability, as an object. */
+export function probsByLabel(c: Classification, labels: readonly string[]): Record<string, number> {
+  return Object.fromEntries(labels.map((l, j) => [l, c.probs[j]]));
 }
 
 /** Labels by descending probability, the first `k`. */

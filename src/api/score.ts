@@ -5,9 +5,10 @@
  * all files are batched by length so that padding stays small; padding comes after each sequence and
  * attention is causal, so a file's numbers do not depend on its batch.
  */
+import type { Kernels } from '../backend/types.js';
 import { collate, filePatches, truncate } from '../data/patches.js';
-import type { BgptModel } from '../model/bgpt.js';
-import { VOCAB } from '../model/config.js';
+import type { Batch, BgptModel } from '../model/bgpt.js';
+import { VOCAB, type BgptConfig } from '../model/config.js';
 
 /** A file as the task layer takes it: its bytes and the extension the model sees ('' for none). */
 export interface FileInput {
@@ -18,7 +19,7 @@ export interface FileInput {
 export interface ScoreOptions {
   /** Score every byte through overlapping windows (default: the head L patches, as the paper). */
   whole?: boolean;
-  /** Also return each byte's surprisal in bits (NaN past what was scored). */
+  /** Also return each scored byte's surprisal in bits: the head's bytes, or with `whole` every byte. */
   surprisal?: boolean;
   /** Padded tokens per forward (default 16384). */
   maxTokens?: number;
@@ -35,7 +36,7 @@ export interface Score {
   bytes: number;
   /** Tokens predicted (target patches × S). */
   tokens: number;
-  /** Bits per byte of the file, byte by byte (with `surprisal`). */
+  /** Bits the model spent on each byte it scored, from the file's first on (with `surprisal`). */
   surprisal?: Float32Array;
 }
 
@@ -52,6 +53,11 @@ export interface Segment {
   patches: Int32Array;
   from: number;
   start: number;
+}
+
+/** The patches the model reads for a file as the paper does: header, data, end patch, cut to the first L. */
+export function inputPatches(cfg: BgptConfig, f: FileInput): Int32Array {
+  return truncate(filePatches(f.bytes, f.ext ?? '', cfg.patchSize), cfg.patchSize, cfg.patchLength, 'head');
 }
 
 /**
@@ -73,8 +79,8 @@ export function fileSegments(model: BgptModel, files: FileInput[], whole = false
   const { patchSize: S, patchLength: L } = model.cfg;
   const segs: Segment[] = [];
   files.forEach((f, file) => {
+    if (!whole) return segs.push({ file, patches: inputPatches(model.cfg, f), from: 0, start: 0 });
     const all = filePatches(f.bytes, f.ext ?? '', S);
-    if (!whole) return segs.push({ file, patches: truncate(all, S, L, 'head'), from: 0, start: 0 });
     for (const w of scoringWindows(all.length / S, L)) segs.push({ file, patches: all.subarray(w.start * S, w.end * S), from: w.from, start: w.start });
   });
   return segs;
@@ -101,7 +107,7 @@ export function scoreSegments(model: BgptModel, segs: Segment[], files: number, 
       sums[g.file] += r.perSequence!.sum[b];
       counts[g.file] += r.perSequence!.tokens[b];
     });
-    if (surprisal) bytesSurprisal(r.logits!, batch.tokens, batch.masks, batch.B, batch.N, S, group, surprisal);
+    if (surprisal) bytesSurprisal(model.k, r.logits!, batch, S, group, surprisal);
     done += group.length;
     opts.onProgress?.(done, order.length);
     start = end;
@@ -113,7 +119,8 @@ export function scoreSegments(model: BgptModel, segs: Segment[], files: number, 
  * Each counted data byte's −log₂ p from the logits [pairs, S+1, 257], pairs in the model's (row, patch)
  * order: row b's targets are its valid patches after the first.
  */
-function bytesSurprisal(logits: Float32Array, tokens: Int32Array, masks: Uint8Array, B: number, N: number, S: number, group: Segment[], out: Float32Array[]): void {
+function bytesSurprisal(k: Kernels, logits: Float32Array, { tokens, masks, B, N }: Batch, S: number, group: Segment[], out: Float32Array[]): void {
+  const target = new Int32Array(1);
   let m = 0;
   for (let b = 0; b < B; b++) {
     const g = group[b], o = out[g.file];
@@ -123,11 +130,8 @@ function bytesSurprisal(logits: Float32Array, tokens: Int32Array, masks: Uint8Ar
       for (let j = 0; j < S; j++) {
         const tok = tokens[(b * N + n) * S + j], at = (g.start + n - 1) * S + j;
         if (tok >= 256 || at >= o.length) continue;
-        const row = logits.subarray((m * (S + 1) + j) * VOCAB, (m * (S + 1) + j + 1) * VOCAB);
-        let max = -Infinity, sum = 0;
-        for (let v = 0; v < VOCAB; v++) max = Math.max(max, row[v]);
-        for (let v = 0; v < VOCAB; v++) sum += Math.exp(row[v] - max);
-        o[at] = (Math.log(sum) + max - row[tok]) / Math.LN2;
+        target[0] = tok;
+        o[at] = k.crossEntropy(null, logits.subarray((m * (S + 1) + j) * VOCAB, (m * (S + 1) + j + 1) * VOCAB), target, 1, VOCAB, 1) / Math.LN2;
       }
     }
   }
@@ -136,7 +140,10 @@ function bytesSurprisal(logits: Float32Array, tokens: Int32Array, masks: Uint8Ar
 /** Scores each file (SPEC §3): see the file comment. */
 export function score(model: BgptModel, files: FileInput[], opts: ScoreOptions = {}): ScoreResult {
   const segs = fileSegments(model, files, opts.whole);
-  const { sums, counts, surprisal } = scoreSegments(model, segs, files.length, { ...opts, lengths: files.map((f) => f.bytes.length) });
+  // the head's data bytes: the first L − 1 patches (the header patch takes one)
+  const head = (model.cfg.patchLength - 1) * model.cfg.patchSize;
+  const lengths = files.map((f) => (opts.whole ? f.bytes.length : Math.min(f.bytes.length, head)));
+  const { sums, counts, surprisal } = scoreSegments(model, segs, files.length, { ...opts, lengths });
   let totalLoss = 0, totalTokens = 0;
   const scores = files.map((f, i): Score => {
     totalLoss += sums[i];

@@ -5,6 +5,7 @@
  */
 import type { Kernels } from '../backend/types.js';
 import { Buffers, type Params } from '../nn/params.js';
+import { argmax } from '../util/argmax.js';
 import type { Rng } from '../util/rng.js';
 import type { Batch, ModelOptions, TrainingLoss, TrainingOptions } from './bgpt.js';
 import { validateConfig, type BgptConfig } from './config.js';
@@ -75,11 +76,7 @@ export class BgptClassifier {
   trainingLoss(batch: Batch, labels: Int32Array, o: TrainingOptions): TrainingLoss {
     const r = this.forward(batch, labels, true, 1, { p: o.dropout, rng: o.rng }), K = this.labels;
     let correct = 0;
-    for (let b = 0; b < batch.B; b++) {
-      let best = 0;
-      for (let j = 1; j < K; j++) if (r.logits[b * K + j] > r.logits[b * K + best]) best = j;
-      if (best === labels[b]) correct++;
-    }
+    for (let b = 0; b < batch.B; b++) if (argmax(r.logits, b * K, K) === labels[b]) correct++;
     return { sum: r.loss! * batch.B, count: batch.B, correct };
   }
 

@@ -14,7 +14,7 @@ import type { BgptConfig } from '../model/config.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import { AdamW } from '../optim/adamw.js';
 import { cosineWithWarmup, warmupSteps } from '../optim/schedule.js';
-import { argmax } from '../api/classify.js';
+import { argmax } from '../util/argmax.js';
 import { scoreSegments, type Segment } from '../api/score.js';
 import { Rng } from '../util/rng.js';
 import { layoutTask } from '../io/meta.js';

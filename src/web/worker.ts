@@ -8,7 +8,7 @@ import { tsKernels } from '../backend/ts/kernels.js';
 import type { Kernels } from '../backend/types.js';
 import { wasmKernels, type WasmKernels } from '../backend/wasm/kernels.js';
 import { webgpuKernels, type WebgpuKernels } from '../backend/webgpu/kernels.js';
-import { classify } from '../api/classify.js';
+import { classify, probsByLabel } from '../api/classify.js';
 import { score } from '../api/score.js';
 import { extensionOf } from '../data/patches.js';
 import { openTensorSource } from '../io/open.js';
@@ -189,22 +189,25 @@ function need<T>(kind: 'generative' | 'classification', m: typeof model): T {
   return m as T;
 }
 
+/** The request's files as the task layer takes them: bytes and the extension of the name. */
+function inputsOf(files: { name: string; data: Blob | string }[]): Promise<{ bytes: Uint8Array; ext: string }[]> {
+  return Promise.all(files.map(async (f) => ({ bytes: await bytesOf(f.data), ext: extensionOf(f.name) })));
+}
+
 /** Mean cross-entropy and each byte's surprisal per file (head truncation, SPEC §3), and the token-weighted total. */
 async function scoreRequest(files: { name: string; data: Blob | string }[]): Promise<void> {
   const m = need<BgptModel>('generative', model);
-  const inputs = await Promise.all(files.map(async (f) => ({ bytes: await bytesOf(f.data), ext: extensionOf(f.name) })));
+  const inputs = await inputsOf(files);
   const r = score(m, inputs, { surprisal: true, onProgress: (done, total) => post({ type: 'progress', done, total, what: 'parts scored' }) });
-  // the part the model read: the first L − 1 patches of bytes (the header patch takes one)
-  const read = (m.cfg.patchLength - 1) * m.cfg.patchSize;
-  const out: Score[] = r.files.map((f, i) => ({ name: files[i].name, loss: f.loss, bpb: f.bpb, bytes: f.bytes, surprisal: f.surprisal!.slice(0, read), head: inputs[i].bytes.slice(0, read) }));
+  // the bytes the model read (the head) go back with their surprisal, for the map
+  const out: Score[] = r.files.map((f, i) => ({ name: files[i].name, loss: f.loss, bpb: f.bpb, bytes: f.bytes, surprisal: f.surprisal!, head: inputs[i].bytes.slice(0, f.surprisal!.length) }));
   post({ type: 'scored', files: out, loss: r.loss, bpb: r.bpb, backend });
 }
 
 async function classifyRequest(files: { name: string; data: Blob | string }[]): Promise<void> {
   const m = need<BgptClassifier>('classification', model);
-  const inputs = await Promise.all(files.map(async (f) => ({ bytes: await bytesOf(f.data), ext: extensionOf(f.name) })));
-  const r = classify(m, labels, inputs, { onProgress: (done, total) => post({ type: 'progress', done, total, what: 'files classified' }) });
-  const out: ClassResult[] = r.map((c, i) => ({ name: files[i].name, label: c.label, probs: Object.fromEntries(labels.map((l, j) => [l, c.probs[j]])) }));
+  const r = classify(m, labels, await inputsOf(files), { onProgress: (done, total) => post({ type: 'progress', done, total, what: 'files classified' }) });
+  const out: ClassResult[] = r.map((c, i) => ({ name: files[i].name, label: c.label, probs: probsByLabel(c, labels) }));
   post({ type: 'classified', files: out, backend });
 }
 
