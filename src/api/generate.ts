@@ -128,7 +128,7 @@ export interface SampleOptions extends Partial<SamplingOptions> {
 }
 
 function sampling(o: SampleOptions): GenerateOptions {
-  const s = { ...SAMPLING_DEFAULTS, ...Object.fromEntries(Object.entries({ topK: o.topK, topP: o.topP, temperature: o.temperature }).filter(([, v]) => v !== undefined)) };
+  const d = SAMPLING_DEFAULTS, s = { topK: o.topK ?? d.topK, topP: o.topP ?? d.topP, temperature: o.temperature ?? d.temperature };
   checkSampling(s);
   return { ...s, rng: new Rng(o.seed ?? 0), maxBytes: o.maxBytes, slide: o.slide, onByte: o.onByte };
 }
@@ -139,7 +139,7 @@ export function generate(model: BgptModel, o: SampleOptions & { ext?: string; pr
   return o.prompt ? continueFile(model, o.prompt, ext, undefined, sampling(o)) : generateFile(model, ext, sampling(o));
 }
 
-/** `input` (of type `from`) converted to type `to` by a conversion model (greedy with topK 1). */
+/** `input` (of type `from`) converted to type `to` by a conversion model, sampled as `o` says (topK 1: greedy). */
 export function convert(model: BgptModel, input: Uint8Array, o: SampleOptions & { from: string; to: string }): Generated {
   return convertFile(model, input, o.from, o.to, sampling(o));
 }

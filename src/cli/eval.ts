@@ -48,7 +48,7 @@ export function registerEval(program: Command): void {
         const r = evaluateFiles(loaded.model, files, { onProgress, whole: opts.whole, surprisal: !!opts.html });
         progress.done();
         if (opts.html) {
-          writeFileAtomic(opts.html, Buffer.from(surprisalPage(r.files.map((f) => ({ ...f, data: readInput(f.path) })), r.bpb)));
+          writeFileAtomic(opts.html, Buffer.from(surprisalPage(r.files.map((f) => ({ ...f, name: f.path, data: readInput(f.path) })), r.bpb)));
           if (!opts.json) console.log(`${opts.html}: the surprisal map of ${r.files.length} files`);
         }
         if (opts.json) return console.log(JSON.stringify({ files: r.files.map(({ tokens: _t, ...f }) => f), loss: r.loss, bpb: r.bpb }));

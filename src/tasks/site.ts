@@ -45,7 +45,7 @@ const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-em
 
 /** Serves the files under `root` (nothing outside it) on 127.0.0.1:`port` (0: any free port). */
 export function serveDir(root: string, port: number): Promise<{ server: Server; url: string }> {
-  const base = resolve(root);
+  const base = resolve(root), offered = extras();
   const server = createServer((req, res) => {
     let path: string;
     try {
@@ -54,7 +54,7 @@ export function serveDir(root: string, port: number): Promise<{ server: Server; 
       res.writeHead(400).end('bad path');
       return;
     }
-    const extra = extras()[path.slice(1)];
+    const extra = offered[path.slice(1)];
     // a file of the folder wins over the site's base model (a user's own base.safetensors beside the page)
     const own = resolve(base, `.${path.endsWith('/') ? `${path}index.html` : path}`);
     const file = extra && !existsSync(own) ? extra : own;

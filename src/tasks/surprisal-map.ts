@@ -15,6 +15,8 @@ export const SURPRISAL_CSS = `.smap{font:12px/1.35 ui-monospace,monospace;white-
 ${Array.from({ length: LEVELS }, (_, l) => `.s${l}{background:rgba(220,40,20,${(l / (LEVELS - 1)).toFixed(3)})${l > 10 ? ';color:#fff' : ''}}`).join('')}
 .smap .u{color:#999}.skey b{display:inline-block;width:1.6em;text-align:center;font:11px monospace}.skey .u{color:#999}`;
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const level = (bits: number) => (Number.isFinite(bits) ? Math.min(LEVELS - 1, Math.max(0, Math.round((bits / MAX_BITS) * (LEVELS - 1)))) : -1);
 
 /** Whether the bytes read as text: valid UTF-8 with few control characters. */
@@ -24,7 +26,7 @@ export function looksLikeText(bytes: Uint8Array): boolean {
   for (const b of bytes) if (b < 9 || (b > 13 && b < 32) || b === 127) control++;
   if (control > bytes.length * 0.01) return false;
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, Math.max(0, bytes.length - 3)));
+    UTF8.decode(bytes.subarray(0, Math.max(0, bytes.length - 3)));
     return true;
   } catch {
     return false;
@@ -39,7 +41,7 @@ function characters(bytes: Uint8Array): { text: string; from: number; to: number
     const seq = bytes.subarray(i, Math.min(bytes.length, i + n));
     let text: string;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(seq);
+      text = UTF8.decode(seq);
     } catch {
       text = '\ufffd';
     }
@@ -110,13 +112,31 @@ export function verdict(bpb: number): string {
   return 'unpredictable (compressed or random-looking)';
 }
 
-/** A whole page: the table of files and the map of each (`bgpt eval --html`). */
-export function surprisalPage(files: { path: string; bpb: number; bytes: number; data: Uint8Array; surprisal?: Float32Array }[], bpb: number): string {
-  const rows = files.map((f) => `<tr><td>${escapeHtml(f.path)}</td><td class="n">${f.bpb.toFixed(3)}</td><td class="n">${f.bytes}</td><td>${verdict(f.bpb)}</td></tr>`).join('');
-  const maps = files.map((f) => `<h3>${escapeHtml(f.path)}: ${f.bpb.toFixed(3)} bits per byte</h3>${surprisalMap(f.data, f.surprisal ?? new Float32Array(f.data.length).fill(NaN))}`).join('\n');
+/** A scored file as the report shows it: `data` its bytes (all, or the part scored), `surprisal` the bits of each scored byte. */
+export interface ReportedFile {
+  name: string;
+  bpb: number;
+  bytes: number;
+  data: Uint8Array;
+  surprisal?: Float32Array;
+}
+
+/** The scores at a glance (the page, `bgpt eval --html`): a table of files (bits per byte, bytes, verdict), the key, and each file's map. */
+export function scoreReport(files: ReportedFile[], bpb: number): string {
+  const rows = files.map((f) => `<tr><td>${escapeHtml(f.name)}</td><td class="n">${f.bpb.toFixed(3)}</td><td class="n">${f.bytes}</td><td>${verdict(f.bpb)}</td></tr>`).join('');
+  const table = `<table><tr><th>file</th><th>bits per byte</th><th>bytes</th><th>verdict</th></tr>${rows}${files.length > 1 ? `<tr><th>all</th><td class="n">${bpb.toFixed(3)}</td><td></td><td></td></tr>` : ''}</table>`;
+  const maps = files.map((f) => {
+    const bits = f.surprisal ?? new Float32Array(0);
+    const part = bits.length < f.bytes ? ` (the first ${bits.length} bytes, the model's context)` : '';
+    return `<h3>${escapeHtml(f.name)}: ${f.bpb.toFixed(3)} bits per byte${part}</h3>${surprisalMap(f.data, bits)}`;
+  });
+  return `${table}${surprisalKey()}${maps.join('\n')}`;
+}
+
+/** A whole page of the report (`bgpt eval --html`). */
+export function surprisalPage(files: ReportedFile[], bpb: number): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>bgpt: bits per byte</title>
 <style>body{font:14px system-ui,sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}.n{text-align:right}${SURPRISAL_CSS}</style></head>
-<body><h1>Bits per byte</h1><table><tr><th>file</th><th>bits per byte</th><th>bytes</th><th>verdict</th></tr>${rows}${files.length > 1 ? `<tr><th>all</th><td class="n">${bpb.toFixed(3)}</td><td></td><td></td></tr>` : ''}</table>
-${surprisalKey()}${maps}</body></html>
+<body><h1>Bits per byte</h1>${scoreReport(files, bpb)}</body></html>
 `;
 }

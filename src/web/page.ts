@@ -16,7 +16,7 @@ import { midiNotes } from '../data/media/midi.js';
 import { repairMedia } from '../data/media/repair.js';
 import { pianoRoll, waveform } from '../tasks/media-views.js';
 import { escapeHtml } from '../util/html.js';
-import { SURPRISAL_CSS, surprisalKey, surprisalMap, verdict } from '../tasks/surprisal-map.js';
+import { SURPRISAL_CSS, scoreReport } from '../tasks/surprisal-map.js';
 import type { BackendName, BenchRow, ModelInfo, Reply, Request } from './protocol.js';
 
 type Final = Exclude<Reply, { type: 'progress' } | { type: 'partial' } | { type: 'ready' }>;
@@ -138,10 +138,7 @@ async function handleFiles(files: File[]): Promise<void> {
 
 /** The scores as a table (bits per byte, bytes, verdict) and each file's surprisal map. */
 function showScores(r: Extract<Final, { type: 'scored' }>): void {
-  const rows = r.files.map((f) => `<tr><td>${escapeHtml(f.name)}</td><td class="n">${f.bpb.toFixed(3)}</td><td class="n">${f.bytes}</td><td>${verdict(f.bpb)}</td></tr>`);
-  const table = `<table><tr><th>file</th><th>bits per byte</th><th>bytes</th><th>verdict</th></tr>${rows.join('')}${r.files.length > 1 ? `<tr><th>all</th><td class="n">${r.bpb.toFixed(3)}</td><td></td><td></td></tr>` : ''}</table>`;
-  const maps = r.files.map((f) => `<h3>${escapeHtml(f.name)}: ${f.bpb.toFixed(3)} bits per byte${f.head.length < f.bytes ? ` (the first ${f.head.length} bytes, the model's context)` : ''}</h3>${surprisalMap(f.head, f.surprisal)}`);
-  $('table').innerHTML = `${table}${surprisalKey()}${maps.join('')}`;
+  $('table').innerHTML = scoreReport(r.files.map((f) => ({ ...f, data: f.head })), r.bpb);
 }
 
 /** A generated file as the gallery shows it: text, image, audio player with waveform, piano roll or hex. */
