@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { getKernels } from '../src/backend/index.js';
 import { tsKernels } from '../src/backend/ts/kernels.js';
 import { PyDict, StorageRef, TensorRef, contiguousStrides } from '../src/io/pth/pyvalue.js';
 import { writePth } from '../src/io/pth/write-pth.js';
@@ -22,6 +23,7 @@ import { generateFile } from '../src/api/generate.js';
 import { serveDir, writeSite } from '../src/tasks/site.js';
 import { Rng } from '../src/util/rng.js';
 import { ROOT, VECTORS, VECTORS_MH, loadVectors, vectors } from './helpers.js';
+import { serve } from './serve-helpers.js';
 
 const OPTIMIZER_FLOATS = 2_000_000;
 
@@ -130,7 +132,7 @@ describe('the browser app in Chromium', { skip }, () => {
     }
   }
 
-  it('shows a score as a table and a surprisal map (screenshot), the JSON kept in #result', async () => {
+  it('shows a score as a table and a surprisal map (screenshot), the JSON kept in #result; page, CLI and server agree', async () => {
     const r = await query('model=mh/weights.pth&score=mh/apache.txt&backend=wasm');
     const want = mh.cases.find((c) => c.name === 'file:apache.txt')!.loss;
     assert.ok(Math.abs(r.loss - want) / want <= 1e-4);
@@ -139,6 +141,15 @@ describe('the browser app in Chromium', { skip }, () => {
     assert.equal(cli.status, 0, cli.stderr);
     const fromCli = JSON.parse(cli.stdout).bpb;
     assert.ok(Math.abs(r.bpb - fromCli) / fromCli <= 1e-4, `page ${r.bpb}, CLI ${fromCli}`);
+    // and as bgpt serve's POST /v1/score
+    const served = await serve(loadModelFile(getKernels(), join(VECTORS_MH, 'weights.pth')));
+    try {
+      const res = await fetch(`${served.url}/v1/score?ext=txt`, { method: 'POST', body: readFileSync(join(VECTORS_MH, 'files', 'apache.txt')) });
+      const fromServer = (await res.json()).bpb;
+      assert.ok(Math.abs(fromServer - fromCli) / fromCli <= 1e-5, `server ${fromServer}, CLI ${fromCli}`);
+    } finally {
+      await served.close();
+    }
     const cells = await page.$$eval('#table table td', (tds) => tds.map((td) => td.textContent));
     assert.equal(cells[0], 'apache.txt');
     assert.equal(Number(cells[1]), Number(r.bpb.toFixed(3)), 'bits per byte in the table');

@@ -32,9 +32,9 @@ describe('the package', () => {
     const bytes = readFileSync(`${ROOT}/LICENSE`).subarray(0, 600);
     const a = await node.loadModel(node.DEFAULT_MODEL);
     const b = await web.loadModel(readFileSync(node.DEFAULT_MODEL), { name: 'base.safetensors' });
-    assert.equal(a.task, 'generative');
-    assert.equal(b.task, 'generative');
-    if (a.task !== 'generative' || b.task !== 'generative') return;
+    assert.equal(a.kind, 'generative');
+    assert.equal(b.kind, 'generative');
+    if (a.kind !== 'generative' || b.kind !== 'generative') return;
     const sa = node.score(a.model, [{ bytes, ext: '' }]), sb = web.score(b.model, [{ bytes, ext: '' }]);
     assert.ok(Math.abs(sa.bpb - sb.bpb) < 1e-4, `${sa.bpb} vs ${sb.bpb}`);
     const packed = web.compress(b.model, bytes);
@@ -67,12 +67,12 @@ describe('the package', () => {
         const bytes = new TextEncoder().encode('A user\\'s notes: the quick brown fox jumps over the lazy dog.\\n'.repeat(8));
         const packed = compress(m.model, bytes, { ext: 'txt' });
         const back = decompress(m.model, packed).bytes;
-        console.log(JSON.stringify({ task: m.task, bpb: score(m.model, [{ bytes, ext: 'txt' }]).bpb, packed: packed.length, same: back.length === bytes.length && back.every((b, i) => b === bytes[i]) }));
+        console.log(JSON.stringify({ kind: m.kind, bpb: score(m.model, [{ bytes, ext: 'txt' }]).bpb, packed: packed.length, same: back.length === bytes.length && back.every((b, i) => b === bytes[i]) }));
       `);
       const use = spawnSync(process.execPath, ['use.mjs'], { cwd: dir, encoding: 'utf8' });
       assert.equal(use.status, 0, use.stderr);
       const r = JSON.parse(use.stdout);
-      assert.equal(r.task, 'generative');
+      assert.equal(r.kind, 'generative');
       assert.ok(r.same && r.packed < 512 && r.bpb > 0, use.stdout);
       // a page of the user's that imports bgpt/web bundles for the browser with nothing stubbed
       writeFileSync(join(dir, 'page.mjs'), `import { loadModel, score } from 'bgpt/web';\nconst m = await loadModel('base.safetensors');\nconsole.log(score(m.model, [{ bytes: new Uint8Array(10) }]).bpb);\n`);

@@ -35,7 +35,7 @@ describe('scaling out with PyTorch DDP', { skip: gloo }, () => {
     const rng = new Rng(5);
     for (let i = 0; i < 48; i++) writeFileSync(join(data, `f${i}.log`), sensorLog(rng, 1 + rng.int(2)));
     const o: TrainOptions = {
-      task: 'gen', train: [data], eval: [], evalSplit: 0.1, batchSize: 4, accumulation: 1, epochs: 3, lr: 3e-3, warmup: 0.1,
+      task: 'generative', train: [data], eval: [], evalSplit: 0.1, batchSize: 4, accumulation: 1, epochs: 3, lr: 3e-3, warmup: 0.1,
       weightDecay: 0.01, patchSampling: 0, dropout: 0, evalEvery: 0, seed: 3, out: join(d, 'm.safetensors'),
       model: { patchSize: 4, patchLength: 16, hidden: 32, patchLayers: 1, byteLayers: 1, heads: 1 },
     };

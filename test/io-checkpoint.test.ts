@@ -117,12 +117,12 @@ describe('our checkpoint', () => {
 
   it('a classifier checkpoint keeps its label names and loads as a model', () => {
     const cls = loadModelFile(k, join(VECTORS, 'cls.pth'));
-    assert.equal(cls.task, 'classification');
+    assert.equal(cls.kind, 'classification');
     const p = join(tmp, 'cls.safetensors');
-    saveCheckpoint(p, checkpointOf(cls.model, { task: { kind: 'classification', labels: cls.labels! } }));
+    saveCheckpoint(p, checkpointOf(cls.model, { task: { kind: 'classification', labels: (cls.task as { labels: string[] }).labels } }));
     const back = loadModelFile(k, p);
-    assert.equal(back.task, 'classification');
-    assert.deepEqual(back.labels, ['a.txt', 'b.txt', 'c.txt']);
+    assert.equal(back.kind, 'classification');
+    assert.deepEqual((back.task as { labels: string[] }).labels, ['a.txt', 'b.txt', 'c.txt']);
     assert.equal(back.meta?.format, 'checkpoint');
     assertSameBits(back.model.params.data, cls.model.params.data, 'classifier params');
     assert.throws(() => checkpointOf(cls.model, { task: { kind: 'classification', labels: ['a'] } }), /3 labels/);

@@ -38,7 +38,7 @@ describe('torch .pth: the reference checkpoints', () => {
 
   it('a model from weights.pth gives the vector losses', () => {
     const m = loadModelFile(tsKernels, join(VECTORS, 'weights.pth'));
-    assert.equal(m.task, 'generative');
+    assert.equal(m.kind, 'generative');
     for (const c of vectors.cases) {
       const r = (m.model as BgptModel).forward(batchOf(c));
       assert.ok(Math.abs(r.loss - c.loss) / c.loss <= 1e-5, `${c.name}: ${r.loss} vs ${c.loss}`);
@@ -48,11 +48,11 @@ describe('torch .pth: the reference checkpoints', () => {
   for (const f of ['cls.pth', 'cls.safetensors']) {
     it(`${f} gives the classifier logits`, () => {
       const m = loadModelFile(tsKernels, join(VECTORS, f));
-      assert.equal(m.task, 'classification');
+      assert.equal(m.kind, 'classification');
       const x = vectors.classifier.input, S = m.config.patchSize;
       const r = (m.model as BgptClassifier).forward({ tokens: Int32Array.from(x), masks: new Uint8Array(x.length / S).fill(1), B: 1, N: x.length / S });
       assert.ok(maxAbsErr(r.logits, vectors.classifier.logits) <= 1e-6);
-      if (f === 'cls.pth') assert.deepEqual(m.labels, ['a.txt', 'b.txt', 'c.txt']);
+      if (f === 'cls.pth') assert.deepEqual((m.task as { labels: string[] }).labels, ['a.txt', 'b.txt', 'c.txt']);
     });
   }
 

@@ -13,12 +13,12 @@ const tiny = { patchSize: 4, patchLength: 8, hidden: 16, patchLayers: 2, byteLay
 
 describe('model', () => {
   it('the default config has the paper’s 110,084,352 parameters', () => {
-    assert.equal(buildLayout(DEFAULT_CONFIG, { kind: 'generative' }).count(), 110084352);
+    assert.equal(buildLayout(DEFAULT_CONFIG).count(), 110084352);
   });
 
   it('GPT-2 initialisation', () => {
     const cfg = { ...DEFAULT_CONFIG, patchLength: 64, patchLayers: 4, byteLayers: 2, hidden: 256, heads: 4 };
-    const l = buildLayout(cfg, { kind: 'generative' });
+    const l = buildLayout(cfg);
     const buf = new Float32Array(l.size);
     initParams(l, buf, cfg, new Rng(0));
     const std = (name: string) => {

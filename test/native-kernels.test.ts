@@ -12,7 +12,8 @@ import { floatToBf16, floatToHalf, halfToFloat } from '../src/io/dtypes.js';
 import { VOCAB } from '../src/model/config.js';
 import { MASK_VALUE } from '../src/nn/attention.js';
 import { BgptModel } from '../src/model/bgpt.js';
-import { alignedFloat32, alignedUint16 } from '../src/util/aligned.js';
+import { DEFAULT_MODEL } from '../src/io/default-model.js';
+import { loadModelFile } from '../src/io/weights.js';
 import { Rng } from '../src/util/rng.js';
 
 const loaded = loadNative();
@@ -685,8 +686,9 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
 describe('aligned arrays', { skip }, () => {
   test('model weights, activations and caches start on 64-byte boundaries with the native backend', () => {
     const mod = (loaded as { addressMod64: (a: ArrayBufferView) => number }).addressMod64;
+    const alloc = nat.alloc!;
     for (const n of [1024, 1025, 4099, 100_000, (1 << 20) + 3]) {
-      const f = alignedFloat32(n), u = alignedUint16(2 * n);
+      const f = alloc.f32(n), u = alloc.u16(2 * n);
       assert.equal(f.length, n);
       assert.equal(u.length, 2 * n);
       assert.equal(mod(f), 0, `Float32Array(${n})`);
@@ -694,10 +696,16 @@ describe('aligned arrays', { skip }, () => {
       assert.ok(f.every((x) => x === 0) && u.every((x) => x === 0));
     }
     // small arrays (which may live on the moving JavaScript heap) are left as they are
-    assert.equal(alignedFloat32(7).length, 7);
+    assert.equal(alloc.f32(7).length, 7);
     const m = new BgptModel(nat, { hidden: 32, heads: 1, patchSize: 4, patchLength: 8, patchLayers: 1, byteLayers: 1 }, { rng: new Rng(1), grad: true });
     assert.equal(mod(m.params.data), 0);
     assert.equal(mod(m.params.grad!), 0);
     assert.equal(mod(m.params.w('byte_level_decoder.base.transformer.h.0.mlp.c_fc.weight')), 0);
+    const cache = m.patchDecoder.gpt.newCache(2, 64);
+    assert.equal(mod(cache.keys[0]), 0);
+    // weights read from a file land where the backend wants them: the model adopts them without a copy
+    const base = loadModelFile(nat, DEFAULT_MODEL, { precision: 'auto' });
+    assert.equal(mod(base.model.params.data), 0);
+    assert.equal(mod(base.model.params.half!.data), 0);
   });
 });

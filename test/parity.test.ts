@@ -36,7 +36,7 @@ for (const set of vectorSets) {
   const byName = (n: string) => v.cases.find((c) => c.name === n)!;
   const generative = (k: Kernels, grad = false): BgptModel => {
     const m = loadModelFile(k, join(set.dir, 'weights.safetensors'), { grad });
-    assert.equal(m.task, 'generative');
+    assert.equal(m.kind, 'generative');
     return m.model as BgptModel;
   };
   /** Weights after the vectors' one AdamW step (patch_level, generate_probs and cls.* were made with them). */
@@ -138,7 +138,7 @@ for (const set of vectorSets) {
       for (const file of ['cls.safetensors', 'cls.pth']) {
         it(`classifier logits (${file})`, () => {
           const m = loadModelFile(k, join(set.dir, file));
-          assert.equal(m.task, 'classification');
+          assert.equal(m.kind, 'classification');
           const cls = m.model as BgptClassifier;
           assert.equal(cls.labels, v.classifier.label_size);
           const x = v.classifier.input, S = m.config.patchSize;

@@ -11,12 +11,12 @@ import { Rng } from '../src/util/rng.js';
 export const CFG: BgptConfig = { patchSize: 4, patchLength: 24, hidden: 32, patchLayers: 2, byteLayers: 1, heads: 2 };
 export const LABELS = ['bmp', 'txt', 'wav'];
 
-export function tinyGenerative(seed = 1): LoadedModel & { task: 'generative' } {
-  return { task: 'generative', config: CFG, model: new BgptModel(tsKernels, CFG, { rng: new Rng(seed) }) };
+export function tinyGenerative(seed = 1): LoadedModel & { kind: 'generative' } {
+  return { kind: 'generative', task: { kind: 'generative' }, config: CFG, model: new BgptModel(tsKernels, CFG, { rng: new Rng(seed) }) };
 }
 
-export function tinyClassifier(seed = 2): LoadedModel & { task: 'classification' } {
-  return { task: 'classification', config: CFG, model: new BgptClassifier(tsKernels, CFG, LABELS.length, { rng: new Rng(seed) }), labels: LABELS };
+export function tinyClassifier(seed = 2): LoadedModel & { kind: 'classification' } {
+  return { kind: 'classification', task: { kind: 'classification', labels: LABELS }, config: CFG, model: new BgptClassifier(tsKernels, CFG, LABELS.length, { rng: new Rng(seed) }) };
 }
 
 export interface Running {

@@ -28,7 +28,7 @@ function corpus(dir: string, n: number, seed = 1): string {
 
 function options(dir: string, over: Partial<TrainOptions> = {}): TrainOptions {
   return {
-    task: 'gen', train: [join(dir, 'train')], eval: [], evalSplit: 0.1, model: tiny, batchSize: 4, accumulation: 1,
+    task: 'generative', train: [join(dir, 'train')], eval: [], evalSplit: 0.1, model: tiny, batchSize: 4, accumulation: 1,
     epochs: 2, lr: 3e-3, warmup: 0.1, weightDecay: 0.01, patchSampling: 0, dropout: 0, evalEvery: 0, seed: 3, out: join(dir, 'm.safetensors'),
     ...over,
   };
@@ -168,7 +168,7 @@ describe('trainer', () => {
         writeFileSync(join(d, split, `${label}_${i}.txt`), text);
       }
     }
-    const o = options(d, { task: 'cls', eval: [join(d, 'eval')], epochs: 4, batchSize: 6, lr: 3e-3 });
+    const o = options(d, { task: 'classification', eval: [join(d, 'eval')], epochs: 4, batchSize: 6, lr: 3e-3 });
     let acc = 0;
     const r = await train(k, o, { log: (rec) => rec.type === 'eval' && (acc = rec.accuracy!), warn: () => {} });
     // ids in order of first appearance over the files in (sorted) walk order

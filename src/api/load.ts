@@ -36,7 +36,8 @@ export async function loadModelFrom(source: ModelSource, opts: LoadOptions = {})
     }
     const src = bytes ? openTensorSource(name, bytesAccess(bytes)) : openTensorSource(name);
     try {
-      return modelOfWeights(opts.kernels ?? tsKernels, readWeights(src, opts.precision ?? 'fp32'));
+      const k = opts.kernels ?? tsKernels;
+      return modelOfWeights(k, readWeights(src, opts.precision ?? 'fp32', k.alloc));
     } finally {
       src.close();
     }

@@ -27,6 +27,8 @@
  *   overlapping index ranges get the same mask there: give each tensor (layer, step) its own seed.
  */
 /** 16-bit weight formats: bfloat16 and IEEE half precision. */
+import type { Allocator } from '../util/aligned.js';
+
 export type HalfType = 'bf16' | 'f16';
 
 export interface Kernels {
@@ -38,6 +40,9 @@ export interface Kernels {
    * pin again after the weights change. Backends that read host memory directly leave it out.
    */
   pin?(params: Float32Array): void;
+
+  /** Optional: zeroed arrays laid out as this backend reads them best (util/aligned.ts); absent: plain arrays. */
+  readonly alloc?: Allocator;
 
   /**
    * C[M,N] = op(A)·op(B) (+ bias[N] broadcast over rows) (+ C when accumulate).

@@ -4,7 +4,7 @@ import { listFiles } from '../data/files.js';
 import { classify, topLabels } from '../api/classify.js';
 import { extensionOf } from '../data/patches.js';
 import { readInput } from '../tasks/eval.js';
-import { addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
+import { addPrecisionOption, loadModel, num, precisionOf } from './options.js';
 
 export function registerClassify(program: Command): void {
   addPrecisionOption(program
@@ -18,8 +18,8 @@ export function registerClassify(program: Command): void {
       const top = num('--top', opts.top, { int: true, min: 1 }), precision = precisionOf(opts.precision);
       const paths_ = listFiles(paths), files = paths_.map((path) => ({ bytes: readInput(path), ext: extensionOf(path) }));
       const m = loadModel(opts.model, precision);
-      if (m.task !== 'classification') throw new Error(`${opts.model}: a generative model; classify needs a classification one`);
-      const labels = labelNames(m);
+      if (m.kind !== 'classification') throw new Error(`${opts.model}: a generative model; classify needs a classification one`);
+      const labels = m.task.labels;
       const r = classify(m.model, labels, files).map((c, i) => ({ path: paths_[i], top: topLabels(c, labels, top) }));
       if (opts.json) {
         console.log(JSON.stringify({ files: r }));

@@ -4,7 +4,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getKernels } from '../backend/index.js';
 import { runDemo } from '../tasks/demo.js';
-import { num } from './options.js';
+import { num, taskFlag } from './options.js';
 import { progressLine } from './progress.js';
 
 export function registerDemo(program: Command): void {
@@ -17,12 +17,12 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'random seed', '1')
     .option('--sample <k>', 'patch sampling: predict k patches per step (0 = all; default all, 24 on the ts backend)')
     .action(async (opts: { task: string; out: string; seconds: string; seed: string; sample?: string }) => {
-      if (opts.task !== 'gen' && opts.task !== 'cls') throw new Error(`--task must be gen or cls, not "${opts.task}"`);
+      const task = taskFlag(opts.task);
       const seconds = num('--seconds', opts.seconds, { min: 1 }), seed = num('--seed', opts.seed, { int: true, min: 0 });
       const k = getKernels();
       // the TypeScript backend is ~100x slower: sampling patches keeps the demo's minute useful there
       const sample = opts.sample !== undefined ? num('--sample', opts.sample, { int: true, min: 0 }) : k.name === 'ts' ? 24 : 0;
-      console.log(`bgpt demo (${opts.task === 'gen' ? 'next-byte prediction on generated log files' : 'classifying generated text files by kind'}), ${k.name} backend, ${k.threads()} thread(s)${sample ? `, ${sample} patches sampled per step` : ''}; ${seconds} s of training`);
+      console.log(`bgpt demo (${task === 'generative' ? 'next-byte prediction on generated log files' : 'classifying generated text files by kind'}), ${k.name} backend, ${k.threads()} thread(s)${sample ? `, ${sample} patches sampled per step` : ''}; ${seconds} s of training`);
       const progress = progressLine('training');
       // the training log, as `bgpt train` writes it (for `bgpt plot`)
       const logPath = join(opts.out, 'model.safetensors.log.jsonl');
@@ -30,7 +30,7 @@ export function registerDemo(program: Command): void {
       writeFileSync(logPath, '');
       let lastLog = 0;
       const r = await runDemo(k, {
-        task: opts.task, out: opts.out, seconds, seed, sample,
+        task, out: opts.out, seconds, seed, sample,
         hooks: {
           log: (rec) => {
             appendFileSync(logPath, `${JSON.stringify(rec)}\n`);
@@ -45,7 +45,7 @@ export function registerDemo(program: Command): void {
       });
       progress.done();
       console.log(`trained ${r.steps} steps: loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`);
-      if (r.task === 'gen') {
+      if (r.task === 'generative') {
         console.log(`held-out files: ${r.evalBpb.toFixed(3)} bits per byte (unigram byte model ${r.unigramBpb.toFixed(3)}, raw bytes 8)`);
         console.log(`model: ${r.modelPath}; score files with: npx bgpt eval --model ${r.modelPath} ${r.evalDir}`);
       } else {

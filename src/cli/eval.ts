@@ -6,7 +6,7 @@ import { scoreConversions, type ConversionOutputs } from '../tasks/convert-eval.
 import { evaluateClassifier, evaluateFiles, evaluatePairs, readInput } from '../tasks/eval.js';
 import { surprisalPage } from '../tasks/surprisal-map.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { DEFAULT_MODEL_NOTE, addPrecisionOption, labelNames, loadModel, num, precisionOf } from './options.js';
+import { DEFAULT_MODEL_NOTE, addPrecisionOption, loadModel, num, precisionOf } from './options.js';
 import { progressLine } from './progress.js';
 
 const fmt = (x: number) => x.toFixed(4).padStart(8);
@@ -30,9 +30,9 @@ export function registerEval(program: Command): void {
       const loaded = loadModel(opts.model, precision);
       const progress = progressLine('scoring');
       const onProgress = (d: number, t: number) => progress.update(`${d}/${t}`);
-      if (opts.whole && (loaded.task === 'classification' || opts.convert)) throw new Error('--whole scores files under a generative model (not a classifier or conversion pairs)');
-      if (loaded.task === 'classification') {
-        const labels = labelNames(loaded);
+      if (opts.whole && (loaded.kind === 'classification' || opts.convert)) throw new Error('--whole scores files under a generative model (not a classifier or conversion pairs)');
+      if (loaded.kind === 'classification') {
+        const labels = loaded.task.labels;
         const ex = labelledExamples(paths, !!opts.labelsFromFolders, [...labels], true).examples.map((e) => ({ path: (e as { path: string }).path, label: (e as { label: number }).label }));
         const r = evaluateClassifier(loaded.model, ex, labels, onProgress);
         progress.done();
@@ -41,7 +41,7 @@ export function registerEval(program: Command): void {
         console.log(`accuracy ${(r.accuracy * 100).toFixed(2)}% (${r.files.length} files), loss ${r.loss.toFixed(4)}`);
         return;
       }
-      const mode = opts.convert ?? (loaded.meta?.task.kind === 'conversion' ? loaded.meta.task.mode : undefined);
+      const mode = opts.convert ?? (loaded.task.kind === 'conversion' ? loaded.task.mode : undefined);
       if (opts.generate && !mode) throw new Error('--generate scores conversions: give --convert or a conversion model');
       if (opts.html && mode) throw new Error('--html maps files under a generative model, not conversion pairs');
       if (!mode) {

@@ -5,6 +5,7 @@ import { bf16Support } from '../backend/bf16.js';
 import { getKernels, getNativeInfo } from '../backend/index.js';
 import { PRECISIONS, loadModelFile, type LoadedModel, type Precision } from '../io/weights.js';
 import type { BgptModel } from '../model/bgpt.js';
+import type { ModelKind } from '../model/task.js';
 import { modelPathOr } from '../io/default-model.js';
 import { checkSampling, type SamplingOptions } from '../model/sampling.js';
 
@@ -69,21 +70,20 @@ export function bf16Check(): string {
   return r.how;
 }
 
-/** Loads a model for the default backend; `precision` as --precision (default fp32). */
-/** The model named by --model, or the shipped base model when none is named. */
+/** The model named by --model (the shipped base model when none is), on the default backend; `precision` as --precision (default fp32). */
 export function loadModel(path: string | undefined, precision: Precision | 'auto' = 'fp32'): LoadedModel {
   return loadModelFile(getKernels(), modelPathOr(path), { precision });
 }
 
 export function generativeModel(path: string | undefined, precision: Precision | 'auto' = 'fp32'): BgptModel {
   const m = loadModel(path, precision);
-  if (m.task !== 'generative') throw new Error(`${modelPathOr(path)}: a classification model; this command needs a generative one`);
+  if (m.kind !== 'generative') throw new Error(`${modelPathOr(path)}: a classification model; this command needs a generative one`);
   return m.model;
 }
 
-/** Label names of a classifier (ids as names when the weights carry no label list). */
-export function labelNames(m: LoadedModel): string[] {
-  const labels = (m as { labels?: string[] }).labels;
-  if (m.task !== 'classification') return [];
-  return labels && labels.length === m.model.labels ? labels : [...Array(m.model.labels).keys()].map(String);
+/** --task: gen (or generative) and cls (or classification) name the two kinds of model. */
+export function taskFlag(v: string): ModelKind {
+  if (v === 'gen' || v === 'generative') return 'generative';
+  if (v === 'cls' || v === 'classification') return 'classification';
+  throw new Error(`--task must be gen or cls, not "${v}"`);
 }

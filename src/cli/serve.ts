@@ -45,7 +45,7 @@ export function registerServe(program: Command): void {
       const server = new BgptServer(loaded, { host: o.host, port, token: o.token ?? process.env.BGPT_TOKEN, limits });
       const a = await server.listen();
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-      console.log(JSON.stringify({ listening: `http://${host}:${a.port}`, task: loaded.task, pid: process.pid }));
+      console.log(JSON.stringify({ listening: `http://${host}:${a.port}`, task: loaded.kind, pid: process.pid }));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

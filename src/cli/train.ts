@@ -7,7 +7,7 @@ import { getKernels } from '../backend/index.js';
 import { parseConversion } from '../data/dataset.js';
 import { defaultHeads, validateConfig } from '../model/config.js';
 import { lastPath, train, type TrainOptions } from '../tasks/train.js';
-import { bf16Check, loadModel, num } from './options.js';
+import { bf16Check, loadModel, num, taskFlag } from './options.js';
 
 /** Every setting, as flag name → [default, description]; `--config file.json` may set the same names. */
 const SETTINGS: Record<string, [string | undefined, string]> = {
@@ -59,8 +59,7 @@ export function registerTrain(program: Command): void {
       return String(v);
     };
     const explicit = (name: string) => raw[camel(name)] !== undefined || file[name] !== undefined;
-    const task = String(raw.task ?? file.task ?? 'gen');
-    if (task !== 'gen' && task !== 'cls') throw new Error(`--task must be gen or cls, not "${task}"`);
+    const task = taskFlag(String(raw.task ?? file.task ?? 'gen'));
     const out = String(raw.out);
     let model = {
       hidden: num('--hidden', get('hidden'), { int: true, min: 1 }),
@@ -102,7 +101,7 @@ export function registerTrain(program: Command): void {
       console.log(`precision: ${bf16Check()}`);
       o.precision = 'bf16';
     }
-    if (task === 'cls' && o.convert) throw new Error('--convert is for generative training, not --task cls');
+    if (task === 'classification' && o.convert) throw new Error('--convert is for generative training, not --task cls');
     const logPath = raw.log ? String(raw.log) : `${out}.log.jsonl`;
     mkdirSync(dirname(out), { recursive: true });
     mkdirSync(dirname(logPath), { recursive: true });

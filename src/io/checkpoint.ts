@@ -10,17 +10,18 @@ import type { Kernels } from '../backend/types.js';
 import type { BgptConfig } from '../model/config.js';
 import { buildLayout } from '../model/params.js';
 import type { TaskModel } from '../model/task-model.js';
+import { classCount, defaultLabels, type Task } from '../model/task.js';
 import type { ParamLayout } from '../nn/layout.js';
 import { AdamW } from '../optim/adamw.js';
 import { fileError } from '../util/text.js';
 import { VERSION } from '../version.js';
-import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, encodeJson, layoutTask, type CheckpointTask, type OptimizerMeta, type TrainingState } from './meta.js';
+import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, encodeJson, type OptimizerMeta, type TrainingState } from './meta.js';
 import { openTensorSource } from './open.js';
 import { writeSafetensors, type StTensor } from './safetensors.js';
 import { isCheckpoint, readWeights, type ModelMeta } from './weights.js';
-import { alignedFloat32 } from '../util/aligned.js';
+import { PLAIN, type Allocator } from '../util/aligned.js';
 
-export type { CheckpointTask, ScheduleState, TrainingState } from './meta.js';
+export type { ScheduleState, TrainingState } from './meta.js';
 
 /** AdamW state: moments in the model's flat layout, the step count and the hyper-parameters. */
 export interface OptimizerState extends OptimizerMeta {
@@ -30,8 +31,8 @@ export interface OptimizerState extends OptimizerMeta {
 
 export interface Checkpoint {
   config: BgptConfig;
-  task: CheckpointTask;
-  /** Flat parameters in the order of buildLayout(config, layoutTask(task)). */
+  task: Task;
+  /** Flat parameters in the order of buildLayout(config, classCount(task)). */
   params: Float32Array;
   optimizer?: OptimizerState;
   training?: TrainingState;
@@ -43,7 +44,7 @@ function sliceTensors(layout: ParamLayout, prefix: string, data: Float32Array): 
 
 /** Writes a checkpoint atomically. */
 export function saveCheckpoint(path: string, ck: Checkpoint): void {
-  const layout = buildLayout(ck.config, layoutTask(ck.task));
+  const layout = buildLayout(ck.config, classCount(ck.task));
   if (ck.params.length !== layout.size) throw new Error(`${path}: ${ck.params.length} parameters given, the layout needs ${layout.size}`);
   const md: Record<string, string> = {
     [META.format]: 'pt',
@@ -72,11 +73,11 @@ export interface LoadedCheckpoint extends Checkpoint {
  * Reads a checkpoint: ours in full (with the optimizer moments when `optimizer` is not false), or the
  * weights (and recorded epoch / best loss) of a torch .pth or plain safetensors file. Errors name the file.
  */
-export function loadCheckpoint(path: string, opts: { optimizer?: boolean } = {}): LoadedCheckpoint {
+export function loadCheckpoint(path: string, opts: { optimizer?: boolean; alloc?: Allocator } = {}): LoadedCheckpoint {
   try {
     const src = openTensorSource(path);
     try {
-      const w = readWeights(src);
+      const alloc = opts.alloc ?? PLAIN, w = readWeights(src, 'fp32', alloc);
       const ck: LoadedCheckpoint = { config: w.config, task: w.task, params: w.params, layout: w.layout, meta: w.meta };
       if (isCheckpoint(src) && w.meta.training) ck.training = w.meta.training as TrainingState;
       else if (w.meta.training) {
@@ -86,7 +87,7 @@ export function loadCheckpoint(path: string, opts: { optimizer?: boolean } = {})
         if (t.bestEvalAcc !== undefined) ck.training.bestEvalAcc = t.bestEvalAcc;
       }
       if (isCheckpoint(src) && w.meta.optimizer && opts.optimizer !== false) {
-        const m = alignedFloat32(w.layout.size), v = alignedFloat32(w.layout.size);
+        const m = alloc.f32(w.layout.size), v = alloc.f32(w.layout.size);
         for (const s of w.layout.specs) {
           for (const [prefix, buf] of [[MOMENT_PREFIX.m, m], [MOMENT_PREFIX.v, v]] as const) {
             const e = src.tensors.get(prefix + s.name);
@@ -109,11 +110,11 @@ export function loadCheckpoint(path: string, opts: { optimizer?: boolean } = {})
 /** The checkpoint of a live model (its buffers are referenced, not copied: save before changing them). */
 export function checkpointOf(
   model: TaskModel,
-  opts: { task?: CheckpointTask; optimizer?: AdamW; training?: TrainingState } = {},
+  opts: { task?: Task; optimizer?: AdamW; training?: TrainingState } = {},
 ): Checkpoint {
   let task = opts.task;
   if ('labels' in model) {
-    task ??= { kind: 'classification', labels: Array.from({ length: model.labels }, (_, i) => String(i)) };
+    task ??= { kind: 'classification', labels: defaultLabels(model.labels) };
     if (task.kind !== 'classification' || task.labels.length !== model.labels) throw new Error(`a classifier with ${model.labels} labels needs a classification task with as many label names`);
   } else {
     task ??= { kind: 'generative' };

@@ -12,10 +12,11 @@
  * `.safetensors`: the parameters under their state-dict names (no buffers, no tied lm_head).
  */
 import { BYTE_PREFIX, PATCH_PREFIX, TIED_LM_HEAD, buildLayout } from '../model/params.js';
+import { classCount } from '../model/task.js';
 import { MASK_VALUE } from '../nn/attention.js';
 import type { Checkpoint } from './checkpoint.js';
 import { encodeFloat32 } from './dtypes.js';
-import { META, encodeJson, layoutTask, scheduledLr } from './meta.js';
+import { META, encodeJson, scheduledLr } from './meta.js';
 import { PyDict, PyFloat, PyTuple, StorageRef, TensorRef, contiguousStrides } from './pth/pyvalue.js';
 import { writePth, type StorageBytes } from './pth/write-pth.js';
 import { writeSafetensors } from './safetensors.js';
@@ -61,7 +62,7 @@ function trilBytes(P: number): Uint8Array {
 
 /** Writes a checkpoint as a torch .pth the original code loads. */
 export function exportPth(path: string, ck: Checkpoint, opts: ExportOptions = {}): void {
-  const layout = buildLayout(ck.config, layoutTask(ck.task));
+  const layout = buildLayout(ck.config, classCount(ck.task));
   const st = new Storages();
   const dtype = opts.dtype ?? 'F32';
   const sd = new PyDict(true);
@@ -146,7 +147,7 @@ function schedulerState(ck: Checkpoint): PyDict {
 
 /** Writes the parameters as plain safetensors (what other tools load), with the config and task noted. */
 export function exportSafetensors(path: string, ck: Checkpoint, opts: { dtype?: ExportDtype; provenance?: Record<string, unknown> } = {}): void {
-  const layout = buildLayout(ck.config, layoutTask(ck.task));
+  const layout = buildLayout(ck.config, classCount(ck.task));
   const tensors = layout.specs.map((s) => ({ name: s.name, shape: s.shape, data: ck.params.subarray(s.offset, s.offset + s.size), dtype: opts.dtype }));
   const meta: Record<string, string> = { [META.format]: 'pt', [META.config]: encodeJson(ck.config), [META.task]: encodeJson(ck.task) };
   if (opts.provenance) meta[META.provenance] = JSON.stringify(opts.provenance);

@@ -18,14 +18,10 @@
  * (best eval loss, RNG spare normal) round-trips bit-exactly.
  */
 import { validateConfig, type BgptConfig } from '../model/config.js';
-import type { Task } from '../model/params.js';
+import type { Task } from '../model/task.js';
 import type { AdamWOptions } from '../optim/adamw.js';
 import { cosineWithWarmup } from '../optim/schedule.js';
 
-export type CheckpointTask =
-  | { kind: 'generative' }
-  | { kind: 'conversion'; mode: string }
-  | { kind: 'classification'; labels: string[] };
 
 /** Position in the cosine schedule with linear warm-up (docs/format.md §6). */
 export interface ScheduleState {
@@ -70,11 +66,6 @@ export const META = {
 export const CHECKPOINT_VERSION = '1';
 export const MOMENT_PREFIX = { m: 'optimizer.m.', v: 'optimizer.v.' } as const;
 
-/** The parameter layout a task needs. */
-export function layoutTask(t: CheckpointTask): Task {
-  return t.kind === 'classification' ? { kind: 'classification', labels: t.labels.length } : { kind: 'generative' };
-}
-
 /** JSON with the non-finite numbers and −0 encoded. */
 export function encodeJson(v: unknown): string {
   return JSON.stringify(v, (_k, x) => {
@@ -111,7 +102,7 @@ export function parseConfig(s: string): BgptConfig {
   return cfg;
 }
 
-export function parseTask(s: string): CheckpointTask {
+export function parseTask(s: string): Task {
   const t = decodeJson(s, META.task);
   if (isObj(t) && t.kind === 'generative') return { kind: 'generative' };
   if (isObj(t) && t.kind === 'conversion' && typeof t.mode === 'string' && /^[^>&]+(->|&)[^>&]+$/.test(t.mode)) return { kind: 'conversion', mode: t.mode };

@@ -7,21 +7,22 @@
  * accepted and ignored, as are our checkpoints' optimizer moments; any other tensor is an error.
  */
 import type { HalfType, Kernels } from '../backend/types.js';
-import type { BgptModel } from '../model/bgpt.js';
+import type { BgptModel, ModelOptions } from '../model/bgpt.js';
 import type { BgptClassifier } from '../model/classifier.js';
 import { VOCAB, defaultHeads, type BgptConfig } from '../model/config.js';
-import { BYTE_PREFIX, PATCH_PREFIX, TIED_LM_HEAD, buildLayout, type Task } from '../model/params.js';
+import { BYTE_PREFIX, PATCH_PREFIX, TIED_LM_HEAD, buildLayout } from '../model/params.js';
+import { classCount, defaultLabels, type Task } from '../model/task.js';
 import { modelForTask } from '../model/task-model.js';
 import type { ParamLayout } from '../nn/layout.js';
 import { splitLayout, type HalfWeights } from '../nn/params.js';
 import { fileError } from '../util/text.js';
 import { floatToBf16, floatToHalf } from './dtypes.js';
-import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, layoutTask, parseConfig, parseOptimizer, parseTask, parseTraining, type CheckpointTask, type OptimizerMeta, type TrainingState } from './meta.js';
+import { CHECKPOINT_VERSION, META, MOMENT_PREFIX, parseConfig, parseOptimizer, parseTask, parseTraining, type OptimizerMeta, type TrainingState } from './meta.js';
 import { openTensorSource } from './open.js';
 import { PthSource, type PthInfo } from './pth/read-pth.js';
 import { SafetensorsSource, writeSafetensors } from './safetensors.js';
 import type { TensorSource } from './source.js';
-import { alignedFloat32, alignedUint16 } from '../util/aligned.js';
+import { PLAIN, type Allocator } from '../util/aligned.js';
 
 export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
 type Shapes = Map<string, { shape: number[] }>;
@@ -44,8 +45,8 @@ function layerCount(t: Shapes, prefix: string): number {
   return n;
 }
 
-/** The configuration and task the tensors describe (only their shapes are used). */
-export function inferConfig(t: Shapes): { config: BgptConfig; task: Task } {
+/** The configuration the tensors describe and their classifier's outputs (0: generative); only shapes are used. */
+export function inferConfig(t: Shapes): { config: BgptConfig; classes: number } {
   const b = shapeOf(t, 'patch_level_decoder.patch_embedding.bias');
   const w = shapeOf(t, 'patch_level_decoder.patch_embedding.weight');
   if (b.length !== 1 || b[0] < 1) throw new Error(`patch_embedding.bias has shape [${b}], expected [H]`);
@@ -59,10 +60,10 @@ export function inferConfig(t: Shapes): { config: BgptConfig; task: Task } {
   };
   if (t.has('classifier.weight')) {
     const [K] = shapeOf(t, 'classifier.weight');
-    return { config, task: { kind: 'classification', labels: K } };
+    return { config, classes: K };
   }
   if (!t.has(`${BYTE_PREFIX}wte.weight`)) throw new Error('neither a byte-level decoder nor a classifier in these weights');
-  return { config, task: { kind: 'generative' } };
+  return { config, classes: 0 };
 }
 
 function checkShape(name: string, got: number[], want: number[]): void {
@@ -76,8 +77,8 @@ function checkExtra(layout: ParamLayout, names: Iterable<string>, also?: (name: 
 }
 
 /** Copies the tensors into a flat buffer in `layout` order, checking names and shapes. */
-export function packParams(layout: ParamLayout, t: Tensors): Float32Array {
-  const flat = alignedFloat32(layout.size);
+export function packParams(layout: ParamLayout, t: Tensors, alloc: Allocator = PLAIN): Float32Array {
+  const flat = alloc.f32(layout.size);
   for (const s of layout.specs) {
     const e = t.get(s.name);
     if (!e) throw new Error(`missing tensor ${s.name}`);
@@ -92,7 +93,7 @@ export function packParams(layout: ParamLayout, t: Tensors): Float32Array {
  * Reads the layout's tensors from an open file straight into one flat buffer (memory: the model only).
  * `also` names further tensors the file may hold that are not the model's (e.g. optimizer moments).
  */
-export function packFromSource(layout: ParamLayout, src: TensorSource, also?: (name: string) => boolean): Float32Array {
+export function packFromSource(layout: ParamLayout, src: TensorSource, also?: (name: string) => boolean, alloc: Allocator = PLAIN): Float32Array {
   for (const s of layout.specs) {
     const e = src.tensors.get(s.name);
     if (!e) throw new Error(`missing tensor ${s.name}`);
@@ -100,7 +101,7 @@ export function packFromSource(layout: ParamLayout, src: TensorSource, also?: (n
   }
   checkExtra(layout, src.tensors.keys(), also);
   if (src instanceof PthSource) src.checkBacked(layout.specs.map((s) => s.name));
-  const flat = alignedFloat32(layout.size);
+  const flat = alloc.f32(layout.size);
   for (const s of layout.specs) readInto(src, s.name, flat.subarray(s.offset, s.offset + s.size));
   return flat;
 }
@@ -154,10 +155,10 @@ function precisionFor(layout: ParamLayout, src: TensorSource, asked: Precision |
  * at a time through a float32 buffer of that tensor's size: exact for a file already in that format), the
  * rest into a flat fp32 buffer of their own.
  */
-function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also?: (name: string) => boolean): { params: Float32Array; half: HalfWeights } {
+function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also: ((name: string) => boolean) | undefined, alloc: Allocator): { params: Float32Array; half: HalfWeights } {
   const { f32, half } = splitLayout(layout);
-  const params = packFromSource(f32, src, (n) => half.byName.has(n) || !!also?.(n));
-  const data = alignedUint16(half.size);
+  const params = packFromSource(f32, src, (n) => half.byName.has(n) || !!also?.(n), alloc);
+  const data = alloc.u16(half.size);
   for (const s of half.specs) {
     const e = src.tensors.get(s.name);
     if (!e) throw new Error(`missing tensor ${s.name}`);
@@ -179,7 +180,7 @@ function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also?
 /** A generative model's parameters with its matrix weights rounded to 16 bits (for timing and comparisons). */
 export function halfParams(model: BgptModel, dtype: HalfType): { params: Float32Array; half: { dtype: HalfType; data: Uint16Array } } {
   const { f32, half } = splitLayout(model.layout), src = model.params;
-  const params = alignedFloat32(f32.size), data = alignedUint16(half.size);
+  const alloc = model.k.alloc ?? PLAIN, params = alloc.f32(f32.size), data = alloc.u16(half.size);
   for (const s of f32.specs) params.set(src.w(s.name), s.offset);
   for (const s of half.specs) narrow(src.w(s.name), data.subarray(s.offset, s.offset + s.size), dtype);
   return { params, half: { dtype, data } };
@@ -188,7 +189,6 @@ export function halfParams(model: BgptModel, dtype: HalfType): { params: Float32
 /** Where a model came from and what its file says besides the weights. */
 export interface ModelMeta {
   format: 'pth' | 'safetensors' | 'checkpoint';
-  task: CheckpointTask;
   /** Training state: ours in full, or what a torch checkpoint records (epoch, best epoch, best loss / acc). */
   training?: Partial<TrainingState>;
   /** Optimizer step and hyper-parameters when the file holds AdamW moments (our checkpoints). */
@@ -199,30 +199,33 @@ export interface ModelMeta {
   metadata?: Record<string, string>;
 }
 
+/** A loaded model: `kind` tells which model it is (and narrows `model` and `task`). */
 export type LoadedModel =
-  | { task: 'generative'; config: BgptConfig; model: BgptModel; labels?: undefined; meta?: ModelMeta }
-  | { task: 'classification'; config: BgptConfig; model: BgptClassifier; labels?: string[]; meta?: ModelMeta };
+  | { kind: 'generative'; task: Exclude<Task, { kind: 'classification' }>; config: BgptConfig; model: BgptModel; meta?: ModelMeta }
+  | { kind: 'classification'; task: Task & { kind: 'classification' }; config: BgptConfig; model: BgptClassifier; meta?: ModelMeta };
+
+function loaded(k: Kernels, config: BgptConfig, task: Task, opts: ModelOptions, meta?: ModelMeta): LoadedModel {
+  return task.kind === 'classification'
+    ? { kind: 'classification', task, config, model: modelForTask(k, config, task, opts), meta }
+    : { kind: 'generative', task, config, model: modelForTask(k, config, task, opts), meta };
+}
 
 /** A model built from named tensors. */
 export function modelFromTensors(k: Kernels, t: Tensors, opts: { grad?: boolean } = {}): LoadedModel {
-  const { config, task } = inferConfig(t);
-  const params = packParams(buildLayout(config, task), t);
-  return { config, task: task.kind, model: modelForTask(k, config, task, { params, grad: opts.grad }) } as LoadedModel;
+  const { config, classes } = inferConfig(t);
+  const params = packParams(buildLayout(config, classes), t, k.alloc);
+  return loaded(k, config, classes ? { kind: 'classification', labels: defaultLabels(classes) } : { kind: 'generative' }, { params, grad: opts.grad });
 }
 
 /** The weights of a file of any supported kind, as a flat buffer with its config, task and metadata. */
 export interface ModelWeights {
   config: BgptConfig;
-  task: CheckpointTask;
+  task: Task;
   layout: ParamLayout;
   /** Every tensor of the layout; with `half`, every one but the 16-bit weights (splitLayout's f32). */
   params: Float32Array;
   half?: HalfWeights;
   meta: ModelMeta;
-}
-
-function defaultLabels(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => String(i));
 }
 
 /** Label names a plain safetensors export noted in its metadata (bgpt.task), when they fit. */
@@ -242,37 +245,40 @@ export function isCheckpoint(src: TensorSource): src is SafetensorsSource {
 }
 
 /** The model's tensors of an open file, fp32 or (precision) with the matrix weights in 16 bits. */
-function pack(layout: ParamLayout, src: TensorSource, precision: Precision | 'auto', also?: (name: string) => boolean): { params: Float32Array; half?: HalfWeights } {
+function pack(layout: ParamLayout, src: TensorSource, precision: Precision | 'auto', alloc: Allocator, also?: (name: string) => boolean): { params: Float32Array; half?: HalfWeights } {
   const p = precisionFor(layout, src, precision);
-  return p === 'fp32' ? { params: packFromSource(layout, src, also) } : packHalf(layout, src, p, also);
+  return p === 'fp32' ? { params: packFromSource(layout, src, also, alloc) } : packHalf(layout, src, p, also, alloc);
 }
 
-/** Reads the weights of an open file (the caller closes it); `precision`: see Precision ('auto': the file's). */
-export function readWeights(src: TensorSource, precision: Precision | 'auto' = 'fp32'): ModelWeights {
+/**
+ * Reads the weights of an open file (the caller closes it); `precision`: see Precision ('auto': the file's);
+ * `alloc`: where the buffers go (the backend's Kernels.alloc, so that a model adopts them as they are).
+ */
+export function readWeights(src: TensorSource, precision: Precision | 'auto' = 'fp32', alloc: Allocator = PLAIN): ModelWeights {
   if (isCheckpoint(src)) {
     const md = src.metadata;
     if (md[META.checkpoint] !== CHECKPOINT_VERSION) throw new Error(`checkpoint format ${md[META.checkpoint]} is not supported (this bgpt reads ${CHECKPOINT_VERSION})`);
     if (md[META.config] === undefined || md[META.task] === undefined) throw new Error(`checkpoint metadata lacks ${META.config} or ${META.task}`);
     const config = parseConfig(md[META.config]), task = parseTask(md[META.task]);
-    const layout = buildLayout(config, layoutTask(task));
+    const layout = buildLayout(config, classCount(task));
     const optimizer = md[META.optimizer] !== undefined ? parseOptimizer(md[META.optimizer]) : undefined;
     const isMoment = (n: string) => !!optimizer && (n.startsWith(MOMENT_PREFIX.m) || n.startsWith(MOMENT_PREFIX.v));
-    const packed = pack(layout, src, precision, isMoment);
+    const packed = pack(layout, src, precision, alloc, isMoment);
     const training = md[META.training] !== undefined ? parseTraining(md[META.training]) : undefined;
-    return { config, task, layout, ...packed, meta: { format: 'checkpoint', task, training, optimizer, metadata: md } };
+    return { config, task, layout, ...packed, meta: { format: 'checkpoint', training, optimizer, metadata: md } };
   }
-  const { config, task: t } = inferConfig(src.tensors);
-  const layout = buildLayout(config, t);
-  const packed = pack(layout, src, precision);
+  const { config, classes } = inferConfig(src.tensors);
+  const layout = buildLayout(config, classes);
+  const packed = pack(layout, src, precision, alloc);
   let info: PthInfo | undefined;
   if (src instanceof PthSource) info = src.info;
-  let task: CheckpointTask = { kind: 'generative' };
-  if (t.kind === 'classification') {
-    const labels = info?.labels ?? labelsFromMetadata(src, t.labels) ?? defaultLabels(t.labels);
-    if (labels.length !== t.labels) throw new Error(`the checkpoint lists ${labels.length} labels but its classifier has ${t.labels} outputs`);
+  let task: Task = { kind: 'generative' };
+  if (classes) {
+    const labels = info?.labels ?? labelsFromMetadata(src, classes) ?? defaultLabels(classes);
+    if (labels.length !== classes) throw new Error(`the checkpoint lists ${labels.length} labels but its classifier has ${classes} outputs`);
     task = { kind: 'classification', labels };
   }
-  const meta: ModelMeta = { format: src.format, task };
+  const meta: ModelMeta = { format: src.format };
   if (src instanceof SafetensorsSource) meta.metadata = src.metadata;
   if (info) {
     const training: Partial<TrainingState> = {};
@@ -287,11 +293,11 @@ export function readWeights(src: TensorSource, precision: Precision | 'auto' = '
 }
 
 /** Reads the weights of a file of any supported kind; every error names the file. */
-export function readModelWeights(path: string, precision: Precision | 'auto' = 'fp32'): ModelWeights {
+export function readModelWeights(path: string, precision: Precision | 'auto' = 'fp32', alloc: Allocator = PLAIN): ModelWeights {
   try {
     const src = openTensorSource(path);
     try {
-      return readWeights(src, precision);
+      return readWeights(src, precision, alloc);
     } finally {
       src.close();
     }
@@ -306,7 +312,7 @@ export function readModelWeights(path: string, precision: Precision | 'auto' = '
  */
 export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean; precision?: Precision | 'auto' } = {}): LoadedModel {
   if (opts.grad && opts.precision && opts.precision !== 'fp32') throw new Error(`${path}: training needs fp32 weights, not ${opts.precision}`);
-  const w = readModelWeights(path, opts.precision ?? 'fp32');
+  const w = readModelWeights(path, opts.precision ?? 'fp32', k.alloc);
   try {
     return modelOfWeights(k, w, opts);
   } catch (e) {
@@ -316,9 +322,8 @@ export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean; 
 
 /** The model the weights of a file make, on kernels `k`. */
 export function modelOfWeights(k: Kernels, w: ModelWeights, opts: { grad?: boolean } = {}): LoadedModel {
-  const task = layoutTask(w.task), half = w.half && { dtype: w.half.dtype, data: w.half.data };
-  const labels = w.task.kind === 'classification' ? w.task.labels : undefined;
-  return { config: w.config, task: task.kind, model: modelForTask(k, w.config, task, { params: w.params, grad: opts.grad, half }), labels, meta: w.meta } as LoadedModel;
+  const half = w.half && { dtype: w.half.dtype, data: w.half.data };
+  return loaded(k, w.config, w.task, { params: w.params, grad: opts.grad, half }, w.meta);
 }
 
 /** Writes a model's parameters as safetensors under their state-dict keys (atomically). */

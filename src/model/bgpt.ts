@@ -99,17 +99,20 @@ export function selectPairs(masks: Uint8Array, B: number, N: number): { src: Int
 }
 
 export class BgptModel {
+  /** Which model of a TaskModel this is. */
+  readonly kind = 'generative';
   readonly layout: ParamLayout;
   readonly params: Params;
   readonly patchDecoder: PatchLevelDecoder;
   readonly byteDecoder: ByteLevelDecoder;
-  private bufs = new Buffers();
+  private bufs: Buffers;
   private last: { B: number; N: number; src: Int32Array } | null = null;
 
   constructor(readonly k: Kernels, readonly cfg: BgptConfig, opts: ModelOptions = {}) {
+    this.bufs = new Buffers(k.alloc);
     validateConfig(cfg);
-    this.layout = buildLayout(cfg, { kind: 'generative' });
-    this.params = modelParams(this.layout, cfg, opts);
+    this.layout = buildLayout(cfg);
+    this.params = modelParams(this.layout, cfg, opts, k.alloc);
     this.patchDecoder = new PatchLevelDecoder(k, this.params, cfg);
     this.byteDecoder = new ByteLevelDecoder(k, this.params, cfg);
   }

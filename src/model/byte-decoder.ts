@@ -20,10 +20,11 @@ export interface ByteLoss {
 
 export class ByteLevelDecoder {
   readonly gpt: GPT2;
-  private bufs = new Buffers();
+  private bufs: Buffers;
   private last: { M: number; T: number; inTok: Int32Array; h: Float32Array; dlogits: Float32Array } | null = null;
 
   constructor(readonly k: Kernels, private p: Params, readonly cfg: BgptConfig) {
+    this.bufs = new Buffers(k.alloc);
     this.gpt = new GPT2(k, p, BYTE_PREFIX, cfg.hidden, cfg.heads, cfg.byteLayers);
   }
 

@@ -21,17 +21,20 @@ export interface ClassifierResult {
 }
 
 export class BgptClassifier {
+  /** Which model of a TaskModel this is. */
+  readonly kind = 'classification';
   readonly layout: ParamLayout;
   readonly params: Params;
   readonly patchDecoder: PatchLevelDecoder;
-  private bufs = new Buffers();
+  private bufs: Buffers;
   private last: { B: number; N: number; masks: Uint8Array; counts: Int32Array; pooled: Float32Array; dlogits: Float32Array } | null = null;
 
   constructor(readonly k: Kernels, readonly cfg: BgptConfig, readonly labels: number, opts: ModelOptions & { rng?: Rng } = {}) {
+    this.bufs = new Buffers(k.alloc);
     validateConfig(cfg);
     if (!Number.isInteger(labels) || labels < 1) throw new Error(`invalid label count ${labels}`);
-    this.layout = buildLayout(cfg, { kind: 'classification', labels });
-    this.params = modelParams(this.layout, cfg, opts);
+    this.layout = buildLayout(cfg, labels);
+    this.params = modelParams(this.layout, cfg, opts, k.alloc);
     this.patchDecoder = new PatchLevelDecoder(k, this.params, cfg);
   }
 

@@ -15,9 +15,10 @@ export class CachedDecoder {
   readonly byteCache: KVCache;
   /** The last patch feature of each slot [slots, H]: what the next patch is decoded from. */
   private features: Float32Array;
-  private bufs = new Buffers();
+  private bufs: Buffers;
 
   constructor(readonly model: BgptModel, readonly slots = 1) {
+    this.bufs = new Buffers(model.k.alloc);
     const { patchLength: L, patchSize: S, hidden: H } = model.cfg;
     this.patchCache = model.patchDecoder.gpt.newCache(slots, L);
     this.byteCache = model.byteDecoder.gpt.newCache(slots, S + 1);

@@ -8,9 +8,7 @@ import { Params, splitLayout } from '../nn/params.js';
 import type { BgptConfig } from './config.js';
 import { VOCAB } from './config.js';
 import type { Rng } from '../util/rng.js';
-import { alignedFloat32 } from '../util/aligned.js';
-
-export type Task = { kind: 'generative' } | { kind: 'classification'; labels: number };
+import { PLAIN, type Allocator } from '../util/aligned.js';
 
 /** GPT-2 transformer keys (transformers 4.18 names) under `prefix` (e.g. "patch_level_decoder.base."). */
 function addGpt2(l: ParamLayout, prefix: string, vocab: number, positions: number, H: number, layers: number): void {
@@ -40,17 +38,18 @@ export const BYTE_PREFIX = 'byte_level_decoder.base.transformer.';
 /** The byte decoder's LM head is tied to its wte: it is not a separate tensor here. */
 export const TIED_LM_HEAD = 'byte_level_decoder.base.lm_head.weight';
 
-export function buildLayout(c: BgptConfig, task: Task): ParamLayout {
+/** The layout of a generative model (`classes` 0) or of a classifier with `classes` outputs. */
+export function buildLayout(c: BgptConfig, classes = 0): ParamLayout {
   const l = new ParamLayout();
   const H = c.hidden;
   l.add('patch_level_decoder.patch_embedding.weight', [H, c.patchSize * VOCAB]);
   l.add('patch_level_decoder.patch_embedding.bias', [H]);
   addGpt2(l, PATCH_PREFIX, 1, c.patchLength, H, c.patchLayers);
-  if (task.kind === 'generative') {
+  if (classes === 0) {
     addGpt2(l, BYTE_PREFIX, VOCAB, c.patchSize + 1, H, c.byteLayers);
   } else {
-    l.add('classifier.weight', [task.labels, H]);
-    l.add('classifier.bias', [task.labels]);
+    l.add('classifier.weight', [classes, H]);
+    l.add('classifier.bias', [classes]);
   }
   return l;
 }
@@ -91,13 +90,13 @@ export interface ParamSource {
  * is 440 MB), else zeros or GPT-2 initialisation. With `half`, the Conv1D weights are the given 16-bit
  * buffer and `params` holds only the other tensors (splitLayout).
  */
-export function modelParams(layout: ParamLayout, c: BgptConfig, o: ParamSource): Params {
+export function modelParams(layout: ParamLayout, c: BgptConfig, o: ParamSource, alloc: Allocator = PLAIN): Params {
   if (o.half && (o.grad || !o.params)) throw new Error('16-bit weights are for inference with given parameters');
   const split = o.half ? splitLayout(layout) : null, f32 = split ? split.f32 : layout;
-  const data = o.params ?? alignedFloat32(f32.size);
+  const data = o.params ?? alloc.f32(f32.size);
   if (data.length !== f32.size) throw new Error(`parameter buffer has ${data.length} values, layout needs ${f32.size}`);
   if (split && o.half!.data.length !== split.half.size) throw new Error(`16-bit buffer has ${o.half!.data.length} values, layout needs ${split.half.size}`);
   if (!o.params && o.rng) initParams(layout, data, c, o.rng);
   const half = split ? { dtype: o.half!.dtype, layout: split.half, data: o.half!.data } : null;
-  return new Params(f32, data, o.grad ? alignedFloat32(f32.size) : null, half);
+  return new Params(f32, data, o.grad ? alloc.f32(f32.size) : null, half);
 }

@@ -13,11 +13,12 @@ const EMB = 'patch_level_decoder.patch_embedding';
 
 export class PatchLevelDecoder {
   readonly gpt: GPT2;
-  private bufs = new Buffers();
+  private bufs: Buffers;
   private noTokens = new Int32Array(0);
   private last: { tokens: Int32Array; R: number; N: number } | null = null;
 
   constructor(readonly k: Kernels, private p: Params, readonly cfg: BgptConfig) {
+    this.bufs = new Buffers(k.alloc);
     this.gpt = new GPT2(k, p, PATCH_PREFIX, cfg.hidden, cfg.heads, cfg.patchLayers);
   }
 

@@ -27,10 +27,11 @@ function blockDropout(d: Dropout | null, layer: number): BlockDropout | null {
 export class GPT2 {
   readonly blocks: Block[] = [];
   readonly lnF: LayerNorm;
-  private bufs = new Buffers();
+  private bufs: Buffers;
   private last: { B: number; T: number; mask: Float32Array | null; keep: boolean; drop: Dropout | null } | null = null;
 
   constructor(readonly k: Kernels, p: Params, prefix: string, readonly H: number, readonly nHead: number, layers: number) {
+    this.bufs = new Buffers(k.alloc);
     for (let i = 0; i < layers; i++) this.blocks.push(new Block(p, `${prefix}h.${i}.`, H, nHead));
     this.lnF = new LayerNorm(p, `${prefix}ln_f`, H);
   }
@@ -120,7 +121,7 @@ export class GPT2 {
 
   /** A key/value cache for `slots` sequences of up to `capacity` positions each. */
   newCache(slots: number, capacity: number): KVCache {
-    return new KVCache(this.blocks.length, slots, capacity, this.H);
+    return new KVCache(this.blocks.length, slots, capacity, this.H, this.k.alloc);
   }
 
   /** Frees the activation memory (it is reallocated on the next forward). */

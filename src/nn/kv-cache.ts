@@ -3,7 +3,7 @@
  * for several sequences at once (slots), so that extending a sequence by one position costs one row of work
  * instead of recomputing its prefix. Slot s holds positions 0..length[s]−1 of one sequence.
  */
-import { alignedFloat32 } from '../util/aligned.js';
+import { PLAIN, type Allocator } from '../util/aligned.js';
 
 export class KVCache {
   /** Per block: [slots, capacity, H]. */
@@ -12,10 +12,10 @@ export class KVCache {
   /** Positions cached in each slot. */
   readonly length: Int32Array;
 
-  constructor(layers: number, readonly slots: number, readonly capacity: number, readonly H: number) {
+  constructor(layers: number, readonly slots: number, readonly capacity: number, readonly H: number, alloc: Allocator = PLAIN) {
     for (let i = 0; i < layers; i++) {
-      this.keys.push(alignedFloat32(slots * capacity * H));
-      this.values.push(alignedFloat32(slots * capacity * H));
+      this.keys.push(alloc.f32(slots * capacity * H));
+      this.values.push(alloc.f32(slots * capacity * H));
     }
     this.length = new Int32Array(slots);
   }

@@ -4,7 +4,7 @@
  */
 import type { HalfType } from '../backend/types.js';
 import { ParamLayout } from './layout.js';
-import { alignedFloat32 } from '../util/aligned.js';
+import { PLAIN, type Allocator } from '../util/aligned.js';
 
 /** Weights kept in 16 bits: their own layout (offsets in 16-bit units) over one Uint16Array. */
 export interface HalfWeights {
@@ -61,8 +61,10 @@ export class Buffers {
   private floats = new Map<string, Float32Array>();
   private ints32 = new Map<string, Int32Array>();
 
+  constructor(private alloc: Allocator = PLAIN) {}
+
   get(name: string, size: number): Float32Array {
-    return grow(this.floats, name, size, alignedFloat32);
+    return grow(this.floats, name, size, this.alloc.f32);
   }
 
   /** Same, for integer buffers (token ids). */

@@ -1,6 +1,5 @@
 /** torch.optim.AdamW over the flat parameter buffer (one kernel call for the whole model). */
 import type { Kernels } from '../backend/types.js';
-import { alignedFloat32 } from '../util/aligned.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -28,8 +27,8 @@ export class AdamW {
 
   constructor(readonly k: Kernels, readonly size: number, opts: Partial<AdamWOptions> = {}) {
     this.opts = { ...ADAMW_DEFAULTS, ...opts };
-    this.m = alignedFloat32(size);
-    this.v = alignedFloat32(size);
+    this.m = k.alloc?.f32(size) ?? new Float32Array(size);
+    this.v = k.alloc?.f32(size) ?? new Float32Array(size);
   }
 
   /** Continues from a saved state (an exact resume: the same moments and step). */

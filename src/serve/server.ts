@@ -67,16 +67,16 @@ export class BgptServer {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const cfg = loaded.config;
     this.token = opts.token ? sha256(opts.token) : null;
-    const work = loaded.task === 'generative'
+    const work = loaded.kind === 'generative'
       ? { decoder: opts.decoder ?? new BatchedStreams(loaded.model, this.limits.maxBatch), runFiles: (f: FileInput[]) => scoreFiles(loaded.model, f) }
-      : { runFiles: (f: FileInput[]) => classifyFiles(loaded.model, loaded.labels ?? [], f) };
+      : { runFiles: (f: FileInput[]) => classifyFiles(loaded.model, loaded.task.labels, f) };
     this.scheduler = new Scheduler<Result>(
       { maxBatch: this.limits.maxBatch, maxQueue: this.limits.maxQueue, maxBatchPatches: Math.max(cfg.patchLength, Math.floor(16384 / cfg.patchSize)) },
       { ...work, patchesOf: (f) => inputPatches(cfg, f).length / cfg.patchSize },
       { batch: (kind, n) => this.metrics.batchSize(kind, n), generated: (n) => this.metrics.generated(n) },
     );
     this.metrics = new ServeMetrics(
-      { task: loaded.task, config: cfg, parameters: loaded.model.layout.count(), backend: loaded.model.k.name },
+      { task: loaded.kind, config: cfg, parameters: loaded.model.layout.count(), backend: loaded.model.k.name },
       { queued: () => this.scheduler.queued, active: () => this.scheduler.active },
     );
     this.routes = {
@@ -168,11 +168,11 @@ export class BgptServer {
   }
 
   private healthz(res: ServerResponse): void {
-    this.json(res, 200, { status: 'ok', task: this.loaded.task, queued: this.scheduler.queued, active: this.scheduler.active });
+    this.json(res, 200, { status: 'ok', task: this.loaded.kind, queued: this.scheduler.queued, active: this.scheduler.active });
   }
 
-  private needTask(task: LoadedModel['task'], route: string): void {
-    if (this.loaded.task !== task) throw new HttpError(400, `${route} needs a ${task} model; this server runs a ${this.loaded.task} one`);
+  private needTask(task: LoadedModel['kind'], route: string): void {
+    if (this.loaded.kind !== task) throw new HttpError(400, `${route} needs a ${task} model; this server runs a ${this.loaded.kind} one`);
   }
 
   /** Refuses before reading a body when nothing could take it. */
@@ -193,7 +193,7 @@ export class BgptServer {
     }
   }
 
-  private async file(req: IncomingMessage, res: ServerResponse, url: URL, deadline: number, task: LoadedModel['task']): Promise<void> {
+  private async file(req: IncomingMessage, res: ServerResponse, url: URL, deadline: number, task: LoadedModel['kind']): Promise<void> {
     this.needTask(task, url.pathname);
     const ext = extParam(url);
     this.needRoom();
@@ -241,7 +241,7 @@ export class BgptServer {
   }
 
   private codec(): ExactBgpt {
-    if (this.loaded.task !== 'generative') throw new Error('compression needs a generative model');
+    if (this.loaded.kind !== 'generative') throw new Error('compression needs a generative model');
     return (this.exact ??= exactModel(this.loaded.model));
   }
 

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kernels } from '../backend/types.js';
+import type { ModelKind } from '../model/task.js';
 import { listFiles } from '../data/files.js';
 import { extensionOf, filePatches, truncate } from '../data/patches.js';
 import { TEXT_KINDS, sensorLog } from '../data/synthetic.js';
@@ -17,7 +18,7 @@ import { evaluateFiles, readInput } from './eval.js';
 import { lastPath, train, type TrainHooks } from './train.js';
 
 export interface DemoOptions {
-  task: 'gen' | 'cls';
+  task: ModelKind;
   out: string;
   seconds: number;
   seed: number;
@@ -27,17 +28,17 @@ export interface DemoOptions {
 }
 
 export type DemoResult =
-  | { task: 'gen'; steps: number; firstLoss: number; lastLoss: number; evalBpb: number; unigramBpb: number; modelPath: string; evalDir: string }
-  | { task: 'cls'; steps: number; firstLoss: number; lastLoss: number; accuracy: number; labels: string[]; modelPath: string; evalDir: string };
+  | { task: 'generative'; steps: number; firstLoss: number; lastLoss: number; evalBpb: number; unigramBpb: number; modelPath: string; evalDir: string }
+  | { task: 'classification'; steps: number; firstLoss: number; lastLoss: number; accuracy: number; labels: string[]; modelPath: string; evalDir: string };
 
 export const DEMO_CONFIG: BgptConfig = { patchSize: 8, patchLength: 64, hidden: 64, patchLayers: 2, byteLayers: 1, heads: defaultHeads(64) };
 
-function writeCorpus(task: 'gen' | 'cls', dir: string, n: number, rng: Rng): void {
+function writeCorpus(task: ModelKind, dir: string, n: number, rng: Rng): void {
   mkdirSync(dir, { recursive: true });
   const kinds = Object.entries(TEXT_KINDS);
   for (let i = 0; i < n; i++) {
     const name = String(i).padStart(4, '0');
-    if (task === 'gen') writeFileSync(join(dir, `sensor-${name}.log`), sensorLog(rng, 4 + rng.int(8)));
+    if (task === 'generative') writeFileSync(join(dir, `sensor-${name}.log`), sensorLog(rng, 4 + rng.int(8)));
     else {
       const [label, make] = kinds[i % kinds.length];
       writeFileSync(join(dir, `${label}_${name}.txt`), make(rng));
@@ -83,13 +84,13 @@ export async function runDemo(k: Kernels, o: DemoOptions): Promise<DemoResult> {
   });
   // score the model as it stands at the end of the budget
   const ck = loadCheckpoint(lastPath(modelPath), { optimizer: false });
-  if (o.task === 'cls') {
-    return { task: 'cls', steps: r.steps, firstLoss, lastLoss, accuracy, labels: r.labels, modelPath: lastPath(modelPath), evalDir };
+  if (o.task === 'classification') {
+    return { task: 'classification', steps: r.steps, firstLoss, lastLoss, accuracy, labels: r.labels, modelPath: lastPath(modelPath), evalDir };
   }
   const model = new BgptModel(k, ck.config, { params: ck.params });
   const seqOf = (p: string) => truncate(filePatches(readInput(p), extensionOf(p), S), S, L, 'head');
   const evalFiles = listFiles([evalDir]);
   const ev = evaluateFiles(model, evalFiles);
   const uni = unigramBpb(listFiles([trainDir]).map(seqOf), evalFiles.map(seqOf), S);
-  return { task: 'gen', steps: r.steps, firstLoss, lastLoss, evalBpb: ev.bpb, unigramBpb: uni, modelPath: lastPath(modelPath), evalDir };
+  return { task: 'generative', steps: r.steps, firstLoss, lastLoss, evalBpb: ev.bpb, unigramBpb: uni, modelPath: lastPath(modelPath), evalDir };
 }

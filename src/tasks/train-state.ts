@@ -5,14 +5,14 @@
  */
 import type { Kernels } from '../backend/types.js';
 import { conversionName, type ConversionMode } from '../data/dataset.js';
-import { checkpointOf, loadCheckpoint, saveCheckpoint, type CheckpointTask, type ScheduleState } from '../io/checkpoint.js';
-import { layoutTask } from '../io/meta.js';
+import { checkpointOf, loadCheckpoint, saveCheckpoint, type ScheduleState } from '../io/checkpoint.js';
+import type { ModelKind, Task } from '../model/task.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import type { AdamW, AdamWState } from '../optim/adamw.js';
 
 /** The run settings a checkpoint records (a subset of the trainer's options, so that this module need not import the trainer). */
 export interface RunSettings {
-  task: 'gen' | 'cls';
+  task: ModelKind;
   convert?: ConversionMode;
   seed: number;
   batchSize: number;
@@ -35,8 +35,8 @@ export interface TrainState {
   rng: number[];
 }
 
-export function taskOf(o: Pick<RunSettings, 'task' | 'convert'>, labels: string[]): CheckpointTask {
-  if (o.task === 'cls') return { kind: 'classification', labels };
+export function taskOf(o: Pick<RunSettings, 'task' | 'convert'>, labels: string[]): Task {
+  if (o.task === 'classification') return { kind: 'classification', labels };
   return o.convert ? { kind: 'conversion', mode: conversionName(o.convert) } : { kind: 'generative' };
 }
 
@@ -67,11 +67,11 @@ export interface ResumedTraining {
 }
 
 export function loadTraining(path: string, k: Kernels): ResumedTraining {
-  const ck = loadCheckpoint(path);
+  const ck = loadCheckpoint(path, { alloc: k.alloc });
   const tr = ck.training, opt = ck.optimizer;
   if (!tr || !opt || !tr.extra || !tr.rng?.train) throw new Error(`${path}: not a resumable training checkpoint (no optimizer or training state)`);
   const labels = ck.task.kind === 'classification' ? ck.task.labels : [];
-  const model = modelForTask(k, ck.config, layoutTask(ck.task), { params: ck.params, grad: true });
+  const model = modelForTask(k, ck.config, ck.task, { params: ck.params, grad: true });
   const extra = tr.extra;
   return {
     model, labels, extra,

@@ -9,20 +9,19 @@ import {
   FileReader, conversionExamples, examplePatches, generativeExamples, labelledExamples, makeBatch, splitHeldOut,
   type ConversionMode, type Example,
 } from '../data/dataset.js';
-import { BgptModel } from '../model/bgpt.js';
 import type { BgptConfig } from '../model/config.js';
+import type { ModelKind } from '../model/task.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import { AdamW } from '../optim/adamw.js';
 import { cosineWithWarmup, warmupSteps } from '../optim/schedule.js';
 import { argmax } from '../util/argmax.js';
 import { scoreSegments, type Segment } from '../api/score.js';
 import { Rng } from '../util/rng.js';
-import { layoutTask } from '../io/meta.js';
 import { loadModelFile } from '../io/weights.js';
 import { loadTraining, saveTraining, taskOf, type TrainState } from './train-state.js';
 
 export interface TrainOptions {
-  task: 'gen' | 'cls';
+  task: ModelKind;
   convert?: ConversionMode;
   labelsFromFolders?: boolean;
   train: string[];
@@ -127,14 +126,14 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   // examples and the held-out split (the split uses its own seeded stream so resume rebuilds it exactly)
   let labels: string[] = resumed?.labels ?? [];
   let all: Example[];
-  if (o.task === 'cls') {
+  if (o.task === 'classification') {
     const r = labelledExamples(o.train, !!o.labelsFromFolders, labels, !!resumed);
     all = r.examples;
     labels = r.labels;
   } else all = o.convert ? conversionExamples(o.train, o.convert) : generativeExamples(o.train);
   let trainSet = all, held: Example[];
   if (o.eval.length) {
-    held = o.task === 'cls' ? labelledExamples(o.eval, !!o.labelsFromFolders, labels, true).examples : o.convert ? conversionExamples(o.eval, o.convert) : generativeExamples(o.eval);
+    held = o.task === 'classification' ? labelledExamples(o.eval, !!o.labelsFromFolders, labels, true).examples : o.convert ? conversionExamples(o.eval, o.convert) : generativeExamples(o.eval);
   } else {
     const s = splitHeldOut(all, o.evalSplit, new Rng(o.seed ^ 0x5eed));
     trainSet = s.train;
@@ -166,10 +165,10 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   });
   let lastEval: EvalLog | null = null;
   const evaluate = (): EvalLog => {
-    const r = evaluateExamples(model, held, reader, S, L, o.task === 'cls');
+    const r = evaluateExamples(model, held, reader, S, L);
     // weights that give a NaN held-out loss must not become the best or the last checkpoint
     if (!Number.isFinite(r.loss)) throw nanStop('held-out loss', r.loss, state.step, o.out);
-    const better = o.task === 'cls'
+    const better = o.task === 'classification'
       ? state.bestEvalAcc === null || r.accuracy! > state.bestEvalAcc || (r.accuracy === state.bestEvalAcc && r.loss < (state.bestEvalLoss ?? Infinity))
       : state.bestEvalLoss === null || r.loss < state.bestEvalLoss;
     if (better) {
@@ -177,7 +176,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
       state.bestEvalLoss = r.loss;
       if (r.accuracy !== undefined) state.bestEvalAcc = r.accuracy;
     }
-    const rec: EvalLog = { type: 'eval', step: state.step, epoch: state.epoch, loss: r.loss, best: better, ...(o.task === 'cls' ? { accuracy: r.accuracy } : { bpb: r.loss / Math.LN2 }) };
+    const rec: EvalLog = { type: 'eval', step: state.step, epoch: state.epoch, loss: r.loss, best: better, ...(o.task === 'classification' ? { accuracy: r.accuracy } : { bpb: r.loss / Math.LN2 }) };
     if (better) save(o.out);
     hooks.log(rec);
     return (lastEval = rec);
@@ -271,12 +270,12 @@ function checkResumable(extra: Record<string, unknown>, o: TrainOptions, path: s
  * classifier only the patch-level decoder (its classifier head starts fresh).
  */
 function buildModel(k: Kernels, o: TrainOptions, labels: string[], rng: Rng): TaskModel {
-  const fresh = modelForTask(k, o.model, layoutTask(taskOf(o, labels)), { rng, grad: true });
+  const fresh = modelForTask(k, o.model, taskOf(o, labels), { rng, grad: true });
   if (!o.init) return fresh;
   const src = loadModelFile(k, o.init);
   const srcLayout = src.model.layout, srcData = src.model.params.data;
   for (const s of fresh.layout.specs) {
-    if (o.task === 'cls' && !s.name.startsWith('patch_level_decoder.')) continue;
+    if (o.task === 'classification' && !s.name.startsWith('patch_level_decoder.')) continue;
     const from = srcLayout.byName.get(s.name);
     if (!from) throw new Error(`${o.init}: has no tensor ${s.name} to initialise from`);
     if (from.shape.join() !== s.shape.join()) throw new Error(`${o.init}: tensor ${s.name} is [${from.shape}], this model needs [${s.shape}] (set the model size flags to the checkpoint's)`);
@@ -292,8 +291,8 @@ function unusedRanges(m: TaskModel): [number, number][] {
 }
 
 /** Held-out loss (token-weighted for generative models, api/score.ts) and accuracy (classifiers), head truncation. */
-export function evaluateExamples(model: TaskModel, examples: Example[], reader: FileReader, S: number, L: number, cls: boolean): { loss: number; accuracy?: number } {
-  if (model instanceof BgptModel) {
+export function evaluateExamples(model: TaskModel, examples: Example[], reader: FileReader, S: number, L: number): { loss: number; accuracy?: number } {
+  if (model.kind === 'generative') {
     const segs: Segment[] = [];
     for (const e of examples) {
       const p = examplePatches(e, reader, S, L, 'head');
@@ -313,5 +312,5 @@ export function evaluateExamples(model: TaskModel, examples: Example[], reader: 
     if (argmax(r.logits, 0, model.labels) === b.labels[0]) correct++;
   }
   if (count === 0) throw new Error('no held-out file could be read');
-  return cls ? { loss: sum / count, accuracy: correct / count } : { loss: sum / count };
+  return { loss: sum / count, accuracy: correct / count };
 }

@@ -1,35 +1,28 @@
 /**
- * Typed arrays whose data starts on a 64-byte boundary (a cache line, one AVX-512 vector) once the native
- * backend has loaded: its kernels load whole vectors, and a vector that straddles two cache lines costs two
- * (one-row products over weights that are not aligned run markedly slower: docs/performance.md).
- * Node's allocator places large arrays 16 bytes past a boundary. JavaScript cannot see addresses, so the
- * addon reports them (setAddressProbe); without it these are plain arrays.
+ * Where a backend wants its arrays: `Allocator` hands out zeroed typed arrays. The native backend's starts their
+ * data on a 64-byte boundary (a cache line, one AVX-512 vector): its kernels load whole vectors, and a vector
+ * that straddles two cache lines costs two (one-row products over unaligned weights run markedly slower:
+ * docs/performance.md). Node's allocator places large arrays 16 bytes past a boundary and JavaScript cannot
+ * see addresses, so the addon reports them (`probe`). Every other backend takes plain arrays.
  */
-let probe: ((a: ArrayBufferView) => number) | null = null;
-
-/** Installed by the native backend's loader: the address of an array's data modulo 64. */
-export function setAddressProbe(f: (a: ArrayBufferView) => number): void {
-  probe = f;
+export interface Allocator {
+  f32(n: number): Float32Array;
+  u16(n: number): Uint16Array;
 }
+
+export const PLAIN: Allocator = { f32: (n) => new Float32Array(n), u16: (n) => new Uint16Array(n) };
 
 // Small arrays may live on the JavaScript heap, where the garbage collector moves them: left as they are.
 const MIN_BYTES = 4096;
 
-function aligned<T extends Float32Array | Uint16Array>(n: number, make: (m: number) => T): T {
-  const width = make(0).BYTES_PER_ELEMENT;
-  if (!probe || n * width < MIN_BYTES) return make(n);
-  const pad = 64 / width, raw = make(n + pad), off = probe(raw);
-  if (off % width !== 0) return raw.subarray(0, n) as T;
-  const skip = ((64 - off) % 64) / width;
-  return raw.subarray(skip, skip + n) as T;
-}
-
-/** A zeroed Float32Array of n values (aligned when the native backend is loaded). */
-export function alignedFloat32(n: number): Float32Array {
-  return aligned(n, (m) => new Float32Array(m));
-}
-
-/** A zeroed Uint16Array of n values (aligned when the native backend is loaded). */
-export function alignedUint16(n: number): Uint16Array {
-  return aligned(n, (m) => new Uint16Array(m));
+/** Arrays aligned to 64 bytes, `probe` giving the address of an array's data modulo 64. */
+export function alignedAllocator(probe: (a: ArrayBufferView) => number): Allocator {
+  const aligned = <T extends Float32Array | Uint16Array>(n: number, make: (m: number) => T, width: number): T => {
+    if (n * width < MIN_BYTES) return make(n);
+    const pad = 64 / width, raw = make(n + pad), off = probe(raw);
+    if (off % width !== 0) return raw.subarray(0, n) as T;
+    const skip = ((64 - off) % 64) / width;
+    return raw.subarray(skip, skip + n) as T;
+  };
+  return { f32: (n) => aligned(n, (m) => new Float32Array(m), 4), u16: (n) => aligned(n, (m) => new Uint16Array(m), 2) };
 }

@@ -164,7 +164,7 @@ async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
   try {
     const src = openTensorSource(req.name, access);
     try {
-      w = readWeights(src);
+      w = readWeights(src, 'fp32', k.alloc);
     } finally {
       src.close();
     }
@@ -172,10 +172,10 @@ async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
     throw new Error(`${req.name}: ${(e as Error).message}`);
   }
   labels = w.task.kind === 'classification' ? w.task.labels : [];
-  model = modelForTask(k, w.config, labels.length ? { kind: 'classification', labels: labels.length } : { kind: 'generative' }, { params: w.params });
+  model = modelForTask(k, w.config, w.task, { params: w.params });
   pin(backend, w.params);
   const info: ModelInfo = {
-    name: req.name, format: w.meta.format, task: labels.length ? 'classification' : 'generative', labels: labels.length ? labels : undefined, config: w.config,
+    name: req.name, format: w.meta.format, task: model.kind, labels: labels.length ? labels : undefined, config: w.config,
     params: w.params.length, backend, measured: req.backend === 'auto' ? measured! : undefined, skippedOptimizer: !!w.meta.hasTorchOptimizer || !!w.meta.optimizer, seconds: (performance.now() - t0) / 1000,
     bytesRead: access.bytesRead, fileBytes: blob.size,
   };

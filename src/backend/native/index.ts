@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kernels } from '../types.js';
-import { setAddressProbe } from '../../util/aligned.js';
+import { alignedAllocator } from '../../util/aligned.js';
 
 /** What the addon reports about itself: oneDNN version, OpenMP team size, CPU features it detected. */
 export type NativeInfo = {
@@ -81,10 +81,10 @@ function load(): NativeLoad {
   } catch (e) {
     return { error: `native addon info() failed: ${e instanceof Error ? e.message : String(e)}` };
   }
-  setAddressProbe(addon.addressMod64);
   // The addon's functions ignore `this`, so they are used directly: no wrapper on the hot path.
   const kernels: Kernels = {
     name: 'native',
+    alloc: alignedAllocator(addon.addressMod64),
     matmul: addon.matmul,
     matmulW16: addon.matmulW16,
     matmulBf16: addon.matmulBf16,

@@ -1,0 +1,26 @@
+/**
+ * What a model is for — the one task type of the models, checkpoints (metadata `bgpt.task`), training and the
+ * task layer. A conversion model is a generative model trained on input→output pairs; a classifier has a head
+ * of one output per label.
+ */
+export type Task =
+  | { kind: 'generative' }
+  | { kind: 'conversion'; mode: string }
+  | { kind: 'classification'; labels: string[] };
+
+/** The two kinds of model: a conversion model is a generative one. */
+export type ModelKind = 'generative' | 'classification';
+
+export function modelKind(t: Task): ModelKind {
+  return t.kind === 'classification' ? 'classification' : 'generative';
+}
+
+/** Outputs of the classifier head (0: a generative model). */
+export function classCount(t: Task): number {
+  return t.kind === 'classification' ? t.labels.length : 0;
+}
+
+/** Label names "0", "1", … for a classifier whose file names none. */
+export function defaultLabels(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => String(i));
+}
