@@ -68,7 +68,7 @@ describe('bgpt train: stopping', () => {
     // a learning rate of 1e30 throws the weights to ±1e30 in one AdamW step: the next forward overflows
     for (const evalEvery of ['0', '1']) {
       const r = bgpt(...s.args, '--resume', '--lr', '1e30', '--warmup', '0', '--eval-every', evalEvery);
-      oneLineError(r, /loss became (NaN|-?Infinity) at step [45]/, 'without saving', `${s.last}, is intact`, 'lower --lr');
+      oneLineError(r, /loss became (NaN|-?Infinity) at step [45]/, 'without saving', `${s.last}, is intact`, 'lower learning rate');
       assert.deepEqual([readFileSync(s.out), readFileSync(s.last)], before, `--eval-every ${evalEvery}: both checkpoints unchanged`);
     }
   });

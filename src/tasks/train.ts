@@ -140,7 +140,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
     held = s.held;
   }
   const perEpoch = Math.floor(trainSet.length / o.batchSize);
-  if (perEpoch < o.accumulation) throw new Error(`${trainSet.length} training files make ${perEpoch} batches of ${o.batchSize}: fewer than --accumulation ${o.accumulation}`);
+  if (perEpoch < o.accumulation) throw new Error(`${trainSet.length} training files make ${perEpoch} batches of ${o.batchSize}: fewer than the ${o.accumulation} accumulated per step`);
   const stepsPerEpoch = Math.floor(perEpoch / o.accumulation);
   const total = o.steps || stepsPerEpoch * o.epochs, warm = warmupSteps(total, o.warmup);
 
@@ -253,7 +253,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
 }
 
 function nanStop(what: string, loss: number, step: number, out: string): Error {
-  return new Error(`${what} became ${loss} at step ${step}; stopped without saving (the last checkpoint, ${lastPath(out)}, is intact); try a lower --lr`);
+  return new Error(`${what} became ${loss} at step ${step}; stopped without saving (the last checkpoint, ${lastPath(out)}, is intact); try a lower learning rate`);
 }
 
 /** A resumed run must split and order the files as the saved one did. */
