@@ -92,12 +92,6 @@ function parseHeader(hbuf: Uint8Array, dataStart: number, fileSize: number): StH
   return { entries, metadata, dataStart };
 }
 
-/** Converts raw little-endian F32 / F16 / BF16 bytes to float32. */
-export function toFloat32(bytes: Uint8Array, dtype: string): Float32Array {
-  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new Error(`unsupported dtype ${dtype} (expected F32, F16 or BF16)`);
-  return convertToFloat32(bytes, dtype, new Float32Array(bytes.length / DTYPE_BYTES[dtype]));
-}
-
 /** A safetensors file opened for reading tensor by tensor. */
 export class SafetensorsSource implements TensorSource {
   readonly format = 'safetensors' as const;

@@ -24,7 +24,6 @@ import { SafetensorsSource, writeSafetensors } from './safetensors.js';
 import type { TensorSource } from './source.js';
 import { PLAIN, type Allocator } from '../util/aligned.js';
 
-export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
 type Shapes = Map<string, { shape: number[] }>;
 
 const IGNORED = /\.attn\.(bias|masked_bias)$/;
@@ -74,19 +73,6 @@ function checkExtra(layout: ParamLayout, names: Iterable<string>, also?: (name: 
   for (const name of names) {
     if (!layout.byName.has(name) && name !== TIED_LM_HEAD && !IGNORED.test(name) && !also?.(name)) throw new Error(`unexpected tensor ${name}`);
   }
-}
-
-/** Copies the tensors into a flat buffer in `layout` order, checking names and shapes. */
-export function packParams(layout: ParamLayout, t: Tensors, alloc: Allocator = PLAIN): Float32Array {
-  const flat = alloc.f32(layout.size);
-  for (const s of layout.specs) {
-    const e = t.get(s.name);
-    if (!e) throw new Error(`missing tensor ${s.name}`);
-    checkShape(s.name, e.shape, s.shape);
-    flat.set(e.data, s.offset);
-  }
-  checkExtra(layout, t.keys());
-  return flat;
 }
 
 /**
@@ -208,13 +194,6 @@ function loaded(k: Kernels, config: BgptConfig, task: Task, opts: ModelOptions, 
   return task.kind === 'classification'
     ? { kind: 'classification', task, config, model: modelForTask(k, config, task, opts), meta }
     : { kind: 'generative', task, config, model: modelForTask(k, config, task, opts), meta };
-}
-
-/** A model built from named tensors. */
-export function modelFromTensors(k: Kernels, t: Tensors, opts: { grad?: boolean } = {}): LoadedModel {
-  const { config, classes } = inferConfig(t);
-  const params = packParams(buildLayout(config, classes), t, k.alloc);
-  return loaded(k, config, classes ? { kind: 'classification', labels: defaultLabels(classes) } : { kind: 'generative' }, { params, grad: opts.grad });
 }
 
 /** The weights of a file of any supported kind, as a flat buffer with its config, task and metadata. */

@@ -11,10 +11,6 @@ export type Task =
 /** The two kinds of model: a conversion model is a generative one. */
 export type ModelKind = 'generative' | 'classification';
 
-export function modelKind(t: Task): ModelKind {
-  return t.kind === 'classification' ? 'classification' : 'generative';
-}
-
 /** Outputs of the classifier head (0: a generative model). */
 export function classCount(t: Task): number {
   return t.kind === 'classification' ? t.labels.length : 0;

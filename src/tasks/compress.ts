@@ -106,8 +106,6 @@ function program(cmd: string, cArgs: string[], dArgs: string[]): Classic | null 
   return { name: `${cmd} ${cArgs[0]}`, compress: (d) => run(cArgs, d), decompress: (d) => run(dArgs, d) };
 }
 
-export const CLASSIC_NAMES = ['gzip -9', 'brotli -q 11', 'xz -9e', 'zstd -19'];
-
 /** gzip and brotli from Node's zlib; xz and zstd when their programs exist (else listed as skipped). */
 export function classicCompressors(): { available: Classic[]; skipped: string[] } {
   const available: Classic[] = [

@@ -77,9 +77,3 @@ export function asInt(v: PyValue | undefined): number | undefined {
   return undefined;
 }
 
-/** A float from a Python float / int / 0-dim tensor descriptor is not readable here: numbers only. */
-export function asNumber(v: PyValue | undefined): number | undefined {
-  if (typeof v === 'number') return v;
-  if (v instanceof PyFloat) return v.value;
-  return undefined;
-}

@@ -40,9 +40,6 @@ export const CORPUS_PACKAGES: readonly string[] = [
 export const GROUPS = ['documentation', 'code', 'configuration', 'markup', 'executable', 'image', 'audio', 'binary', 'compressed'] as const;
 export type Group = (typeof GROUPS)[number];
 
-/** The groups of text, where the model is measured against the classic compressors' best. */
-export const TEXT_GROUPS: readonly Group[] = ['documentation', 'code', 'configuration', 'markup'];
-
 /** What the corpus keeps of a source file. */
 export interface Rule {
   group: Group;
