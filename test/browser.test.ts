@@ -180,6 +180,16 @@ describe('the browser app in Chromium', { skip }, () => {
     });
   }
 
+  it('detects a content type as bgpt detect does, and shows it as a table', async () => {
+    const r = await query('model=files/cls.pth&detect=files/a.txt&backend=wasm');
+    const cli = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), 'detect', '--json', '-m', join(VECTORS, 'cls.pth'), join(dir, 'files', 'a.txt')], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const want = JSON.parse(cli.stdout);
+    assert.equal(r.label, want.label, JSON.stringify(r));
+    assert.ok(Math.abs(r.p - want.p) <= 1e-4, `page ${r.p}, CLI ${want.p}`);
+    assert.deepEqual(r.top.map((t: { label: string }) => t.label), want.top.map((t: { label: string }) => t.label));
+  });
+
   // Node's bytes exactly: the GPU sums in another order, but a sampled byte changes only if a uniform draw
   // falls within ~1e-7 of a cumulative probability's edge, which these 20 draws do not
   for (const backend of ['ts', 'webgpu']) {

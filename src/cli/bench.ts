@@ -5,6 +5,7 @@ import { addPrecisionOption, bf16Check, generativeModel, num, precisionOf } from
 import { basename } from 'node:path';
 import { BENCH_CONFIGS, runBench, runPeak, type BenchWhat } from '../tasks/bench.js';
 import { registerBenchServe } from './bench-serve.js';
+import { registerBenchDetect } from './bench-detect.js';
 
 const WHATS: BenchWhat[] = ['train', 'fwd', 'gen', 'peak'];
 
@@ -42,4 +43,5 @@ export function registerBench(program: Command): void {
       for (const c of configs) for (const w of whats) console.log(JSON.stringify(w === 'peak' ? runPeak(k, c) : runBench(k, c, w, { steps, warmup, streams, precision: half })));
     });
   registerBenchServe(bench);
+  registerBenchDetect(bench);
 }

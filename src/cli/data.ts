@@ -8,6 +8,7 @@ import { registerAbc2Midi } from './data/abc2midi.js';
 import { registerAudio } from './data/audio.js';
 import { registerClasses } from './data/classes.js';
 import { registerCorpus } from './data/corpus.js';
+import { registerDetectSet } from './data/detect-set.js';
 import { registerImage } from './data/image.js';
 import { registerMidiMatch } from './data/midi-match.js';
 import { registerRepair } from './data/repair.js';
@@ -19,5 +20,5 @@ import { registerTunes } from './data/tunes.js';
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('prepare files as the paper did (images, audio, ABC/MIDI, classes) and make demo data');
-  for (const register of [registerCorpus, registerImage, registerAudio, registerAbc2Midi, registerClasses, registerRepair, registerMidiMatch, registerShapes, registerSounds, registerSpeech, registerText, registerTunes]) register(data);
+  for (const register of [registerCorpus, registerDetectSet, registerImage, registerAudio, registerAbc2Midi, registerClasses, registerRepair, registerMidiMatch, registerShapes, registerSounds, registerSpeech, registerText, registerTunes]) register(data);
 }

@@ -30,9 +30,15 @@ const SETTINGS: Record<string, [string | undefined, string]> = {
   'seed': ['0', 'random seed (the run is reproducible from it)'],
   'max-steps': ['0', 'stop after N optimizer steps in this run (0 = no limit)'],
   'max-time': ['0', 'stop after this many seconds in this run, evaluating and saving first (0 = no limit)'],
+  'crop': ['random', 'which L patches of a longer training file: random (head, body or tail, as the reference) or head (what a detector reads)'],
   'precision': ['fp32', 'matrix products in fp32, or bf16 with fp32 sums, fp32 master weights and AdamW (needs avx512_bf16 or AMX)'],
 };
 const MODEL_FLAGS = ['hidden', 'patch-layers', 'byte-layers', 'patch-size', 'patch-length'];
+
+function cropOf(v: string): 'random' | 'head' {
+  if (v !== 'random' && v !== 'head') throw new Error(`--crop must be random or head, not "${v}"`);
+  return v;
+}
 
 const camel = (s: string) => s.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
@@ -94,6 +100,7 @@ export function registerTrain(program: Command): void {
       init: raw.init ? String(raw.init) : undefined,
       resume: !!raw.resume,
       keepEpochs: !!(raw.keepEpochs ?? file['keep-epochs']),
+      crop: cropOf(get('crop')),
     };
     const precision = get('precision');
     if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`--precision "${precision}" is not supported for training; supported: fp32, bf16`);

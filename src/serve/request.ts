@@ -58,6 +58,17 @@ export function extParam(url: URL): string {
   return ext;
 }
 
+/** The query of /v1/detect: an optional `threshold` in [0, 1] (below it the answer is generic). */
+export function thresholdParam(url: URL): number | undefined {
+  onlyParams(url, ['threshold']);
+  const all = url.searchParams.getAll('threshold');
+  if (all.length > 1) throw new HttpError(400, 'threshold is given more than once');
+  if (!all.length) return undefined;
+  const t = Number(all[0]);
+  if (all[0].trim() === '' || !(t >= 0 && t <= 1)) throw new HttpError(400, 'threshold must be a number from 0 to 1');
+  return t;
+}
+
 export interface GenerateRequest {
   ext: string;
   prompt: Uint8Array;

@@ -17,7 +17,8 @@ import { BatchedStreams, type StreamRunner, type StreamSpec } from './decoder.js
 import { inputPatches } from '../api/score.js';
 import { classifyFiles, scoreFiles, type ClassProbs, type FileInput, type Score } from './files.js';
 import { ServeMetrics } from './metrics.js';
-import { HttpError, extParam, noQuery, parseGenerate, readBody, type GenerateRequest } from './request.js';
+import { HttpError, extParam, noQuery, parseGenerate, readBody, thresholdParam, type GenerateRequest } from './request.js';
+import { detection, detectHeadBytes } from '../api/detect.js';
 import { QueueFull, Scheduler, type GenerateSink } from './scheduler.js';
 
 export interface ServeLimits {
@@ -84,6 +85,7 @@ export class BgptServer {
       '/metrics': { method: 'GET', auth: true, run: async (_q, res) => this.send(res, 200, await this.metrics.text(), this.metrics.contentType) },
       '/v1/score': { method: 'POST', auth: true, run: (q, res, url, d) => this.file(q, res, url, d, 'generative') },
       '/v1/classify': { method: 'POST', auth: true, run: (q, res, url, d) => this.file(q, res, url, d, 'classification') },
+      '/v1/detect': { method: 'POST', auth: true, run: (q, res, url, d) => this.detect(q, res, url, d) },
       '/v1/generate': { method: 'POST', auth: true, run: (q, res, _u, d) => this.generate(q, res, d) },
       '/v1/compress': { method: 'POST', auth: true, run: (q, res, url, d) => this.compress(q, res, url, d) },
       '/v1/decompress': { method: 'POST', auth: true, run: (q, res, url, d) => this.decompress(q, res, url, d) },
@@ -203,6 +205,21 @@ export class BgptServer {
     const r = await withDeadline(job.result, deadline, () => overTime(this.limits.timeLimitMs), job.cancel);
     this.metrics.input(bytes.length);
     this.json(res, 200, r);
+  }
+
+  /** The body's content type (api/detect.ts): its head classified with no extension, batched with other bodies. */
+  private async detect(req: IncomingMessage, res: ServerResponse, url: URL, deadline: number): Promise<void> {
+    this.needTask('classification', url.pathname);
+    const threshold = thresholdParam(url);
+    this.needRoom();
+    const bytes = await this.body(req, deadline);
+    const head = bytes.subarray(0, detectHeadBytes(this.loaded.config));
+    const job = this.enqueue(() => this.scheduler.runFile({ bytes: head, ext: '' }));
+    res.on('close', job.cancel);
+    const r = (await withDeadline(job.result, deadline, () => overTime(this.limits.timeLimitMs), job.cancel)) as ClassProbs;
+    this.metrics.input(bytes.length);
+    const labels = this.loaded.kind === 'classification' ? this.loaded.task.labels : [];
+    this.json(res, 200, detection(labels.map((l) => r.probs[l]), labels, head, { threshold }));
   }
 
   private async generate(req: IncomingMessage, res: ServerResponse, deadline: number): Promise<void> {

@@ -7,7 +7,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, sta
 import { createServer, type Server } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MODEL } from '../io/default-model.js';
+import { DEFAULT_DETECTOR, DEFAULT_MODEL } from '../io/default-model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 /** The built site, dist/site of the package (this file is in src/tasks or dist/tasks). */
@@ -17,9 +17,9 @@ export function siteDir(): string {
   return dir;
 }
 
-/** Files the site offers beside its own: the shipped base model, which the page opens by default. */
+/** Files the site offers beside its own: the shipped base model, which the page opens by default, and the detector. */
 function extras(): Record<string, string> {
-  return existsSync(DEFAULT_MODEL) ? { 'base.safetensors': DEFAULT_MODEL } : {};
+  return Object.fromEntries(Object.entries({ 'base.safetensors': DEFAULT_MODEL, 'detect.safetensors': DEFAULT_DETECTOR }).filter(([, p]) => existsSync(p)));
 }
 
 /** Copies the site (and the base model) into `out` (created if needed); returns the files written. */

@@ -5,6 +5,7 @@
  * `bgpt eval --html`.
  */
 import { escapeHtml } from '../util/html.js';
+import { looksLikeText } from '../util/looks-like-text.js';
 
 /** Shades of the map: 0 bits white, 8 bits and more the darkest. */
 const LEVELS = 16;
@@ -18,20 +19,6 @@ ${Array.from({ length: LEVELS }, (_, l) => `.s${l}{background:rgba(220,40,20,${(
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 const level = (bits: number) => (Number.isFinite(bits) ? Math.min(LEVELS - 1, Math.max(0, Math.round((bits / MAX_BITS) * (LEVELS - 1)))) : -1);
-
-/** Whether the bytes read as text: valid UTF-8 with few control characters. */
-export function looksLikeText(bytes: Uint8Array): boolean {
-  if (bytes.length === 0) return true;
-  let control = 0;
-  for (const b of bytes) if (b < 9 || (b > 13 && b < 32) || b === 127) control++;
-  if (control > bytes.length * 0.01) return false;
-  try {
-    UTF8.decode(bytes.subarray(0, Math.max(0, bytes.length - 3)));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Characters of `bytes` with the byte range each covers (UTF-8 sequences kept whole, bad bytes as U+FFFD). */
 function characters(bytes: Uint8Array): { text: string; from: number; to: number }[] {

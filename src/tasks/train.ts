@@ -9,7 +9,9 @@ import {
   FileReader, conversionExamples, examplePatches, generativeExamples, labelledExamples, makeBatch, splitHeldOut,
   type ConversionMode, type Example,
 } from '../data/dataset.js';
+import type { Truncation } from '../data/patches.js';
 import type { BgptConfig } from '../model/config.js';
+import { PATCH_PREFIX } from '../model/params.js';
 import type { ModelKind } from '../model/task.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import { AdamW } from '../optim/adamw.js';
@@ -57,6 +59,8 @@ export interface TrainOptions {
    * default fp32. The caller checks that the machine supports it (cli: bf16Check).
    */
   precision?: 'fp32' | 'bf16';
+  /** Which L patches of a longer training file (default 'random': head, body or tail, as the reference). */
+  crop?: Truncation;
 }
 
 export interface StepLog {
@@ -198,7 +202,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
       let lossSum = 0, count = 0, correct: number | undefined;
       for (let a = 0; a < o.accumulation; a++, state.batch++) {
         const ex = order.slice(state.batch * o.batchSize, (state.batch + 1) * o.batchSize).map((i) => trainSet[i]);
-        const b = makeBatch(ex, reader, S, L, 'random', rng);
+        const b = makeBatch(ex, reader, S, L, o.crop ?? 'random', rng);
         if (!b) continue;
         bytes += b.batch.tokens.length;
         // summed losses: the micro-batches' gradients add up to exactly the gradient of one big batch
@@ -267,7 +271,8 @@ function checkResumable(extra: Record<string, unknown>, o: TrainOptions, path: s
 
 /**
  * A new model, or one initialised from a checkpoint (`--init`): a generative model takes every tensor, a
- * classifier only the patch-level decoder (its classifier head starts fresh).
+ * classifier only the patch-level decoder (its classifier head starts fresh). A model of a shorter context
+ * takes the first rows of the checkpoint's position embedding (a detector that reads a file's head).
  */
 function buildModel(k: Kernels, o: TrainOptions, labels: string[], rng: Rng): TaskModel {
   const fresh = modelForTask(k, o.model, taskOf(o, labels), { rng, grad: true });
@@ -278,6 +283,10 @@ function buildModel(k: Kernels, o: TrainOptions, labels: string[], rng: Rng): Ta
     if (o.task === 'classification' && !s.name.startsWith('patch_level_decoder.')) continue;
     const from = srcLayout.byName.get(s.name);
     if (!from) throw new Error(`${o.init}: has no tensor ${s.name} to initialise from`);
+    if (s.name === `${PATCH_PREFIX}wpe.weight` && from.shape[1] === s.shape[1] && from.shape[0] > s.shape[0]) {
+      fresh.params.data.set(srcData.subarray(from.offset, from.offset + s.size), s.offset);
+      continue;
+    }
     if (from.shape.join() !== s.shape.join()) throw new Error(`${o.init}: tensor ${s.name} is [${from.shape}], this model needs [${s.shape}] (set the model size flags to the checkpoint's)`);
     fresh.params.data.set(srcData.subarray(from.offset, from.offset + from.size), s.offset);
   }

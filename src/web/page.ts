@@ -4,6 +4,7 @@
  * into <pre id="result"> (the automation contract, README "In the browser"):
  *   ?model=URL&score=URL      → {"loss", "bpb", "bytes", "backend"}
  *   ?model=URL&classify=URL   → {"label", "probs", "backend"}
+ *   ?model=URL&detect=URL     → {"label", "p", "top", "backend"}: the content type (a detector's answer)
  *   ?model=URL&generate=EXT[&seed=N&max=N] → {"ext", "bytes", "base64", "stop", "backend"}
  *   ?bench=matmul|gen         → {"rows", "webgpu"}
  *   ?backends                 → {"backends", "webgpu"}: the backends this browser offers, whether it has a GPU adapter
@@ -170,16 +171,28 @@ function benchTable(rows: BenchRow[], webgpu: string): void {
   $('webgpu').textContent = `WebGPU: ${webgpu}`;
 }
 
-/** The shipped base model, which `bgpt web` puts beside the page. */
-const BASE_MODEL = 'base.safetensors';
-let baseModel: Promise<boolean> | null = null;
-function hasBaseModel(): Promise<boolean> {
-  baseModel ??= fetch(BASE_MODEL, { method: 'HEAD' }).then((r) => r.ok, () => false);
-  return baseModel;
+/** The shipped base model and detector, which `bgpt web` puts beside the page. */
+const BASE_MODEL = 'base.safetensors', DETECTOR = 'detect.safetensors';
+const offered = new Map<string, Promise<boolean>>();
+function has(name: string): Promise<boolean> {
+  if (!offered.has(name)) offered.set(name, fetch(name, { method: 'HEAD' }).then((r) => r.ok, () => false));
+  return offered.get(name)!;
+}
+const hasBaseModel = () => has(BASE_MODEL), hasDetector = () => has(DETECTOR);
+
+/** Each file's content type under the open detector, as a table. */
+async function detectFiles(files: File[]): Promise<void> {
+  if (info?.task !== 'classification') return status('open a detector first (a classifier of content types)', true);
+  const r = await run<Extract<Final, { type: 'detected' }>>({ type: 'detect', files: files.map((f) => ({ name: f.name, data: f as Blob })) }, 'detecting');
+  if (!r) return;
+  const rows = r.files.map((f) => `<tr><td>${escapeHtml(f.name)}</td><td><b>${escapeHtml(f.label)}</b></td><td class="n">${f.p.toFixed(2)}</td><td>${f.top.map((t) => `${escapeHtml(t.label)} ${t.p.toFixed(2)}`).join(', ')}</td></tr>`);
+  $('detect-table').innerHTML = `<table><tr><th>file</th><th>type</th><th>p</th><th>most probable</th></tr>${rows.join('')}</table>`;
 }
 
 function wireUi(): void {
   $('model-base').addEventListener('click', () => void openModel(BASE_MODEL, BASE_MODEL));
+  $('model-detect').addEventListener('click', () => void openModel(DETECTOR, DETECTOR));
+  $('detect-files').addEventListener('change', () => void detectFiles([...(($('detect-files') as HTMLInputElement).files ?? [])]));
   $('model-file').addEventListener('change', () => {
     const f = ($('model-file') as HTMLInputElement).files?.[0];
     if (f) void openModel(f, f.name);
@@ -247,7 +260,12 @@ async function automate(q: URLSearchParams): Promise<Record<string, unknown>> {
   const loaded = (await runner.request(lastLoad)) as Extract<Final, { type: 'loaded' }>;
   info = loaded.info;
   $('model-info').textContent = describe(info);
-  const scoreUrl = q.get('score'), classifyUrl = q.get('classify'), ext = q.get('generate');
+  const scoreUrl = q.get('score'), classifyUrl = q.get('classify'), detectUrl = q.get('detect'), ext = q.get('generate');
+  if (detectUrl) {
+    const r = (await runner.request({ type: 'detect', files: [{ name: nameOf(detectUrl), data: detectUrl }] })) as Extract<Final, { type: 'detected' }>;
+    const { name: _n, ...d } = r.files[0];
+    return { ...d, backend: r.backend };
+  }
   if (scoreUrl) {
     const r = (await runner.request({ type: 'score', files: [{ name: nameOf(scoreUrl), data: scoreUrl }] })) as Extract<Final, { type: 'scored' }>;
     showScores(r);
@@ -278,6 +296,7 @@ void hasBaseModel().then((has) => {
   // offered by default: open it unless a query or the user chose first
   if (has && !query.size && !lastLoad) void openModel(BASE_MODEL, BASE_MODEL);
 });
+void hasDetector().then((has) => ($('model-detect').hidden = !has));
 if (query.size) {
   const out = $('result');
   automate(query).then(

@@ -12,6 +12,7 @@ export type Request =
   | { type: 'load'; model: Blob | string; name: string; backend: BackendName | 'auto' }
   | { type: 'score'; files: { name: string; data: Blob | string }[] }
   | { type: 'classify'; files: { name: string; data: Blob | string }[] }
+  | { type: 'detect'; files: { name: string; data: Blob | string }[] }
   | { type: 'generate'; ext: string; seed: number; maxBytes: number; sampling: SamplingRequest }
   | { type: 'bench'; what: 'matmul' | 'gen' }
   | { type: 'check' };
@@ -37,6 +38,7 @@ export interface ModelInfo {
 /** A scored file: with each byte's surprisal (bits) over the part the model read, and those bytes. */
 export interface Score { name: string; loss: number; bpb: number; bytes: number; surprisal: Float32Array; head: Uint8Array }
 export interface ClassResult { name: string; label: string; probs: Record<string, number> }
+export interface Detected { name: string; label: string; p: number; top: { label: string; p: number }[] }
 export interface BenchRow { backend: string; what: string; value: number; unit: string; shape: string }
 /** A backend's product against the TypeScript one: max |difference| / max |reference|. */
 export interface CheckRow { backend: string; product: string; error: number }
@@ -48,6 +50,7 @@ export type Reply =
   | { type: 'partial'; bytes: Uint8Array }
   | { type: 'scored'; files: Score[]; loss: number; bpb: number; backend: BackendName }
   | { type: 'classified'; files: ClassResult[]; backend: BackendName }
+  | { type: 'detected'; files: Detected[]; backend: BackendName }
   | { type: 'generated'; ext: string; bytes: Uint8Array; stop: string; backend: BackendName; seconds: number }
   | { type: 'bench'; rows: BenchRow[] }
   | { type: 'checked'; rows: CheckRow[] }

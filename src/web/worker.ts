@@ -9,6 +9,7 @@ import type { Kernels } from '../backend/types.js';
 import { wasmKernels, type WasmKernels } from '../backend/wasm/kernels.js';
 import { webgpuKernels, type WebgpuKernels } from '../backend/webgpu/kernels.js';
 import { classify, probsByLabel } from '../api/classify.js';
+import { detect, detectHeadBytes } from '../api/detect.js';
 import { score } from '../api/score.js';
 import { extensionOf } from '../data/patches.js';
 import { openTensorSource } from '../io/open.js';
@@ -184,7 +185,7 @@ async function load(req: Extract<Request, { type: 'load' }>): Promise<void> {
 
 function need<T>(kind: 'generative' | 'classification', m: typeof model): T {
   if (!m) throw new Error('open a model first');
-  const is = m instanceof BgptClassifier ? 'classification' : 'generative';
+  const is = m.kind;
   if (is !== kind) throw new Error(`this is a ${is === 'classification' ? 'classifier' : 'generative model'}; ${kind === 'classification' ? 'classifying needs a classifier' : 'scoring and generating need a generative model'}`);
   return m as T;
 }
@@ -209,6 +210,15 @@ async function classifyRequest(files: { name: string; data: Blob | string }[]): 
   const r = classify(m, labels, await inputsOf(files), { onProgress: (done, total) => post({ type: 'progress', done, total, what: 'files classified' }) });
   const out: ClassResult[] = r.map((c, i) => ({ name: files[i].name, label: c.label, probs: probsByLabel(c, labels) }));
   post({ type: 'classified', files: out, backend });
+}
+
+/** Content types (api/detect.ts): the heads of the files under a classifier, told no extension. */
+async function detectRequest(files: { name: string; data: Blob | string }[]): Promise<void> {
+  const m = need<BgptClassifier>('classification', model);
+  // only the head is read, of a file of any size
+  const heads = await Promise.all(files.map((f) => bytesOf(f.data instanceof Blob ? f.data.slice(0, detectHeadBytes(m.cfg)) : f.data)));
+  const r = detect(m, labels, heads, { onProgress: (done, total) => post({ type: 'progress', done, total, what: 'files detected' }) });
+  post({ type: 'detected', files: r.map((d, i) => ({ name: files[i].name, ...d })), backend });
 }
 
 function generate(req: Extract<Request, { type: 'generate' }>): void {
@@ -300,6 +310,7 @@ scope.onmessage = (e) => {
       if (req.type === 'load') await load(req);
       else if (req.type === 'score') await scoreRequest(req.files);
       else if (req.type === 'classify') await classifyRequest(req.files);
+      else if (req.type === 'detect') await detectRequest(req.files);
       else if (req.type === 'generate') generate(req);
       else if (req.type === 'check') await check();
       else await bench(req.what);

@@ -1,0 +1,51 @@
+/**
+ * Content-type detection (docs/detect.md): a classifier over a file's first bytes, told no extension, answering
+ * one of its labels — or, below a confidence, a generic label as Magika does: `txt` for what reads as text,
+ * `unknown` for the rest. The head alone decides: a 1 GB file costs what a 1 kB one does.
+ */
+import type { BgptConfig } from '../model/config.js';
+import type { BgptClassifier } from '../model/classifier.js';
+import { looksLikeText } from '../util/looks-like-text.js';
+import { classify } from './classify.js';
+
+export interface Detection {
+  /** The answer: the most probable label, or the generic one when its probability is below the threshold. */
+  label: string;
+  /** The probability of the most probable label. */
+  p: number;
+  /** The most probable labels with their probabilities, best first. */
+  top: { label: string; p: number }[];
+}
+
+export interface DetectOptions {
+  /** Below this probability the answer is generic (default DEFAULT_THRESHOLD). */
+  threshold?: number;
+  /** Labels listed in `top` (default 3). */
+  top?: number;
+  /** Files per forward (default 32). */
+  batch?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const DEFAULT_THRESHOLD = 0.5;
+export const GENERIC = { text: 'txt', binary: 'unknown' } as const;
+
+/** Bytes of a file the detector reads: its context after the header patch (reading more changes nothing). */
+export function detectHeadBytes(cfg: BgptConfig): number {
+  return (cfg.patchLength - 1) * cfg.patchSize;
+}
+
+/** The content type of each file from its bytes (only the first detectHeadBytes are read). */
+export function detect(model: BgptClassifier, labels: readonly string[], files: Uint8Array[], opts: DetectOptions = {}): Detection[] {
+  const heads = files.map((b) => b.subarray(0, detectHeadBytes(model.cfg)));
+  const cs = classify(model, labels, heads.map((bytes) => ({ bytes, ext: '' })), { batch: opts.batch ?? 32, onProgress: opts.onProgress });
+  return cs.map((c, i) => detection(c.probs, labels, heads[i], opts));
+}
+
+/** The answer for one file's label probabilities (in label order) and its head. */
+export function detection(probs: ArrayLike<number>, labels: readonly string[], head: Uint8Array, opts: Pick<DetectOptions, 'threshold' | 'top'> = {}): Detection {
+  const order = Array.from({ length: labels.length }, (_, j) => j).sort((x, y) => probs[y] - probs[x]);
+  const p = probs[order[0]];
+  const label = p >= (opts.threshold ?? DEFAULT_THRESHOLD) ? labels[order[0]] : looksLikeText(head) ? GENERIC.text : GENERIC.binary;
+  return { label, p, top: order.slice(0, opts.top ?? 3).map((j) => ({ label: labels[j], p: probs[j] })) };
+}

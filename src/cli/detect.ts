@@ -1,0 +1,91 @@
+/** `bgpt detect`: the content type of files from their bytes, with the shipped detector (docs/detect.md). */
+import type { Command } from 'commander';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { DEFAULT_THRESHOLD, GENERIC, detect, detectHeadBytes } from '../api/detect.js';
+import { walkFiles } from '../data/files.js';
+import { DEFAULT_DETECTOR, modelPathOr } from '../io/default-model.js';
+import { loadModelFile } from '../io/weights.js';
+import { getKernels } from '../backend/index.js';
+import { printable } from '../util/text.js';
+import { num } from './options.js';
+import { progressLine } from './progress.js';
+
+/** Files read and detected together: one padded forward per batch of the model, a bounded amount of memory. */
+const CHUNK = 256;
+
+/** The first `n` bytes of a file (all of a shorter one); standard input (`-`) is read up to `n` bytes. */
+function readHead(path: string, n: number): Uint8Array {
+  const stdin = path === '-', fd = stdin ? 0 : openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    let got = 0;
+    while (got < n) {
+      let r: number;
+      try {
+        r = readSync(fd, buf, got, n - got, null);
+      } catch (e) {
+        // a non-blocking standard input with nothing yet: wait for it
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if (r === 0) break;
+      got += r;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    if (!stdin) closeSync(fd);
+  }
+}
+
+export function registerDetect(program: Command): void {
+  program
+    .command('detect')
+    .description('the content type of each file from its first bytes (the shipped detector: bgpt detect --list names its types)')
+    .option('-m, --model <weights>', 'a detector (classification model) instead of the shipped one')
+    .option('--json', 'one JSON object per line: {"path","label","p","top":[{"label","p"}]}')
+    .option('--threshold <p>', `below this probability answer ${GENERIC.text} (text) or ${GENERIC.binary}`, String(DEFAULT_THRESHOLD))
+    .option('--top <k>', 'labels listed in top (with --json)', '3')
+    .option('--list', 'print the detector\'s labels and exit')
+    .argument('[paths...]', 'files or folders (searched recursively, hidden files skipped); - reads standard input')
+    .action((paths: string[], opts: { model?: string; json?: boolean; threshold: string; top: string; list?: boolean }) => {
+      const threshold = num('--threshold', opts.threshold, { min: 0, max: 1 }), top = num('--top', opts.top, { int: true, min: 1 });
+      const path = modelPathOr(opts.model, DEFAULT_DETECTOR);
+      const m = loadModelFile(getKernels(), path, { precision: 'auto' });
+      if (m.kind !== 'classification') throw new Error(`${path}: a generative model; detect needs a classification model`);
+      const labels = m.task.labels;
+      // the generic answers are labels too, where the model does not already have them
+      if (opts.list) return console.log([...labels, ...[GENERIC.text, GENERIC.binary].filter((g) => !labels.includes(g))].join('\n'));
+      if (!paths.length) throw new Error('no paths given (a file, a folder, or - for standard input)');
+      const files: string[] = [];
+      for (const p of paths) {
+        if (p === '-') files.push(p);
+        else {
+          const before = files.length;
+          for (const f of walkFiles([p])) files.push(f);
+          if (files.length === before) throw new Error(`${p}: no files found`);
+        }
+      }
+      const head = detectHeadBytes(m.config), progress = progressLine('detecting'), t0 = performance.now();
+      let failed = 0;
+      for (let at = 0; at < files.length; at += CHUNK) {
+        const names: string[] = [], heads: Uint8Array[] = [];
+        for (const f of files.slice(at, at + CHUNK)) {
+          try {
+            heads.push(readHead(f, head));
+            names.push(f);
+          } catch (e) {
+            failed++;
+            process.stderr.write(`${printable(f)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+          }
+        }
+        const rs = detect(m.model, labels, heads, { threshold, top });
+        progress.done();
+        rs.forEach((r, i) => console.log(opts.json ? JSON.stringify({ path: names[i], ...r }) : `${names[i]}: ${r.label} (${r.p.toFixed(2)})`));
+        const done = Math.min(files.length, at + CHUNK);
+        progress.update(`${done}/${files.length} files, ${Math.round(done / ((performance.now() - t0) / 1000))} files/s`);
+      }
+      progress.done();
+      if (failed) throw new Error(`${failed} of ${files.length} files could not be read (named above)`);
+    });
+}

@@ -1,0 +1,161 @@
+/** Content-type detection: the detect set, the task-layer call, `bgpt detect`, POST /v1/detect, `bgpt bench detect`. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { detect, detectHeadBytes } from '../src/api/detect.js';
+import { classify } from '../src/api/classify.js';
+import { checkpointOf, saveCheckpoint } from '../src/io/checkpoint.js';
+import { formatManifest, type ManifestRow } from '../src/tasks/data/corpus.js';
+import { buildDetectSet } from '../src/tasks/data/detect-set.js';
+import { sha256 } from '../src/util/sha256.js';
+import { CLI, bgpt } from './cli-run.js';
+import { LABELS, serve, tinyClassifier } from './serve-helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'bgpt-detect-'));
+const cls = tinyClassifier();
+const model = join(tmp, 'detector.safetensors');
+saveCheckpoint(model, checkpointOf(cls.model, { task: cls.task }));
+const text = new TextEncoder().encode('plain words of a plain file\n'.repeat(10));
+const binary = Uint8Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff);
+
+describe('the detect set', () => {
+  it('labels corpus files by their manifest type, keeps the corpus split, strips names, leaves rare types out', () => {
+    const corpus = join(tmp, 'corpus');
+    const rows: ManifestRow[] = [];
+    const add = (split: 'train' | 'heldout', type: string, pkg: string, body: string) => {
+      const bytes = new TextEncoder().encode(body), hash = Buffer.from(sha256(bytes)).toString('hex');
+      const path = `${split}/code/${pkg}/usr/share/${type}-${rows.length}.${type}`;
+      mkdirSync(join(corpus, split, 'code', pkg, 'usr', 'share'), { recursive: true });
+      writeFileSync(join(corpus, path), bytes);
+      rows.push({ split, group: 'code', type, package: pkg, version: '1', bytes: bytes.length, sha256: hash, path, source: `/usr/share/x.${type}` });
+    };
+    for (let i = 0; i < 5; i++) add('train', 'python', 'p1', `print(${i})\n`);
+    for (let i = 0; i < 3; i++) add('heldout', 'python', 'p2', `import os  # ${i}\n`);
+    for (let i = 0; i < 4; i++) add('train', 'shell', 'p1', `echo ${i}\n`);
+    add('train', 'lua', 'p1', 'print(1)\n');
+    writeFileSync(join(corpus, 'manifest.tsv'), formatManifest(rows));
+    const out = join(tmp, 'set');
+    const s = buildDetectSet({ corpus, out, minTrain: 4, maxTrain: 4 });
+    assert.deepEqual(s.labels, ['python', 'shell']);
+    assert.deepEqual(s.counts, { python: { train: 4, heldout: 3 }, shell: { train: 4, heldout: 0 } });
+    assert.deepEqual(s.leftOut, { lua: { train: 1, heldout: 0 } });
+    const names = readdirSync(join(out, 'train', 'python'));
+    assert.equal(names.length, 4);
+    assert.ok(names.every((n) => /^[0-9a-f]{16}$/.test(n)), 'no extension: a detector reads bytes only');
+    assert.equal(readdirSync(join(out, 'heldout', 'python')).length, 3);
+    assert.equal(readFileSync(join(out, 'labels.txt'), 'utf8'), 'python\nshell\n');
+    // rebuilt over itself; a folder that is not a detect set is refused and left alone
+    assert.deepEqual(buildDetectSet({ corpus, out, minTrain: 4, maxTrain: 4 }).labels, s.labels);
+    const other = join(tmp, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'keep.txt'), 'mine');
+    assert.throws(() => buildDetectSet({ corpus, out: other }), /not empty and not a detect set/);
+    assert.equal(readFileSync(join(other, 'keep.txt'), 'utf8'), 'mine');
+  });
+});
+
+describe('detect', () => {
+  it('classifies the head with no extension; a long file costs its head; below the threshold the answer is generic', () => {
+    const big = new Uint8Array(3 << 20).map((_, i) => i & 0x7f);
+    const [a, b] = detect(cls.model, LABELS, [big, big.subarray(0, detectHeadBytes(cls.config))]);
+    assert.deepEqual(a, b);
+    const c = classify(cls.model, LABELS, [{ bytes: text, ext: '' }])[0];
+    const d = detect(cls.model, LABELS, [text])[0];
+    assert.equal(d.p, c.probs[c.index]);
+    assert.equal(d.top[0].label, c.label);
+    assert.equal(d.top.length, 3);
+    const [t, u] = detect(cls.model, LABELS, [text, binary], { threshold: 1 });
+    assert.equal(t.label, 'txt');
+    assert.equal(u.label, 'unknown');
+    assert.equal(detect(cls.model, LABELS, [text], { threshold: 0 })[0].label, c.label);
+  });
+});
+
+describe('bgpt detect', () => {
+  const dir = join(tmp, 'files');
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  writeFileSync(join(dir, 'a.txt'), text);
+  writeFileSync(join(dir, 'sub', 'b.bin'), binary);
+
+  it('prints path: label (p) for files and folders (recursive), JSON lines with --json, stdin with -', () => {
+    const r = bgpt('detect', '-m', model, dir);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], new RegExp(`^${join(dir, 'a.txt')}: (${LABELS.join('|')}|txt|unknown) \\(\\d\\.\\d\\d\\)$`));
+    const j = bgpt('detect', '-m', model, '--json', '--top', '2', join(dir, 'sub'));
+    assert.equal(j.code, 0, j.err);
+    const o = JSON.parse(j.out);
+    assert.deepEqual(Object.keys(o), ['path', 'label', 'p', 'top']);
+    assert.equal(o.top.length, 2);
+    assert.deepEqual(o.top[0].label === o.label || o.p < 0.5, true);
+    const want = detect(cls.model, LABELS, [binary])[0];
+    assert.ok(Math.abs(o.p - want.p) < 1e-6, `${o.p} vs ${want.p}`);
+    const s = spawnSync(process.execPath, [CLI, 'detect', '-m', model, '--json', '-'], { input: binary, encoding: 'utf8' });
+    assert.equal(s.status, 0, s.stderr);
+    assert.equal(JSON.parse(s.stdout).path, '-');
+    assert.ok(Math.abs(JSON.parse(s.stdout).p - want.p) < 1e-6);
+  });
+
+  it('lists its labels; bad input gets one line and a non-zero exit, the readable files still answered', () => {
+    const l = bgpt('detect', '-m', model, '--list');
+    assert.equal(l.code, 0, l.err);
+    assert.deepEqual(l.out.trim().split('\n'), [...LABELS, 'unknown']);
+    const missing = bgpt('detect', '-m', model, join(tmp, 'nope'));
+    assert.equal(missing.code, 1);
+    assert.equal(missing.err.trim().split('\n').length, 1);
+    assert.match(missing.err, /nope: no such file or folder/);
+    const locked = join(dir, 'locked');
+    writeFileSync(locked, 'x');
+    chmodSync(locked, 0);
+    const canRead = (() => { try { readFileSync(locked); return true; } catch { return false; } })();
+    if (!canRead) {
+      const r = bgpt('detect', '-m', model, dir);
+      assert.equal(r.code, 1);
+      assert.equal(r.out.trim().split('\n').length, 2, 'the other files are answered');
+      assert.match(r.err, /locked: EACCES/);
+    }
+    chmodSync(locked, 0o644);
+    const gen = bgpt('detect', '-m', join(import.meta.dirname, 'fixtures', 'vectors', 'weights.safetensors'), dir);
+    assert.equal(gen.code, 1);
+    assert.match(gen.err, /a generative model; detect needs a classification model/);
+    assert.match(bgpt('detect', '-m', model, '--threshold', '2', dir).err, /--threshold/);
+  });
+
+  it('POST /v1/detect answers as bgpt detect does', async () => {
+    const s = await serve(cls);
+    try {
+      const r = await fetch(`${s.url}/v1/detect?threshold=0`, { method: 'POST', body: binary });
+      assert.equal(r.status, 200);
+      const j = await r.json();
+      const want = detect(cls.model, LABELS, [binary], { threshold: 0 })[0];
+      assert.equal(j.label, want.label);
+      assert.ok(Math.abs(j.p - want.p) < 1e-6);
+      assert.deepEqual(j.top.map((t: { label: string }) => t.label), want.top.map((t) => t.label));
+      assert.equal((await fetch(`${s.url}/v1/detect?threshold=x`, { method: 'POST', body: binary })).status, 400);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('bgpt bench detect scores the detector and libmagic on labelled files and draws the confusion', () => {
+    const set = join(tmp, 'labelled');
+    for (const l of LABELS) mkdirSync(join(set, l), { recursive: true });
+    writeFileSync(join(set, 'txt', 'x'), text);
+    writeFileSync(join(set, 'bmp', 'y'), binary);
+    const page = join(tmp, 'confusion.html');
+    const r = bgpt('bench', 'detect', '-m', model, '--html', page, set);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.files, 2);
+    assert.ok(j.bgpt.accuracy >= 0 && j.bgpt.accuracy <= 1 && j.bgpt.files_per_s > 0);
+    if (!('skipped' in j.libmagic)) {
+      assert.equal(j.libmagic.perLabel.txt.correct, 1, 'libmagic calls plain text text/plain → txt');
+      assert.match(j.libmagic.version, /^file-/);
+    }
+    assert.ok(existsSync(page) && readFileSync(page, 'utf8').includes('<table>'));
+  });
+});
