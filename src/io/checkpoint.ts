@@ -113,7 +113,7 @@ export function checkpointOf(
   opts: { task?: Task; optimizer?: AdamW; training?: TrainingState } = {},
 ): Checkpoint {
   let task = opts.task;
-  if ('labels' in model) {
+  if (model.kind === 'classification') {
     task ??= { kind: 'classification', labels: defaultLabels(model.labels) };
     if (task.kind !== 'classification' || task.labels.length !== model.labels) throw new Error(`a classifier with ${model.labels} labels needs a classification task with as many label names`);
   } else {

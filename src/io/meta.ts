@@ -22,7 +22,6 @@ import type { Task } from '../model/task.js';
 import type { AdamWOptions } from '../optim/adamw.js';
 import { cosineWithWarmup } from '../optim/schedule.js';
 
-
 /** Position in the cosine schedule with linear warm-up (docs/format.md §6). */
 export interface ScheduleState {
   /** Scheduler steps taken (torch's last_epoch). */
