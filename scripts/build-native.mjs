@@ -15,7 +15,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const verbose = process.argv.includes('--verbose');
 const logFile = path.join(root, 'build', 'native-build.log');
 const addon = path.join(root, 'build', 'Release', 'bgpt_native.node');
-const HOWTO = 'For the fast one: apt-get install -y g++ make python3 libdnnl-dev && npm rebuild bgpt';
+// the rebuild command that works where this copy is: a dependency (npm rebuild) or a clone (bgpt is the root
+// package there, which npm rebuild skips)
+const REBUILD = root.split(path.sep).includes('node_modules') ? 'npm rebuild bgpt' : `npm run build:native (in ${root})`;
+const HOWTO = `For the fast one: apt-get install -y g++ make python3 libdnnl-dev, then ${REBUILD}`;
 
 function warn(reason, logged = true) {
   const log = logged ? ` (build log: ${path.relative(process.cwd(), logFile) || logFile})` : '';

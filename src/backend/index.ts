@@ -2,15 +2,15 @@
  * Backend selection, made once per process: the native addon when it is built (or BGPT_BACKEND=native),
  * else the TypeScript reference, with one warning saying how to get the fast one.
  */
-import { loadNative, type NativeInfo } from './native/index.js';
+import { loadNative, nativeBuildCommand, type NativeInfo } from './native/index.js';
 import { tsKernels } from './ts/kernels.js';
 import type { Kernels } from './types.js';
 
 export type { Kernels } from './types.js';
 export { tsKernels } from './ts/kernels.js';
 
-export const NATIVE_HINT =
-  'for the fast native backend: apt-get install -y g++ make python3 libdnnl-dev && npm rebuild bgpt';
+/** What to type for the fast backend, where this copy of bgpt is (a dependency or a clone). */
+const nativeHint = (): string => `for the fast native backend: apt-get install -y g++ make python3 libdnnl-dev, then ${nativeBuildCommand()}`;
 
 let chosen: Kernels | null = null;
 let nativeInfo: NativeInfo | null = null;
@@ -51,7 +51,7 @@ export function getKernels(): Kernels {
   if (want === 'native') throw new Error(`BGPT_BACKEND=native but the native backend could not be loaded: ${nativeError}`);
   if (!warned) {
     warned = true;
-    process.stderr.write(`bgpt: warning: using the slower TypeScript backend (native addon not available: ${nativeError}); ${NATIVE_HINT}\n`);
+    process.stderr.write(`bgpt: warning: using the slower TypeScript backend (native addon not available: ${nativeError}); ${nativeHint()}\n`);
   }
   return (chosen = tsKernels);
 }

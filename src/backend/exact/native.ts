@@ -1,6 +1,6 @@
 /** The exact kernels of the native addon (src/backend/native/exact.cc), or why they are not available. */
 import { createRequire } from 'node:module';
-import { loadNative, nativeAddonPath } from '../native/index.js';
+import { loadNative, nativeAddonPath, nativeBuildCommand } from '../native/index.js';
 import type { ExactKernels } from './types.js';
 
 type Fn = (...a: unknown[]) => unknown;
@@ -17,7 +17,7 @@ export function loadNativeExact(): NativeExact | { error: string } {
   // the same module object loadNative() loaded (require caches it by path)
   const addon = createRequire(import.meta.url)(nativeAddonPath()) as Record<string, Fn>;
   const missing = NAMES.filter((n) => typeof addon[n] !== 'function');
-  if (missing.length) return (cached = { error: `native addon is stale (no ${missing.join(', ')}); run \`npm run build:native\`` });
+  if (missing.length) return (cached = { error: `native addon is stale (no ${missing.join(', ')}); rebuild it: ${nativeBuildCommand()}` });
   const a = addon as unknown as Record<(typeof NAMES)[number], Fn>;
   return (cached = {
     name: 'native',

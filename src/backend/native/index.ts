@@ -40,10 +40,19 @@ const KERNELS = [
   'embedForward', 'embedBackward', 'crossEntropy', 'softmax', 'adamw', 'threads',
 ] as const satisfies readonly (keyof Omit<Kernels, 'name'>)[];
 
-/** The addon's path: this file lives three levels below the package root, in src/ (tsx) or dist/ (tsc). */
+/** The package root: this file lives three levels below it, in src/ (tsx) or dist/ (tsc). */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
 export function nativeAddonPath(): string {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  return path.join(root, 'build', 'Release', 'bgpt_native.node');
+  return path.join(ROOT, 'build', 'Release', 'bgpt_native.node');
+}
+
+/**
+ * The command that builds the addon where this copy of bgpt is: `npm rebuild bgpt` in a project that depends on
+ * it, `npm run build:native` in a clone of bgpt itself (there bgpt is the root package, which rebuild skips).
+ */
+export function nativeBuildCommand(): string {
+  return ROOT.split(path.sep).includes('node_modules') ? 'npm rebuild bgpt' : `npm run build:native (in ${ROOT})`;
 }
 
 let cached: NativeLoad | undefined;
@@ -57,7 +66,7 @@ export function loadNative(): NativeLoad {
 function load(): NativeLoad {
   const file = nativeAddonPath();
   if (!existsSync(file)) {
-    return { error: `native addon not built (${file} missing; run \`npm run build:native\`)` };
+    return { error: `native addon not built (${file} missing)` };
   }
   // OpenMP threads that spin while waiting for work starve everything else on a busy machine (a 2-thread run
   // on 2 loaded cores slows by an order of magnitude); sleeping waits cost microseconds per parallel region.
@@ -73,7 +82,7 @@ function load(): NativeLoad {
     (k) => typeof (addon as unknown as Record<string, unknown>)[k] !== 'function',
   );
   if (missing.length > 0) {
-    return { error: `native addon is stale (no ${missing.join(', ')}); run \`npm run build:native\`` };
+    return { error: `native addon is stale (no ${missing.join(', ')}); rebuild it: ${nativeBuildCommand()}` };
   }
   let info: NativeInfo;
   try {
