@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,40 @@ describe('serve: hostile input', () => {
       for (const st of [200, 400, 401, 404, 405, 413]) assert.ok((seen.get(st) ?? 0) > 0, `no ${st} among ${[...seen]}`);
       const g = await fetch(`${s.url}/v1/generate`, { method: 'POST', body: '{"max_bytes":3,"seed":1}', headers: { Authorization: `Bearer ${TOKEN}` } });
       assert.equal(g.status, 200);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('serve: memory under many large bodies', () => {
+  it('counts the bodies held at once against --max-bodies: 503 beyond it, the room given back when a request ends', async () => {
+    const s = await serve(tinyGenerative(), { limits: { maxBody: 1000, maxBodies: 2500 } });
+    const port = Number(new URL(s.url).port);
+    // a score whose body is announced whole but sent in part: it holds its bytes while the rest is awaited
+    const held = () => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/score', headers: { 'content-length': 1000 } });
+      const answer = new Promise<number>((ok) => req.on('response', (r) => (r.resume(), ok(r.statusCode!))));
+      req.write(Buffer.alloc(900, 97));
+      return { finish: () => req.end(Buffer.alloc(100, 97)), answer };
+    };
+    try {
+      const a = held(), b = held();
+      await new Promise((r) => setTimeout(r, 200));
+      // 1,800 bytes held: a third announced body of 1,000 does not fit in 2,500
+      const c = await fetch(`${s.url}/v1/score`, { method: 'POST', body: Buffer.alloc(1000, 97) });
+      assert.equal(c.status, 503);
+      assert.equal(c.headers.get('retry-after'), '1');
+      assert.match((await c.json()).error, /holds 1800 bytes of request bodies, its limit is 2500/);
+      // one sent without a length is cut off when its bytes run past the room
+      const chunked = await fetch(`${s.url}/v1/score`, { method: 'POST', body: new Blob([Buffer.alloc(1000, 97)]).stream(), duplex: 'half' } as RequestInit);
+      assert.equal(chunked.status, 503);
+      a.finish();
+      b.finish();
+      assert.deepEqual(await Promise.all([a.answer, b.answer]), [200, 200]);
+      await new Promise((r) => setTimeout(r, 50));
+      const d = await fetch(`${s.url}/v1/score`, { method: 'POST', body: Buffer.alloc(1000, 97) });
+      assert.equal(d.status, 200, 'the room came back');
     } finally {
       await s.close();
     }

@@ -9,6 +9,7 @@ interface ServeFlags {
   port: string;
   token?: string;
   maxBody: string;
+  maxBodies: string;
   maxQueue: string;
   maxBatch: string;
   maxBytes: string;
@@ -20,12 +21,13 @@ export function registerServe(program: Command): void {
   const d = DEFAULT_LIMITS;
   program
     .command('serve')
-    .description('serve a model over HTTP: /v1/score, /v1/classify, /v1/generate, /v1/compress, /v1/decompress, /healthz, /metrics')
+    .description('serve a model over HTTP: /v1/score, /v1/classify, /v1/detect, /v1/generate, /v1/compress, /v1/decompress, /healthz, /metrics')
     .option('-m, --model <weights>', `the model: .safetensors, original .pth or bgpt checkpoint ${DEFAULT_MODEL_NOTE}`)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', '8080')
     .option('--token <t>', 'require "Authorization: Bearer <t>" on every route but /healthz (default: $BGPT_TOKEN)')
     .option('--max-body <bytes>', 'largest request body', String(d.maxBody))
+    .option('--max-bodies <bytes>', 'bytes of request bodies held at once over all requests (503 beyond)', String(d.maxBodies))
     .option('--max-queue <n>', 'most requests waiting to start (429 beyond)', String(d.maxQueue))
     .option('--max-batch <n>', 'most streams decoded together / bodies per forward', String(d.maxBatch))
     .option('--max-bytes <n>', 'largest max_bytes of a generation', String(d.maxBytes))
@@ -34,6 +36,7 @@ export function registerServe(program: Command): void {
     .action(async (o: ServeFlags) => {
       const limits = {
         maxBody: num('--max-body', o.maxBody, { int: true, min: 1 }),
+        maxBodies: num('--max-bodies', o.maxBodies, { int: true, min: 1 }),
         maxQueue: num('--max-queue', o.maxQueue, { int: true, min: 1 }),
         maxBatch: num('--max-batch', o.maxBatch, { int: true, min: 1 }),
         maxBytes: num('--max-bytes', o.maxBytes, { int: true, min: 1 }),

@@ -11,10 +11,40 @@ export class HttpError extends Error {
   }
 }
 
-/** The request body, refused with 413 past `max` bytes (announced or sent). */
-export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+/**
+ * Bytes of request bodies the server holds at once, across requests: a body takes its bytes as they arrive and
+ * gives them back when its request ends, so many concurrent large bodies cannot grow memory past `limit`.
+ */
+export class BodyBudget {
+  held = 0;
+
+  constructor(readonly limit: number) {}
+
+  take(n: number): boolean {
+    if (this.held + n > this.limit) return false;
+    this.held += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.held -= n;
+  }
+}
+
+/**
+ * The request body, refused with 413 past `max` bytes (announced or sent) and with 503 when `budget` has no room
+ * for it; `taken` counts what it holds of the budget (the caller gives it back when the request ends).
+ */
+export function readBody(req: IncomingMessage, max: number, budget?: BodyBudget, taken = { bytes: 0 }): Promise<Buffer> {
   const announced = req.headers['content-length'];
   if (announced !== undefined && Number(announced) > max) return Promise.reject(tooLarge(max));
+  const room = (n: number) => {
+    if (!budget) return true;
+    if (!budget.take(n)) return false;
+    taken.bytes += n;
+    return true;
+  };
+  if (announced !== undefined && budget && budget.held + Number(announced) > budget.limit) return Promise.reject(busy(budget));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -25,12 +55,17 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > max) fail(tooLarge(max));
+      else if (!room(c.length)) fail(busy(budget!));
       else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks, size)));
     req.on('error', fail);
     req.on('aborted', () => fail(new HttpError(400, 'the request body was cut off')));
   });
+}
+
+function busy(b: BodyBudget): HttpError {
+  return new HttpError(503, `the server holds ${b.held} bytes of request bodies, its limit is ${b.limit}; retry later`, { 'Retry-After': '1' });
 }
 
 function tooLarge(max: number): HttpError {

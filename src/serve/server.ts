@@ -17,13 +17,15 @@ import { BatchedStreams, type StreamRunner, type StreamSpec } from './decoder.js
 import { inputPatches } from '../api/score.js';
 import { classifyFiles, scoreFiles, type ClassProbs, type FileInput, type Score } from './files.js';
 import { ServeMetrics } from './metrics.js';
-import { HttpError, extParam, noQuery, parseGenerate, readBody, thresholdParam, type GenerateRequest } from './request.js';
+import { BodyBudget, HttpError, extParam, noQuery, parseGenerate, readBody, thresholdParam, type GenerateRequest } from './request.js';
 import { detection, detectHeadBytes } from '../api/detect.js';
 import { QueueFull, Scheduler, type GenerateSink } from './scheduler.js';
 
 export interface ServeLimits {
   /** Largest request body in bytes (413 past it). */
   maxBody: number;
+  /** Bytes of request bodies held at once over all requests (503 past it; at least maxBody). */
+  maxBodies: number;
   /** Most requests waiting to start (429 past it). */
   maxQueue: number;
   /** Most generation streams decoded together and most bodies per forward. */
@@ -34,7 +36,7 @@ export interface ServeLimits {
   timeLimitMs: number;
 }
 
-export const DEFAULT_LIMITS: ServeLimits = { maxBody: 8 << 20, maxQueue: 64, maxBatch: 16, maxBytes: 4096, timeLimitMs: 60_000 };
+export const DEFAULT_LIMITS: ServeLimits = { maxBody: 8 << 20, maxBodies: 64 << 20, maxQueue: 64, maxBatch: 16, maxBytes: 4096, timeLimitMs: 60_000 };
 
 export interface ServeOptions {
   host?: string;
@@ -62,10 +64,12 @@ export class BgptServer {
   private draining = false;
   private idle: (() => void) | null = null;
   /** Built on the first compression request (a second copy of the weights, laid out for exact kernels). */
+  private bodies: BodyBudget;
   private exact: ExactBgpt | null = null;
 
   constructor(private loaded: LoadedModel, private opts: ServeOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.bodies = new BodyBudget(Math.max(this.limits.maxBodies, this.limits.maxBody));
     const cfg = loaded.config;
     this.token = opts.token ? sha256(opts.token) : null;
     const work = loaded.kind === 'generative'
@@ -182,8 +186,11 @@ export class BgptServer {
     if (this.scheduler.queued >= this.limits.maxQueue) throw queueFull(this.limits.maxQueue);
   }
 
-  private body(req: IncomingMessage, deadline: number): Promise<Buffer> {
-    return withDeadline(readBody(req, this.limits.maxBody), deadline, () => bodyLate(this.limits.timeLimitMs));
+  /** The body, its bytes counted against the server's body budget until the response is done. */
+  private body(req: IncomingMessage, res: ServerResponse, deadline: number): Promise<Buffer> {
+    const taken = { bytes: 0 };
+    res.on('close', () => this.bodies.give(taken.bytes));
+    return withDeadline(readBody(req, this.limits.maxBody, this.bodies, taken), deadline, () => bodyLate(this.limits.timeLimitMs));
   }
 
   /** Runs `submit`, turning a full queue into 429. */
@@ -199,7 +206,7 @@ export class BgptServer {
     this.needTask(task, url.pathname);
     const ext = extParam(url);
     this.needRoom();
-    const bytes = await this.body(req, deadline);
+    const bytes = await this.body(req, res, deadline);
     const job = this.enqueue(() => this.scheduler.runFile({ bytes, ext }));
     res.on('close', job.cancel);
     const r = await withDeadline(job.result, deadline, () => overTime(this.limits.timeLimitMs), job.cancel);
@@ -212,7 +219,7 @@ export class BgptServer {
     this.needTask('classification', url.pathname);
     const threshold = thresholdParam(url);
     this.needRoom();
-    const bytes = await this.body(req, deadline);
+    const bytes = await this.body(req, res, deadline);
     const head = bytes.subarray(0, detectHeadBytes(this.loaded.config));
     const job = this.enqueue(() => this.scheduler.runFile({ bytes: head, ext: '' }));
     res.on('close', job.cancel);
@@ -225,7 +232,7 @@ export class BgptServer {
   private async generate(req: IncomingMessage, res: ServerResponse, deadline: number): Promise<void> {
     this.needTask('generative', '/v1/generate');
     this.needRoom();
-    const body = await this.body(req, deadline);
+    const body = await this.body(req, res, deadline);
     const g = parseGenerate(body, this.limits, () => randomInt(0, 2 ** 32));
     const spec = this.streamSpec(g);
     const out: number[] = [];
@@ -281,7 +288,7 @@ export class BgptServer {
     this.needTask('generative', url.pathname);
     const ext = extParam(url);
     this.needRoom();
-    const bytes = await this.body(req, deadline);
+    const bytes = await this.body(req, res, deadline);
     const out = await this.alone(res, deadline, (onProgress) => compressBytes(this.codec(), bytes, ext, { onProgress }));
     this.metrics.input(bytes.length);
     this.send(res, 200, out, 'application/octet-stream');
@@ -292,7 +299,7 @@ export class BgptServer {
     this.needTask('generative', url.pathname);
     noQuery(url);
     this.needRoom();
-    const buf = await this.body(req, deadline);
+    const buf = await this.body(req, res, deadline);
     let length: number;
     try {
       length = readHeader(new Reader(buf)).length;
