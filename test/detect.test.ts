@@ -1,7 +1,7 @@
 /** Content-type detection: the detect set, the task-layer call, `bgpt detect`, POST /v1/detect, `bgpt bench detect`. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -103,22 +103,32 @@ describe('bgpt detect', () => {
   it('lists its labels; bad input gets one line and a non-zero exit, the readable files still answered', () => {
     const l = bgpt('detect', '-m', model, '--list');
     assert.equal(l.code, 0, l.err);
-    assert.deepEqual(l.out.trim().split('\n'), [...LABELS, 'unknown']);
-    const missing = bgpt('detect', '-m', model, join(tmp, 'nope'));
-    assert.equal(missing.code, 1);
-    assert.equal(missing.err.trim().split('\n').length, 1);
-    assert.match(missing.err, /nope: no such file or folder/);
-    const locked = join(dir, 'locked');
-    writeFileSync(locked, 'x');
-    chmodSync(locked, 0);
-    const canRead = (() => { try { readFileSync(locked); return true; } catch { return false; } })();
-    if (!canRead) {
-      const r = bgpt('detect', '-m', model, dir);
+    assert.deepEqual(l.out.trim().split('\n'), [...LABELS, 'unknown', 'empty']);
+    const oneLine = (r: { code: number | null; err: string }, re: RegExp) => {
+      assert.equal(r.code, 1);
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+      assert.match(r.err, re);
+    };
+    oneLine(bgpt('detect', '-m', model, join(tmp, 'nope')), /nope: no such file or folder/);
+    oneLine(bgpt('detect', '-m', model, '/dev/null'), /\/dev\/null: not a file or folder/);
+    const fifo = join(tmp, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    if (existsSync(fifo)) oneLine(bgpt('detect', '-m', model, fifo), /fifo: not a file or folder/);
+    const none = join(tmp, 'no-files');
+    mkdirSync(join(none, 'sub'), { recursive: true });
+    oneLine(bgpt('detect', '-m', model, none), /no-files: no files found/);
+    const empty = join(tmp, 'empty');
+    writeFileSync(empty, '');
+    const e = bgpt('detect', '-m', model, empty);
+    assert.equal(e.code, 0, e.err);
+    assert.equal(e.out, `${empty}: empty (1.00)\n`);
+    // a file that stats as a regular file but cannot be read, as root too
+    if (existsSync('/proc/self/mem')) {
+      const r = bgpt('detect', '-m', model, '/proc/self/mem', dir);
       assert.equal(r.code, 1);
       assert.equal(r.out.trim().split('\n').length, 2, 'the other files are answered');
-      assert.match(r.err, /locked: EACCES/);
+      assert.equal(r.err, 'bgpt: /proc/self/mem: cannot read it (EIO)\n');
     }
-    chmodSync(locked, 0o644);
     const gen = bgpt('detect', '-m', join(import.meta.dirname, 'fixtures', 'vectors', 'weights.safetensors'), dir);
     assert.equal(gen.code, 1);
     assert.match(gen.err, /a generative model; detect needs a classification model/);

@@ -1,7 +1,7 @@
 /**
  * Content-type detection (docs/detect.md): a classifier over a file's first bytes, told no extension, answering
  * one of its labels — or, below a confidence, a generic label as Magika does: `txt` for what reads as text,
- * `unknown` for the rest. The head alone decides: a 1 GB file costs what a 1 kB one does.
+ * `unknown` for the rest; `empty` for a file of no bytes. The head alone decides: a 1 GB file costs what a 1 kB one does.
  */
 import type { BgptConfig } from '../model/config.js';
 import type { BgptClassifier } from '../model/classifier.js';
@@ -28,7 +28,7 @@ export interface DetectOptions {
 }
 
 export const DEFAULT_THRESHOLD = 0.5;
-export const GENERIC = { text: 'txt', binary: 'unknown' } as const;
+export const GENERIC = { text: 'txt', binary: 'unknown', empty: 'empty' } as const;
 
 /** Bytes of a file the detector reads: its context after the header patch (reading more changes nothing). */
 export function detectHeadBytes(cfg: BgptConfig): number {
@@ -42,8 +42,9 @@ export function detect(model: BgptClassifier, labels: readonly string[], files: 
   return cs.map((c, i) => detection(c.probs, labels, heads[i], opts));
 }
 
-/** The answer for one file's label probabilities (in label order) and its head. */
+/** The answer for one file's label probabilities (in label order) and its head; an empty file is `empty`. */
 export function detection(probs: ArrayLike<number>, labels: readonly string[], head: Uint8Array, opts: Pick<DetectOptions, 'threshold' | 'top'> = {}): Detection {
+  if (head.length === 0) return { label: GENERIC.empty, p: 1, top: [] };
   const order = Array.from({ length: labels.length }, (_, j) => j).sort((x, y) => probs[y] - probs[x]);
   const p = probs[order[0]];
   const label = p >= (opts.threshold ?? DEFAULT_THRESHOLD) ? labels[order[0]] : looksLikeText(head) ? GENERIC.text : GENERIC.binary;

@@ -55,7 +55,7 @@ export function registerDetect(program: Command): void {
       if (m.kind !== 'classification') throw new Error(`${path}: a generative model; detect needs a classification model`);
       const labels = m.task.labels;
       // the generic answers are labels too, where the model does not already have them
-      if (opts.list) return console.log([...labels, ...[GENERIC.text, GENERIC.binary].filter((g) => !labels.includes(g))].join('\n'));
+      if (opts.list) return console.log([...labels, ...[GENERIC.text, GENERIC.binary, GENERIC.empty].filter((g) => !labels.includes(g))].join('\n'));
       if (!paths.length) throw new Error('no paths given (a file, a folder, or - for standard input)');
       const files: string[] = [];
       for (const p of paths) {
@@ -76,7 +76,7 @@ export function registerDetect(program: Command): void {
             names.push(f);
           } catch (e) {
             failed++;
-            process.stderr.write(`${printable(f)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+            process.stderr.write(`bgpt: ${printable(f)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})\n`);
           }
         }
         const rs = detect(m.model, labels, heads, { threshold, top });
@@ -86,6 +86,7 @@ export function registerDetect(program: Command): void {
         progress.update(`${done}/${files.length} files, ${Math.round(done / ((performance.now() - t0) / 1000))} files/s`);
       }
       progress.done();
-      if (failed) throw new Error(`${failed} of ${files.length} files could not be read (named above)`);
+      // each file that could not be read has had its line; the others their answers
+      if (failed) process.exitCode = 1;
     });
 }
