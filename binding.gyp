@@ -8,7 +8,8 @@
       "cflags_cc!": ["-std=gnu++17"],
       "cflags_cc": [
         "-std=c++17", "-O3", "-fPIC", "-fopenmp", "-ffp-contract=off", "-fno-trapping-math", "-fno-fast-math", "-Wall", "-Wno-unknown-pragmas",
-        "<!@(node -p \"process.env.BGPT_ARCH_FLAGS ?? '-march=native'\")"
+        "<!@(node -p \"process.env.BGPT_ARCH_FLAGS ?? '-march=native'\")",
+        "<!@(node -p \"process.env.BGPT_SANITIZE_FLAGS ?? ''\")"
       ]
     },
     {
@@ -38,9 +39,10 @@
       "cflags_cc": [
         "-std=c++17", "-O3", "-fexceptions", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=fast",
         "-Wall", "-Wno-unknown-pragmas", "-Wno-psabi",
-        "<!@(node -p \"process.env.BGPT_ARCH_FLAGS ?? '-march=native'\")"
+        "<!@(node -p \"process.env.BGPT_ARCH_FLAGS ?? '-march=native'\")",
+        "<!@(node -p \"process.env.BGPT_SANITIZE_FLAGS ?? ''\")"
       ],
-      "ldflags": ["-fopenmp"],
+      "ldflags": ["-fopenmp", "<!@(node -p \"process.env.BGPT_SANITIZE_FLAGS ?? ''\")"],
       "libraries": ["-ldnnl"]
     }
   ]

@@ -5,6 +5,8 @@
 //   node scripts/build-native.mjs [--verbose]     (npm run build:native passes --verbose)
 //   BGPT_SKIP_NATIVE=1       skip the build
 //   BGPT_ARCH_FLAGS="..."    compiler flags for the target CPU (default -march=native when the compiler takes it)
+//   --sanitize=address,undefined (or thread)   a sanitizer build (docs/performance.md "Memory safety"): -O1 -g
+//                            with the sanitizers; loading it needs their runtime preloaded (scripts/sanitize.sh)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,6 +15,17 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const verbose = process.argv.includes('--verbose');
+const sanitize = process.argv.find((a) => a.startsWith('--sanitize='))?.slice('--sanitize='.length) ?? '';
+if (sanitize && !/^(address|undefined|thread)(,(address|undefined|thread))*$/.test(sanitize)) {
+  console.error(`bgpt: --sanitize takes address, undefined or thread (comma-separated), not "${sanitize}"`);
+  process.exit(1);
+}
+/** The sanitizers' runtime libraries, which a process must preload to load a sanitized addon. */
+function sanitizerRuntimes() {
+  const cxx = process.env.CXX || 'c++';
+  const libs = sanitize.split(',').filter(Boolean).map((s) => ({ address: 'libasan.so', undefined: 'libubsan.so', thread: 'libtsan.so' })[s]);
+  return libs.map((l) => spawnSync(cxx, [`-print-file-name=${l}`], { encoding: 'utf8' }).stdout.trim()).join(' ');
+}
 const logFile = path.join(root, 'build', 'native-build.log');
 const addon = path.join(root, 'build', 'Release', 'bgpt_native.node');
 // the rebuild command that works where this copy is: a dependency (npm rebuild) or a clone (bgpt is the root
@@ -22,6 +35,11 @@ const HOWTO = `For the fast one: apt-get install -y g++ make python3 libdnnl-dev
 
 function warn(reason, logged = true) {
   const log = logged ? ` (build log: ${path.relative(process.cwd(), logFile) || logFile})` : '';
+  if (sanitize) {
+    // asked for by name: a failure is an error, not a fallback
+    console.error(`bgpt: the sanitizer build failed (${reason})${log}`);
+    process.exit(1);
+  }
   console.warn(`bgpt: native backend not built (${reason}); using the slower TypeScript backend${log}. ${HOWTO}`);
   process.exit(0);
 }
@@ -92,6 +110,8 @@ async function main() {
   if (!gyp) warn('node-gyp not found', false);
 
   const env = { ...process.env, BGPT_ARCH_FLAGS: archFlags() };
+  // -O1 keeps the reports' stacks readable; the arch flags stay, so the same kernels (AVX-512, bf16) run
+  if (sanitize) env.BGPT_SANITIZE_FLAGS = `-fsanitize=${sanitize} -fno-omit-frame-pointer -g -O1`;
   const args = [gyp, 'rebuild', '--jobs=max'];
   // Use the running Node's own headers when it ships them (distro and nvm installs do): no download.
   if (!env.npm_config_nodedir) {
@@ -106,6 +126,7 @@ async function main() {
     // Load it in a child process: the build can succeed and the load still fail (libdnnl missing at run time).
     const probe = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(addon)}).info().onednn)`], {
       encoding: 'utf8',
+      env: sanitize ? { ...process.env, LD_PRELOAD: sanitizerRuntimes(), ASAN_OPTIONS: 'detect_leaks=0' } : process.env,
     });
     if (probe.status === 0) version = probe.stdout.trim();
     else log += `\nloading the addon failed:\n${probe.stderr}`;
@@ -114,7 +135,7 @@ async function main() {
   writeFileSync(logFile, log);
   if (code !== 0 || !existsSync(addon)) warn(reasonFrom(log));
   if (!version) warn('the built addon does not load');
-  console.log(`bgpt: native backend built (oneDNN ${version})`);
+  console.log(`bgpt: native backend built (oneDNN ${version})${sanitize ? `, with -fsanitize=${sanitize}: preload ${sanitizerRuntimes()}` : ''}`);
 }
 
 main().catch((e) => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { DEFAULT_THRESHOLD, GENERIC, detect, detectHeadBytes } from '../api/detect.js';
-import { walkFiles } from '../data/files.js';
+import { listFiles } from '../data/files.js';
 import { DEFAULT_DETECTOR, modelPathOr } from '../io/default-model.js';
 import { loadModelFile } from '../io/weights.js';
 import { getKernels } from '../backend/index.js';
@@ -57,15 +57,7 @@ export function registerDetect(program: Command): void {
       // the generic answers are labels too, where the model does not already have them
       if (opts.list) return console.log([...labels, ...[GENERIC.text, GENERIC.binary, GENERIC.empty].filter((g) => !labels.includes(g))].join('\n'));
       if (!paths.length) throw new Error('no paths given (a file, a folder, or - for standard input)');
-      const files: string[] = [];
-      for (const p of paths) {
-        if (p === '-') files.push(p);
-        else {
-          const before = files.length;
-          for (const f of walkFiles([p])) files.push(f);
-          if (files.length === before) throw new Error(`${p}: no files found`);
-        }
-      }
+      const files = paths.flatMap((p) => (p === '-' ? [p] : listFiles([p])));
       const head = detectHeadBytes(m.config), progress = progressLine('detecting'), t0 = performance.now();
       let failed = 0;
       for (let at = 0; at < files.length; at += CHUNK) {
