@@ -1,13 +1,15 @@
-/** The shipped base model: found with no --model, its provenance shown, exact round trips across backends. */
+/** The shipped models: the base model found with no --model, its provenance shown, exact round trips across backends; the detector. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { loadNative } from '../src/backend/native/index.js';
-import { DEFAULT_MODEL } from '../src/io/default-model.js';
+import { DEFAULT_DETECTOR, DEFAULT_MODEL } from '../src/io/default-model.js';
+import { encodeBmp } from '../src/data/media/bmp.js';
+import { encodeWav } from '../src/data/media/wav.js';
 import { CLI } from './cli-run.js';
 
 const native = loadNative();
@@ -72,5 +74,34 @@ describe('the shipped base model', () => {
     const bad = run(['decompress', '--out', join(tmp, 'o'), join(tmp, 'x.bgpz')]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /x\.bgpz: not a \.bgpz file/);
+  });
+});
+
+describe('the shipped detector', () => {
+  it('is a 16-bit safetensors file of at most 10 MB whose provenance bgpt inspect shows', () => {
+    assert.ok(statSync(DEFAULT_DETECTOR).size <= 10e6);
+    const r = run(['inspect', '--json', DEFAULT_DETECTOR]);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.task, 'classification');
+    assert.ok(j.labels.length >= 40, `${j.labels.length} labels`);
+    assert.deepEqual(Object.keys(j.dtypes).filter((d) => d !== 'BF16' && d !== 'F16'), []);
+    assert.match(r.out, /corpus_manifest_sha256/);
+  });
+
+  it('names the type of files a user has at hand with no --model: a program, gzip, a man page, WAV, BMP, SVG', () => {
+    const man = '/usr/share/man/man1/ls.1.gz';
+    const files: [string, string][] = [[process.execPath, 'elf'], [join(tmp, 'notes'), 'gzip'], [join(tmp, 'clip'), 'wav'], [join(tmp, 'picture'), 'bmp']];
+    writeFileSync(join(tmp, 'notes'), gzipSync(readFileSync(join(ROOT, 'README.md'))));
+    writeFileSync(join(tmp, 'clip'), encodeWav(Float32Array.from({ length: 8000 }, (_, i) => Math.sin(i / 7)), { sampleRate: 8000, channels: 1, bits: 8 }));
+    writeFileSync(join(tmp, 'picture'), encodeBmp({ width: 32, height: 32, rgb: new Uint8Array(32 * 32 * 3).map((_, i) => (i * 7) & 0xff) }));
+    if (existsSync(man)) {
+      writeFileSync(join(tmp, 'page'), gunzipSync(readFileSync(man)));
+      files.push([join(tmp, 'page'), 'troff']);
+    }
+    const r = run(['detect', '--json', ...files.map(([f]) => f)]);
+    assert.equal(r.code, 0, r.err);
+    const got = r.out.trim().split('\n').map((l) => JSON.parse(l).label);
+    assert.deepEqual(got, files.map(([, l]) => l));
   });
 });
