@@ -32,8 +32,8 @@ describe('bgpt web', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'bgpt-site-')), 'site');
     const r = bgpt('web', '--out', out);
     assert.equal(r.code, 0, r.err);
-    // and the shipped base model, which the page opens by default
-    assert.deepEqual(readdirSync(out).sort(), ['base.safetensors', 'bgpt-gpu-worker.js', 'bgpt-kernels.wasm', 'bgpt-page.js', 'bgpt-worker.js', 'index.html']);
+    // and the shipped models: the base model, which the page opens by default, and the detector it offers
+    assert.deepEqual(readdirSync(out).sort(), ['base.safetensors', 'bgpt-gpu-worker.js', 'bgpt-kernels.wasm', 'bgpt-page.js', 'bgpt-worker.js', 'detect.safetensors', 'index.html']);
     assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /<pre id="result"/);
     for (const f of ['bgpt-page.js', 'bgpt-worker.js', 'bgpt-gpu-worker.js']) assert.doesNotMatch(readFileSync(join(out, f), 'utf8'), /["']node:|require\(/, `${f} needs no Node built-in`);
   });
