@@ -1,7 +1,8 @@
 /**
  * Content-type detection (docs/detect.md): a classifier over a file's first bytes, told no extension, answering
  * one of its labels — or, below a confidence, a generic label as Magika does: `txt` for what reads as text,
- * `unknown` for the rest; `empty` for a file of no bytes. The head alone decides: a 1 GB file costs what a 1 kB one does.
+ * `unknown` for the rest; `empty` for a file of no bytes. The head alone decides: a 1 GB file costs what a
+ * 1 kB one does.
  */
 import type { BgptConfig } from '../model/config.js';
 import type { BgptClassifier } from '../model/classifier.js';
