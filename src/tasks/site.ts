@@ -22,7 +22,7 @@ function extras(): Record<string, string> {
   return Object.fromEntries(Object.entries({ 'base.safetensors': DEFAULT_MODEL, 'detect.safetensors': DEFAULT_DETECTOR }).filter(([, p]) => existsSync(p)));
 }
 
-/** Copies the site (and the base model) into `out` (created if needed); returns the files written. */
+/** Copies the site (and the shipped models) into `out` (created if needed); returns the files written. */
 export function writeSite(out: string): string[] {
   const from = siteDir();
   mkdirSync(out, { recursive: true });

@@ -4,9 +4,9 @@
  * location and name, never libmagic, which is the baseline. The split is the corpus's, by Debian package.
  * Each file is linked as OUT/<split>/<label>/<sha256 prefix> with no extension: a detector reads bytes only.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest, seededUnit, type ManifestRow } from './corpus.js';
+import { SUMMARY, readManifest, seededUnit, type ManifestRow } from './corpus.js';
 
 export interface DetectSetOptions {
   corpus: string;
@@ -24,7 +24,8 @@ export interface DetectSetSummary {
   counts: Record<string, { train: number; heldout: number }>;
   /** Types with too few training files to be labels, with their counts. */
   leftOut: Record<string, { train: number; heldout: number }>;
-  corpus_manifest: string;
+  /** The corpus this set was taken from (its corpus.json's manifest hash; null when it has none). */
+  corpus_manifest_sha256: string | null;
 }
 
 export const DETECT_DEFAULTS = { minTrain: 8, maxTrain: 400, seed: 0 } as const;
@@ -61,8 +62,10 @@ export function buildDetectSet(o: DetectSetOptions): DetectSetSummary {
   }
   mkdirSync(tmp, { recursive: true });
   writeFileSync(join(tmp, 'labels.txt'), `${labels.join('\n')}\n`);
-  const summary: DetectSetSummary = { labels, counts, leftOut, corpus_manifest: join(o.corpus, 'manifest.tsv') };
-  writeFileSync(join(tmp, 'detect-set.json'), `${JSON.stringify({ ...summary, corpus_manifest: 'manifest.tsv of the corpus', minTrain, maxTrain, seed }, null, 1)}\n`);
+  const corpusJson = join(o.corpus, SUMMARY);
+  const hash = existsSync(corpusJson) ? (JSON.parse(readFileSync(corpusJson, 'utf8')) as { manifest_sha256?: string }).manifest_sha256 ?? null : null;
+  const summary: DetectSetSummary = { labels, counts, leftOut, corpus_manifest_sha256: hash };
+  writeFileSync(join(tmp, 'detect-set.json'), `${JSON.stringify({ ...summary, minTrain, maxTrain, seed }, null, 1)}\n`);
   rmSync(o.out, { recursive: true, force: true });
   renameSync(tmp, o.out);
   return summary;
