@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodeBmp } from '../src/data/media/bmp.js';
+import { decodeBmp, repairBmp } from '../src/data/media/bmp.js';
 import { loadModelFile, tsKernels } from '../src/index.js';
 
 const FUZZER = join(dirname(fileURLToPath(import.meta.url)), 'fuzz-readers.ts');
@@ -49,6 +49,16 @@ describe('readers under random damage', () => {
 
 /** What the fuzzer found, kept as regression cases. */
 describe('reader regressions', () => {
+  it('a 60-byte BMP whose header says 4096×4096 is not padded out to 50 MB for display', () => {
+    const b = Buffer.alloc(60);
+    b.write('BM', 0);
+    b.writeInt32LE(4096, 18);
+    b.writeInt32LE(4096, 22);
+    assert.equal(repairBmp(b), null);
+    const r = repairBmp(b, { width: 5, height: 3 })!;
+    assert.equal(r.bytes.length, 54 + 16 * 3, 'the size it was told to use');
+  });
+
   it('a BMP whose width overflows 32-bit arithmetic is refused, not allocated', () => {
     const b = Buffer.alloc(60);
     b.write('BM', 0);

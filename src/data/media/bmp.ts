@@ -109,7 +109,8 @@ export function decodeBmp(b: Uint8Array): RgbImage {
 /**
  * Makes a generated (possibly imperfect) 24-bit BMP open in ordinary viewers: a header with a plausible size
  * is rewritten to be consistent (sizes, offset, planes, compression), the pixels are cut or padded (black)
- * to width × height. `expect` gives the size to use when the header's own is missing or absurd.
+ * to width × height. `expect` gives the size to use when the header's own is missing, absurd or far larger
+ * than the file.
  * Returns null when the bytes are not recognisably a BMP and no size is given.
  */
 export function repairBmp(b: Uint8Array, expect?: { width: number; height: number }): { bytes: Uint8Array; changed: boolean } | null {
@@ -120,7 +121,9 @@ export function repairBmp(b: Uint8Array, expect?: { width: number; height: numbe
     h = Math.abs(v.getInt32(22, true));
     topDown = v.getInt32(22, true) < 0;
   }
-  const sane = w >= 1 && h >= 1 && w <= 4096 && h <= 4096;
+  // a size the file could plausibly be cut from: padding a few bytes out to a 4096×4096 image (50 MB) because
+  // the header says so would let a tiny file allocate that much
+  const sane = w >= 1 && h >= 1 && w <= 4096 && h <= 4096 && bmpStride(w) * h <= 2 * b.length + 65536;
   if (!sane) {
     if (!expect) return null;
     ({ width: w, height: h } = expect);
