@@ -1,11 +1,8 @@
 /** `bgpt bench detect DIR`: the detector against libmagic on labelled files (tasks/detect-bench.ts). */
 import type { Command } from 'commander';
-import { getKernels } from '../backend/index.js';
-import { DEFAULT_DETECTOR, modelPathOr } from '../io/default-model.js';
-import { loadModelFile } from '../io/weights.js';
 import { benchDetect, confusionPage } from '../tasks/detect-bench.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { num } from './options.js';
+import { detectorModel, num } from './options.js';
 
 export function registerBenchDetect(bench: Command): void {
   bench
@@ -16,9 +13,7 @@ export function registerBenchDetect(bench: Command): void {
     .option('--threshold <p>', 'as bgpt detect --threshold (default: its default)')
     .option('--html <file>', 'also write the confusion picture as a page')
     .action((dir: string, opts: { model?: string; threshold?: string; html?: string }) => {
-      const path = modelPathOr(opts.model, DEFAULT_DETECTOR);
-      const m = loadModelFile(getKernels(), path, { precision: 'auto' });
-      if (m.kind !== 'classification') throw new Error(`${path}: a generative model; detect needs a classification model`);
+      const m = detectorModel(opts.model);
       const threshold = opts.threshold === undefined ? undefined : num('--threshold', opts.threshold, { min: 0, max: 1 });
       const r = benchDetect(m.model, m.task.labels, dir, { threshold });
       if (opts.html) writeFileAtomic(opts.html, Buffer.from(confusionPage(r)));

@@ -1,42 +1,13 @@
 /** `bgpt detect`: the content type of files from their bytes, with the shipped detector (docs/detect.md). */
 import type { Command } from 'commander';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { DEFAULT_THRESHOLD, GENERIC, detect, detectHeadBytes } from '../api/detect.js';
-import { listFiles } from '../data/files.js';
-import { DEFAULT_DETECTOR, modelPathOr } from '../io/default-model.js';
-import { loadModelFile } from '../io/weights.js';
-import { getKernels } from '../backend/index.js';
+import { listFiles, readHead } from '../data/files.js';
 import { printable } from '../util/text.js';
-import { num } from './options.js';
+import { detectorModel, num } from './options.js';
 import { progressLine } from './progress.js';
 
 /** Files read and detected together: one padded forward per batch of the model, a bounded amount of memory. */
 const CHUNK = 256;
-
-/** The first `n` bytes of a file (all of a shorter one); standard input (`-`) is read up to `n` bytes. */
-function readHead(path: string, n: number): Uint8Array {
-  const stdin = path === '-', fd = stdin ? 0 : openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    let got = 0;
-    while (got < n) {
-      let r: number;
-      try {
-        r = readSync(fd, buf, got, n - got, null);
-      } catch (e) {
-        // a non-blocking standard input with nothing yet: wait for it
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-        continue;
-      }
-      if (r === 0) break;
-      got += r;
-    }
-    return buf.subarray(0, got);
-  } finally {
-    if (!stdin) closeSync(fd);
-  }
-}
 
 export function registerDetect(program: Command): void {
   program
@@ -50,10 +21,7 @@ export function registerDetect(program: Command): void {
     .argument('[paths...]', 'files or folders (searched recursively, hidden files skipped); - reads standard input')
     .action((paths: string[], opts: { model?: string; json?: boolean; threshold: string; top: string; list?: boolean }) => {
       const threshold = num('--threshold', opts.threshold, { min: 0, max: 1 }), top = num('--top', opts.top, { int: true, min: 1 });
-      const path = modelPathOr(opts.model, DEFAULT_DETECTOR);
-      const m = loadModelFile(getKernels(), path, { precision: 'auto' });
-      if (m.kind !== 'classification') throw new Error(`${path}: a generative model; detect needs a classification model`);
-      const labels = m.task.labels;
+      const m = detectorModel(opts.model), labels = m.task.labels;
       // the generic answers are labels too, where the model does not already have them
       if (opts.list) return console.log([...labels, ...[GENERIC.text, GENERIC.binary, GENERIC.empty].filter((g) => !labels.includes(g))].join('\n'));
       if (!paths.length) throw new Error('no paths given (a file, a folder, or - for standard input)');

@@ -6,7 +6,7 @@ import { getKernels, getNativeInfo } from '../backend/index.js';
 import { PRECISIONS, loadModelFile, type LoadedModel, type Precision } from '../io/weights.js';
 import type { BgptModel } from '../model/bgpt.js';
 import type { ModelKind } from '../model/task.js';
-import { modelPathOr } from '../io/default-model.js';
+import { DEFAULT_DETECTOR, modelPathOr } from '../io/default-model.js';
 import { checkSampling, type SamplingOptions } from '../model/sampling.js';
 
 export function num(name: string, v: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number {
@@ -79,6 +79,14 @@ export function generativeModel(path: string | undefined, precision: Precision |
   const m = loadModel(path, precision);
   if (m.kind !== 'generative') throw new Error(`${modelPathOr(path)}: a classification model; this command needs a generative one`);
   return m.model;
+}
+
+/** The detector named by --model, or the shipped one; its 16-bit weights kept as the file has them. */
+export function detectorModel(named: string | undefined): LoadedModel & { kind: 'classification' } {
+  const path = modelPathOr(named, DEFAULT_DETECTOR);
+  const m = loadModelFile(getKernels(), path, { precision: 'auto' });
+  if (m.kind !== 'classification') throw new Error(`${path}: a generative model; detect needs a classification model`);
+  return m;
 }
 
 /** --task: gen (or generative) and cls (or classification) name the two kinds of model. */

@@ -46,3 +46,28 @@ export function listFiles(paths: string[]): string[] {
   }
   return out;
 }
+
+/** The first `n` bytes of a file (all of a shorter one); standard input (`-`) is read up to `n` bytes. */
+export function readHead(path: string, n: number): Uint8Array {
+  const fs = nodeFs(), stdin = path === '-', fd = stdin ? 0 : fs.openSync(path, 'r');
+  try {
+    const buf = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      let r: number;
+      try {
+        r = fs.readSync(fd, buf, got, n - got, null);
+      } catch (e) {
+        // a non-blocking standard input with nothing yet: wait for it
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if (r === 0) break;
+      got += r;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    if (!stdin) fs.closeSync(fd);
+  }
+}

@@ -22,7 +22,7 @@ import { openTensorSource } from './open.js';
 import { PthSource, type PthInfo } from './pth/read-pth.js';
 import { SafetensorsSource, writeSafetensors } from './safetensors.js';
 import type { TensorSource } from './source.js';
-import { PLAIN, type Allocator } from '../util/aligned.js';
+import { PLAIN, allocatorOf, type Allocator } from '../util/aligned.js';
 
 type Shapes = Map<string, { shape: number[] }>;
 
@@ -166,7 +166,7 @@ function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also:
 /** A generative model's parameters with its matrix weights rounded to 16 bits (for timing and comparisons). */
 export function halfParams(model: BgptModel, dtype: HalfType): { params: Float32Array; half: { dtype: HalfType; data: Uint16Array } } {
   const { f32, half } = splitLayout(model.layout), src = model.params;
-  const alloc = model.k.alloc ?? PLAIN, params = alloc.f32(f32.size), data = alloc.u16(half.size);
+  const alloc = allocatorOf(model.k), params = alloc.f32(f32.size), data = alloc.u16(half.size);
   for (const s of f32.specs) params.set(src.w(s.name), s.offset);
   for (const s of half.specs) narrow(src.w(s.name), data.subarray(s.offset, s.offset + s.size), dtype);
   return { params, half: { dtype, data } };

@@ -1,5 +1,6 @@
 /** torch.optim.AdamW over the flat parameter buffer (one kernel call for the whole model). */
 import type { Kernels } from '../backend/types.js';
+import { allocatorOf } from '../util/aligned.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -27,8 +28,8 @@ export class AdamW {
 
   constructor(readonly k: Kernels, readonly size: number, opts: Partial<AdamWOptions> = {}) {
     this.opts = { ...ADAMW_DEFAULTS, ...opts };
-    this.m = k.alloc?.f32(size) ?? new Float32Array(size);
-    this.v = k.alloc?.f32(size) ?? new Float32Array(size);
+    this.m = allocatorOf(k).f32(size);
+    this.v = allocatorOf(k).f32(size);
   }
 
   /** Continues from a saved state (an exact resume: the same moments and step). */

@@ -63,8 +63,8 @@ export class BgptServer {
   private inflight = 0;
   private draining = false;
   private idle: (() => void) | null = null;
-  /** Built on the first compression request (a second copy of the weights, laid out for exact kernels). */
   private bodies: BodyBudget;
+  /** Built on the first compression request (a second copy of the weights, laid out for exact kernels). */
   private exact: ExactBgpt | null = null;
 
   constructor(private loaded: LoadedModel, private opts: ServeOptions = {}) {
@@ -207,11 +207,16 @@ export class BgptServer {
     const ext = extParam(url);
     this.needRoom();
     const bytes = await this.body(req, res, deadline);
-    const job = this.enqueue(() => this.scheduler.runFile({ bytes, ext }));
+    this.json(res, 200, await this.runFile(res, deadline, bytes.length, { bytes, ext }));
+  }
+
+  /** One body's turn in the batched score/classify forward; `received` is what the metrics count. */
+  private async runFile(res: ServerResponse, deadline: number, received: number, input: FileInput): Promise<Result> {
+    const job = this.enqueue(() => this.scheduler.runFile(input));
     res.on('close', job.cancel);
     const r = await withDeadline(job.result, deadline, () => overTime(this.limits.timeLimitMs), job.cancel);
-    this.metrics.input(bytes.length);
-    this.json(res, 200, r);
+    this.metrics.input(received);
+    return r;
   }
 
   /** The body's content type (api/detect.ts): its head classified with no extension, batched with other bodies. */
@@ -221,10 +226,7 @@ export class BgptServer {
     this.needRoom();
     const bytes = await this.body(req, res, deadline);
     const head = bytes.subarray(0, detectHeadBytes(this.loaded.config));
-    const job = this.enqueue(() => this.scheduler.runFile({ bytes: head, ext: '' }));
-    res.on('close', job.cancel);
-    const r = (await withDeadline(job.result, deadline, () => overTime(this.limits.timeLimitMs), job.cancel)) as ClassProbs;
-    this.metrics.input(bytes.length);
+    const r = (await this.runFile(res, deadline, bytes.length, { bytes: head, ext: '' })) as ClassProbs;
     const labels = this.loaded.kind === 'classification' ? this.loaded.task.labels : [];
     this.json(res, 200, detection(labels.map((l) => r.probs[l]), labels, head, { threshold }));
   }

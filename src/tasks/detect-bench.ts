@@ -5,9 +5,10 @@
  * every path in one process as it does best.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GENERIC, detect, detectHeadBytes } from '../api/detect.js';
+import { readHead } from '../data/files.js';
 import type { BgptClassifier } from '../model/classifier.js';
 import { escapeHtml } from '../util/html.js';
 
@@ -56,16 +57,6 @@ function labelledFiles(dir: string): { path: string; label: string }[] {
   return out;
 }
 
-function head(path: string, n: number): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    return b.subarray(0, readSync(fd, b, 0, n, 0));
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function tally(truth: string[], answers: string[], seconds: number): ToolResult {
   const perLabel: ToolResult['perLabel'] = {};
   let correct = 0;
@@ -85,7 +76,7 @@ export function benchDetect(model: BgptClassifier, labels: readonly string[], di
   // bgpt: reading each file's head and the forward passes, the model already loaded
   let t0 = performance.now();
   const n = detectHeadBytes(model.cfg);
-  const answers = detect(model, labels, files.map((f) => head(f.path, n)), { threshold: opts.threshold }).map((d) => d.label);
+  const answers = detect(model, labels, files.map((f) => readHead(f.path, n)), { threshold: opts.threshold }).map((d) => d.label);
   const bgpt = { ...tally(truth, answers, (performance.now() - t0) / 1000), threshold: opts.threshold };
   const confusion: DetectBenchResult['confusion'] = {};
   truth.forEach((t, i) => {

@@ -4,7 +4,7 @@
  */
 import type { HalfType, Kernels } from '../backend/types.js';
 import { VOCAB, type BgptConfig } from '../model/config.js';
-import { PLAIN, type Allocator } from '../util/aligned.js';
+import { allocatorOf } from '../util/aligned.js';
 
 /**
  * FLOPs (multiply and add counted apart) of one forward over B sequences of N patches, all valid: every
@@ -54,7 +54,7 @@ export class MatmulRateProbe {
   constructor(private readonly k: Kernels, H: number, rows = k.name === 'ts' ? 256 : 4096) {
     [this.M, this.K, this.N] = [rows, H, 4 * H];
     const { M, K, N } = this;
-    const f32 = (k.alloc ?? PLAIN).f32;
+    const f32 = allocatorOf(k).f32;
     this.bufs = { a: filled(k, M * K), w: filled(k, K * N), c: f32(M * N), dx: f32(M * K), dw: f32(K * N) };
   }
 
@@ -97,7 +97,7 @@ function bestSeconds(fn: () => void, reps: number): number {
 // Allocated as the model's own arrays are (Kernels.alloc): on the native backend products over unaligned
 // arrays run slower, and the rate is the limit the model's products are compared with.
 function filled(k: Kernels, n: number): Float32Array {
-  const x = (k.alloc ?? PLAIN).f32(n);
+  const x = allocatorOf(k).f32(n);
   for (let i = 0; i < n; i++) x[i] = ((Math.imul(i, 2654435761) >>> 0) % 1000) / 1000 - 0.5;
   return x;
 }
@@ -124,7 +124,7 @@ export function decodeWeightBytes(cfg: BgptConfig, weightBytes: number, streams 
  */
 export function measureReadRate(k: Kernels, dtype?: HalfType, mib = 256, reps = 3): number {
   const K = 4096, bytes = dtype ? 2 : 4, N = Math.floor((mib * 2 ** 20) / bytes / K / 16) * 16;
-  const alloc: Allocator = k.alloc ?? PLAIN, a = filled(k, K), c = alloc.f32(N);
+  const alloc = allocatorOf(k), a = filled(k, K), c = alloc.f32(N);
   const w32 = dtype ? null : filled(k, K * N), w16 = dtype ? alloc.u16(K * N).fill(0x3c00) : null;
   const call = () => (w16 ? k.matmulW16(c, a, w16, null, 1, K, N, dtype!) : k.matmul(c, a, w32!, null, 1, K, N, false, false, false));
   return +((K * N * bytes) / bestSeconds(call, reps) / 1e9).toFixed(1);

@@ -12,6 +12,9 @@ export interface Allocator {
 
 export const PLAIN: Allocator = { f32: (n) => new Float32Array(n), u16: (n) => new Uint16Array(n) };
 
+/** A backend's allocator (Kernels.alloc), plain arrays where it has none. */
+export const allocatorOf = (k: { readonly alloc?: Allocator }): Allocator => k.alloc ?? PLAIN;
+
 // Small arrays may live on the JavaScript heap, where the garbage collector moves them: left as they are.
 const MIN_BYTES = 4096;
 
