@@ -4,7 +4,6 @@ import type { LoadedModel } from '../src/io/weights.js';
 import { BgptModel } from '../src/model/bgpt.js';
 import { BgptClassifier } from '../src/model/classifier.js';
 import type { BgptConfig } from '../src/model/config.js';
-import type { StepOutput, StreamRunner } from '../src/serve/decoder.js';
 import { BgptServer, type ServeOptions } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -31,27 +30,8 @@ export async function serve(m: LoadedModel, opts: ServeOptions = {}): Promise<Ru
   return { url: `http://127.0.0.1:${a.port}`, server, close: async () => void (await server.drain(0)) };
 }
 
-/**
- * A decoder that never ends a stream: every step gives each stream the byte "A". Lets tests hold streams in
- * the batch and the queue for as long as they need.
- */
-export class EndlessDecoder implements StreamRunner {
-  private ids = new Set<number>();
-  private next = 1;
-  get size(): number {
-    return this.ids.size;
-  }
-  join(): number {
-    this.ids.add(this.next);
-    return this.next++;
-  }
-  step(): StepOutput[] {
-    return [...this.ids].map((id) => ({ id, byte: 65 }));
-  }
-  leave(id: number): void {
-    this.ids.delete(id);
-  }
-}
+/** A decoder module (ServeOptions.decoderModule) whose streams never end (endless-decoder.ts). */
+export const ENDLESS = new URL('./endless-decoder.ts', import.meta.url).href;
 
 /** Polls until `f` is true (at most `ms`). */
 export async function until(f: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {

@@ -1,7 +1,7 @@
 /** `bgpt serve` under hostile input (a seeded fuzz over raw sockets) and SIGTERM during a stream. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tsKernels } from '../src/backend/index.js';
 import { saveWeights } from '../src/io/weights.js';
+import { BgptServer } from '../src/serve/server.js';
 import { BgptModel } from '../src/model/bgpt.js';
 import { Rng } from '../src/util/rng.js';
 import { ROOT } from './helpers.js';
-import { serve, sseEvents, tinyGenerative } from './serve-helpers.js';
+import { ENDLESS, serve, sseEvents, tinyGenerative, until } from './serve-helpers.js';
 
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const TOKEN = 'fuzz-token';
@@ -161,6 +162,55 @@ describe('serve: memory under many large bodies', () => {
   });
 });
 
+describe('serve: compute off the HTTP thread', () => {
+  it('answers /healthz and /metrics within 250 ms while every decoding step computes for a second', async () => {
+    const s = await serve(tinyGenerative(), { decoderModule: `${ENDLESS}?stepMs=1000`, limits: { timeLimitMs: 3000 } });
+    try {
+      const gen = fetch(`${s.url}/v1/generate`, { method: 'POST', body: '{"max_bytes":50,"seed":1}' }).then((r) => r.status);
+      await until(async () => (await (await fetch(`${s.url}/healthz`)).json()).active === 1);
+      const times: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const t0 = performance.now();
+        const r = await fetch(`${s.url}/${i % 2 ? 'metrics' : 'healthz'}`);
+        await r.arrayBuffer();
+        assert.equal(r.status, 200);
+        times.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      // 8 probes over 1.2 s: some of them arrive while a step runs
+      assert.ok(Math.max(...times) < 250, `probe times ${times.map(Math.round)} ms`);
+      assert.equal(await gen, 504);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a worker that dies fails what is in flight with one line, and /healthz answers 503', async () => {
+    let died: Error | null = null;
+    const s = await serve(tinyGenerative(), { decoderModule: `${ENDLESS}?exit=7`, onWorkerExit: (e) => (died = e) });
+    try {
+      const r = await fetch(`${s.url}/v1/generate`, { method: 'POST', body: '{"max_bytes":5,"seed":1}' });
+      assert.equal(r.status, 500);
+      assert.match((await r.json()).error, /^the compute worker stopped \(exit code 7\)$/);
+      assert.match(String(died), /exit code 7/);
+      const h = await fetch(`${s.url}/healthz`);
+      assert.equal(h.status, 503);
+      assert.equal((await h.json()).status, 'failed');
+      const again = await fetch(`${s.url}/v1/score`, { method: 'POST', body: 'abc' });
+      assert.equal(again.status, 503);
+      assert.match((await again.json()).error, /cannot compute: the compute worker stopped/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a model file that cannot be read fails listen() with the file named', async () => {
+    const bad = join(mkdtempSync(join(tmpdir(), 'bgpt-serve-')), 'bad.safetensors');
+    writeFileSync(bad, 'not a model');
+    await assert.rejects(new BgptServer({ path: bad }, { port: 0 }).listen(), (e: Error) => e.message.includes(bad));
+  });
+});
+
 describe('serve: SIGTERM', () => {
   it('during a streamed generation: stops accepting, finishes the stream, exits 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bgpt-serve-'));
@@ -205,8 +255,8 @@ describe('serve: SIGTERM', () => {
 });
 
 describe('bgpt bench serve', () => {
-  it('drives a server on loopback and reports throughput, latency, errors and memory', () => {
-    const r = spawnSync(process.execPath, [CLI, 'bench', 'serve', '--config', 'a', '--route', 'generate,score', '--clients', '1,2', '--duration', '1', '--max-bytes', '32', '--body-bytes', '300'], { encoding: 'utf8', timeout: 60_000 });
+  it('drives a server on loopback and reports throughput, latency, errors, memory and health-check times', () => {
+    const r = spawnSync(process.execPath, [CLI, 'bench', 'serve', '--config', 'a', '--route', 'generate,score', '--clients', '1,2', '--duration', '1', '--max-bytes', '32', '--body-bytes', '300', '--background-score'], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => [l.route, l.clients]), [['generate', 1], ['generate', 2], ['score', 1], ['score', 2], [undefined, undefined]]);
@@ -216,6 +266,8 @@ describe('bgpt bench serve', () => {
       assert.ok(l.latency_ms.p50 <= l.latency_ms.p95 && l.latency_ms.p95 <= l.latency_ms.p99 && l.latency_ms.p99 <= l.latency_ms.max);
       assert.ok(l.server_rss_mb.before > 0 && l.server_rss_mb.after > 0);
       assert.ok(l.server_cpu_s > 0 && l.bytes_per_server_cpu_s > 0, JSON.stringify(l));
+      assert.ok(l.healthz_ms.n > 0 && l.healthz_ms.p50 <= l.healthz_ms.p99 && l.healthz_ms.p99 <= l.healthz_ms.max, JSON.stringify(l));
+      assert.ok(l.background_scores.n > 0, JSON.stringify(l));
     }
     assert.ok(typeof lines[1].speedup_vs_1_client === 'number');
     assert.deepEqual(lines[4], { server_exit: 0 });

@@ -14,7 +14,7 @@ import { BatchedStreams, type StreamSpec } from '../src/serve/decoder.js';
 import { scoreFiles, classifyFiles } from '../src/serve/files.js';
 import { Scheduler } from '../src/serve/scheduler.js';
 import { Rng } from '../src/util/rng.js';
-import { EndlessDecoder, LABELS, serve, sseEvents, tinyClassifier, tinyGenerative, until, type Running } from './serve-helpers.js';
+import { ENDLESS, LABELS, serve, sseEvents, tinyClassifier, tinyGenerative, until, type Running } from './serve-helpers.js';
 
 const gen = tinyGenerative(), cls = tinyClassifier();
 
@@ -296,7 +296,7 @@ describe('serve: limits and bad requests', () => {
 
 describe('serve: queue and time limits', () => {
   it('a full queue → 429 with Retry-After; freed room is used again', async () => {
-    const s = await serve(gen, { decoder: new EndlessDecoder(), limits: { maxBatch: 1, maxQueue: 1 } });
+    const s = await serve(gen, { decoderModule: ENDLESS, limits: { maxBatch: 1, maxQueue: 1 } });
     try {
       const a = new AbortController(), b = new AbortController();
       const ra = await fetch(`${s.url}/v1/generate`, { method: 'POST', body: '{"stream":true}', signal: a.signal });
@@ -321,7 +321,7 @@ describe('serve: queue and time limits', () => {
   });
 
   it('a request past the time limit → 504 (JSON) or an error event (stream), and leaves the batch', async () => {
-    const s = await serve(gen, { decoder: new EndlessDecoder(), limits: { timeLimitMs: 150 } });
+    const s = await serve(gen, { decoderModule: ENDLESS, limits: { timeLimitMs: 150 } });
     try {
       const r = await post(`${s.url}/v1/generate`, '{}');
       assert.equal(r.status, 504);
@@ -338,7 +338,7 @@ describe('serve: queue and time limits', () => {
   });
 
   it('draining fails what is still running after the grace period and refuses new work', async () => {
-    const s = await serve(gen, { decoder: new EndlessDecoder() });
+    const s = await serve(gen, { decoderModule: ENDLESS });
     const r = await post(`${s.url}/v1/generate`, '{"stream":true}');
     const text = r.text();
     const d = await s.server.drain(100);

@@ -1,7 +1,8 @@
 /** `bgpt serve`: the model behind an HTTP API; SIGTERM (or Ctrl-C) drains and exits 0. */
 import type { Command } from 'commander';
 import { BgptServer, DEFAULT_LIMITS } from '../serve/server.js';
-import { DEFAULT_MODEL_NOTE, loadModel, num } from './options.js';
+import { modelPathOr } from '../io/default-model.js';
+import { DEFAULT_MODEL_NOTE, num } from './options.js';
 
 interface ServeFlags {
   model?: string;
@@ -28,7 +29,7 @@ export function registerServe(program: Command): void {
     .option('--token <t>', 'require "Authorization: Bearer <t>" on every route but /healthz (default: $BGPT_TOKEN)')
     .option('--max-body <bytes>', 'largest request body', String(d.maxBody))
     .option('--max-bodies <bytes>', 'bytes of request bodies held at once over all requests (503 beyond)', String(d.maxBodies))
-    .option('--max-queue <n>', 'most requests waiting to start (429 beyond)', String(d.maxQueue))
+    .option('--max-queue <n>', 'most requests queued or computing, a generation until it decodes (429 beyond)', String(d.maxQueue))
     .option('--max-batch <n>', 'most streams decoded together / bodies per forward', String(d.maxBatch))
     .option('--max-bytes <n>', 'largest max_bytes of a generation', String(d.maxBytes))
     .option('--time-limit <s>', 'seconds a request may take, queue included (504 beyond)', String(d.timeLimitMs / 1000))
@@ -44,11 +45,15 @@ export function registerServe(program: Command): void {
       };
       const port = num('--port', o.port, { int: true, min: 0, max: 65535 });
       const graceMs = num('--grace', o.grace, { min: 0 }) * 1000;
-      const loaded = loadModel(o.model);
-      const server = new BgptServer(loaded, { host: o.host, port, token: o.token ?? process.env.BGPT_TOKEN, limits });
+      const onWorkerExit = (e: Error) => {
+        // a server that cannot compute should be restarted by its supervisor, not left answering 503
+        process.stderr.write(`bgpt serve: ${e.message}; exiting\n`);
+        process.exit(1);
+      };
+      const server = new BgptServer({ path: modelPathOr(o.model) }, { host: o.host, port, token: o.token ?? process.env.BGPT_TOKEN, limits, onWorkerExit });
       const a = await server.listen();
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-      console.log(JSON.stringify({ listening: `http://${host}:${a.port}`, task: loaded.kind, pid: process.pid }));
+      console.log(JSON.stringify({ listening: `http://${host}:${a.port}`, task: server.model.kind, pid: process.pid }));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -2,8 +2,9 @@
  * `bgpt bench serve`: a load benchmark of `bgpt serve` on loopback. It starts the server as a child process
  * (its memory is then the server's alone), drives it with autocannon — N connections, each sending its next
  * request when the last one is answered, for a fixed time — and prints one JSON line per (route, clients):
- * requests/s, generated or scored bytes/s, latency percentiles, errors by kind, the server's CPU time, and
- * its resident memory before, during and after.
+ * requests/s, generated or scored bytes/s, latency percentiles, errors by kind, the server's CPU time, its
+ * resident memory before, during and after, and how fast /healthz answers meanwhile (one probe every
+ * HEALTH_EVERY_MS, as a load balancer's would; optionally while one more client scores whole contexts).
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,10 +15,19 @@ import { fileURLToPath } from 'node:url';
 import { getKernels } from '../backend/index.js';
 import { saveWeights } from '../io/weights.js';
 import { BgptModel } from '../model/bgpt.js';
+import type { BgptConfig } from '../model/config.js';
 import { BENCH_CONFIGS } from '../tasks/bench.js';
 import { Rng } from '../util/rng.js';
 
 export type LoadRoute = 'generate' | 'score';
+
+const HEALTH_EVERY_MS = 50;
+
+/** Random-weight shapes to serve: the bench configs, and `m`, a 27 M-parameter model (H 512, 6 + 2 layers, S 16, L 512). */
+export const SERVE_CONFIGS: Record<string, BgptConfig> = {
+  ...Object.fromEntries(Object.entries(BENCH_CONFIGS).map(([k, v]) => [k, v.cfg])),
+  m: { hidden: 512, patchLayers: 6, byteLayers: 2, patchSize: 16, patchLength: 512, heads: 8 },
+};
 
 export interface LoadOptions {
   /** Weights to serve; without them, random weights of `config`. */
@@ -29,6 +39,8 @@ export interface LoadOptions {
   maxBytes: number;
   /** Bytes of each score body. */
   bodyBytes?: number;
+  /** One more client scoring a body that fills the context, over and over, during every run. */
+  backgroundScore?: boolean;
   /** Extra `bgpt serve` flags. */
   serveArgs: string[];
 }
@@ -52,6 +64,10 @@ export interface LoadRecord {
   bytes_per_server_cpu_s: number;
   server_rss_mb: { before: number; max: number; after: number };
   server_heap_mb: { before: number; after: number };
+  /** GET /healthz, one probe every HEALTH_EVERY_MS during the run: answered count and latency. */
+  healthz_ms: { n: number; p50: number; p99: number; max: number };
+  /** With backgroundScore: whole-context scores answered during the run and their latency. */
+  background_scores?: { n: number; p50_ms: number };
   [extra: string]: unknown;
 }
 
@@ -99,8 +115,26 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
+/**
+ * Sends `send` again as soon as it is answered (after `gapMs`) until stopped; the answers' times in ms. A
+ * failed request counts too (its time is how long the failure took).
+ */
+function loop(send: () => Promise<unknown>, gapMs: number): { stop(): Promise<number[]> } {
+  const times: number[] = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      await send().catch(() => undefined);
+      times.push(performance.now() - t0);
+      if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+    }
+  })();
+  return { stop: async () => ((running = false), await done, times.sort((a, b) => a - b)) };
+}
+
 /** One timed run of `clients` connections on one route. */
-async function load(url: string, route: LoadRoute, clients: number, o: LoadOptions, body: Buffer): Promise<LoadRecord> {
+async function load(url: string, route: LoadRoute, clients: number, o: LoadOptions, body: Buffer, whole: Buffer): Promise<LoadRecord> {
   const before = await serverState(url);
   let maxRss = before.rss, seed = 0;
   const latencies: number[] = [], errors: Record<string, number> = {};
@@ -113,6 +147,9 @@ async function load(url: string, route: LoadRoute, clients: number, o: LoadOptio
     }
     : { method: 'POST', path: '/v1/score?ext=bin', body };
   const poll = setInterval(() => void serverState(url).then((m) => (maxRss = Math.max(maxRss, m.rss)), () => {}), 2000);
+  const health = loop(() => fetch(`${url}/healthz`).then((r) => r.arrayBuffer()), HEALTH_EVERY_MS);
+  const wholeBody = new Uint8Array(whole);
+  const scores = o.backgroundScore ? loop(() => fetch(`${url}/v1/score?ext=bin`, { method: 'POST', body: wholeBody }).then((r) => r.arrayBuffer()), 0) : null;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const inst = autocannon({ url, connections: clients, duration: o.durationS, timeout: Math.max(30, o.durationS), requests: [request] }, (e, r) => (e ? reject(e) : resolve(r)));
     inst.on('response', (_c, status, _b, ms) => {
@@ -122,6 +159,7 @@ async function load(url: string, route: LoadRoute, clients: number, o: LoadOptio
     inst.on('reqError', (e: NodeJS.ErrnoException) => count(e.code ?? e.message));
   });
   clearInterval(poll);
+  const [healthMs, scoreMs] = await Promise.all([health.stop(), scores?.stop()]);
   const after = await serverState(url);
   // the server's own count: bytes of requests still running when the time is up count too
   const bytes = route === 'generate' ? after.generated - before.generated : after.input - before.input;
@@ -133,18 +171,20 @@ async function load(url: string, route: LoadRoute, clients: number, o: LoadOptio
     latency_ms: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)), max: round(latencies[latencies.length - 1] ?? NaN) },
     errors, server_cpu_s: round(cpu, 2), bytes_per_server_cpu_s: round(bytes / cpu), server_rss_mb: { before: round(before.rss), max: round(Math.max(maxRss, after.rss)), after: round(after.rss) },
     server_heap_mb: { before: round(before.heap), after: round(after.heap) },
+    healthz_ms: { n: healthMs.length, p50: round(percentile(healthMs, 50)), p99: round(percentile(healthMs, 99)), max: round(healthMs[healthMs.length - 1] ?? NaN) },
+    ...(scoreMs ? { background_scores: { n: scoreMs.length, p50_ms: round(percentile(scoreMs, 50)) } } : {}),
   };
 }
 
 /** Runs every (route, clients) pair against one server; `emit` gets each record as it is measured. */
 export async function benchServe(o: LoadOptions, emit: (r: Record<string, unknown>) => void): Promise<void> {
-  const spec = BENCH_CONFIGS[o.config];
-  if (!o.model && !spec) throw new Error(`unknown config "${o.config}" (a, b or c)`);
+  const cfg = SERVE_CONFIGS[o.config];
+  if (!o.model && !cfg) throw new Error(`unknown config "${o.config}" (${Object.keys(SERVE_CONFIGS).join(', ')})`);
   let dir: string | undefined, model = o.model;
   if (!model) {
     dir = mkdtempSync(join(tmpdir(), 'bgpt-bench-serve-'));
     model = join(dir, `random-${o.config}.safetensors`);
-    const m = new BgptModel(getKernels(), spec.cfg, { rng: new Rng(0) });
+    const m = new BgptModel(getKernels(), cfg, { rng: new Rng(0) });
     saveWeights(model, m.layout, m.params.data);
   }
   const server = await startServer(model, o.serveArgs);
@@ -152,13 +192,14 @@ export async function benchServe(o: LoadOptions, emit: (r: Record<string, unknow
     const info = await (await fetch(`${server.url}/healthz`)).json() as { task: string };
     const cfg = /bgpt_model_info\{([^}]*)\}/.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? '';
     const patchBytes = (Number(/patch_length="(\d+)"/.exec(cfg)?.[1]) - 2) * Number(/patch_size="(\d+)"/.exec(cfg)?.[1]);
-    const body = Buffer.from(Array.from({ length: o.bodyBytes ?? patchBytes }, (_, i) => (i * 7919) & 255));
+    const bytesOf = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919) & 255));
+    const whole = bytesOf(patchBytes), body = o.bodyBytes === undefined ? whole : bytesOf(o.bodyBytes);
     // one request of each kind first, so that the first timed run does not pay for warming up
     if (info.task === 'generative') await fetch(`${server.url}/v1/generate`, { method: 'POST', body: JSON.stringify({ max_bytes: 16, seed: 0 }) });
     const single: Record<string, number> = {};
     for (const route of o.routes) {
       for (const clients of o.clients) {
-        const r = await load(server.url, route, clients, o, body);
+        const r = await load(server.url, route, clients, o, body, whole);
         if (clients === 1) single[route] = r.bytes_per_s;
         else if (single[route]) r.speedup_vs_1_client = round(r.bytes_per_s / single[route], 2);
         emit({ ...r, config: o.model ? undefined : o.config, max_bytes: route === 'generate' ? o.maxBytes : undefined, body_bytes: route === 'score' ? body.length : undefined });

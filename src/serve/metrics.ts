@@ -23,7 +23,7 @@ export class ServeMetrics {
 
   constructor(info: { task: string; config: BgptConfig; parameters: number; backend: string }, gauges: { queued: () => number; active: () => number }) {
     const r = [this.registry];
-    new Gauge({ name: 'bgpt_queue_depth', help: 'Requests waiting to start', registers: r, collect() { this.set(gauges.queued()); } });
+    new Gauge({ name: 'bgpt_queue_depth', help: 'Requests not yet answered (bodies, compression) or not yet decoding (generation)', registers: r, collect() { this.set(gauges.queued()); } });
     new Gauge({ name: 'bgpt_active_streams', help: 'Generation streams in the decoding batch', registers: r, collect() { this.set(gauges.active()); } });
     const self = this;
     new Gauge({ name: 'bgpt_generated_bytes_per_second', help: `Bytes generated per second over the last ${RATE_WINDOW} s`, registers: r, collect() { this.set(self.rate()); } });

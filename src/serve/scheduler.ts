@@ -11,6 +11,8 @@ import type { StreamRunner, StreamSpec } from './decoder.js';
 import type { FileInput } from './files.js';
 
 export interface GenerateSink {
+  /** The stream left the queue for the decoding batch. */
+  joined?(): void;
   byte(b: number): void;
   end(stop: StopReason): void;
   fail(e: Error): void;
@@ -195,6 +197,7 @@ export class Scheduler<R> {
         const id = decoder.join(job.spec);
         job.id = id;
         this.streams.set(id, job);
+        guard(() => job.sink.joined?.());
       } catch (e) {
         settle(job, () => job.sink.fail(e as Error));
       }

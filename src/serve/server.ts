@@ -1,32 +1,33 @@
 /**
- * The HTTP server of `bgpt serve` (node:http). Routes: POST /v1/score, /v1/classify, /v1/generate,
- * /v1/compress, /v1/decompress; GET /healthz, /metrics. The model is fixed at start; requests carry only data. Compute runs on the event loop
- * between network events, one batch turn at a time (see scheduler.ts).
+ * The HTTP server of `bgpt serve` (node:http). Routes: POST /v1/score, /v1/classify, /v1/detect, /v1/generate,
+ * /v1/compress, /v1/decompress; GET /healthz, /metrics. The model is fixed at start; requests carry only data.
+ * The model lives in a compute worker (compute.ts) that runs the scheduler's batch turns; this thread reads
+ * bodies, keeps the limits and answers, so /healthz and /metrics answer while a long forward runs.
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { getKernels } from '../backend/index.js';
 import { headerPatch } from '../data/patches.js';
-import type { LoadedModel } from '../io/weights.js';
-import { compressBytes, decompressBytes } from '../compress/codec.js';
+import type { LoadedModel, Precision } from '../io/weights.js';
 import { Reader, readHeader } from '../compress/container.js';
-import type { ExactBgpt } from '../compress/exact-model.js';
-import { exactModel } from '../tasks/compress.js';
+import type { ModelKind } from '../model/task.js';
 import type { StopReason } from '../api/generate.js';
-import { BatchedStreams, type StreamRunner, type StreamSpec } from './decoder.js';
-import { inputPatches } from '../api/score.js';
-import { classifyFiles, scoreFiles, type ClassProbs, type FileInput, type Score } from './files.js';
+import type { StreamSpec } from './decoder.js';
+import { ComputeWorker } from './compute.js';
+import type { ClassProbs, FileInput, Score } from './files.js';
 import { ServeMetrics } from './metrics.js';
+import type { AloneSpec, ModelInfo, WorkerInit } from './protocol.js';
 import { BodyBudget, HttpError, extParam, noQuery, parseGenerate, readBody, thresholdParam, type GenerateRequest } from './request.js';
 import { detection, detectHeadBytes } from '../api/detect.js';
-import { QueueFull, Scheduler, type GenerateSink } from './scheduler.js';
+import type { GenerateSink } from './scheduler.js';
 
 export interface ServeLimits {
   /** Largest request body in bytes (413 past it). */
   maxBody: number;
   /** Bytes of request bodies held at once over all requests (503 past it; at least maxBody). */
   maxBodies: number;
-  /** Most requests waiting to start (429 past it). */
+  /** Most requests queued or computing, a generation until it starts decoding (429 past it). */
   maxQueue: number;
   /** Most generation streams decoded together and most bodies per forward. */
   maxBatch: number;
@@ -38,14 +39,22 @@ export interface ServeLimits {
 
 export const DEFAULT_LIMITS: ServeLimits = { maxBody: 8 << 20, maxBodies: 64 << 20, maxQueue: 64, maxBatch: 16, maxBytes: 4096, timeLimitMs: 60_000 };
 
+/** The model to serve: one already loaded (its tensors are copied to the worker), or a file the worker reads. */
+export type ServeModel = LoadedModel | { path: string; precision?: Precision | 'auto' };
+
 export interface ServeOptions {
   host?: string;
   port?: number;
   /** Bearer token every route but /healthz requires. */
   token?: string;
   limits?: Partial<ServeLimits>;
-  /** The generation decoder (default: the model's StreamBatch with room for maxBatch streams). */
-  decoder?: StreamRunner;
+  /**
+   * A module (URL) whose `createDecoder(model, capacity)` makes the generation decoder, in the worker
+   * (default: the model's StreamBatch with room for maxBatch streams).
+   */
+  decoderModule?: string;
+  /** Called if the compute worker dies: every request then fails, /healthz answers 503. */
+  onWorkerExit?: (e: Error) => void;
 }
 
 type Result = Score | ClassProbs;
@@ -55,35 +64,23 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 export class BgptServer {
   readonly limits: ServeLimits;
-  readonly metrics: ServeMetrics;
+  /** Set by listen(), once the worker has loaded the model. */
+  metrics!: ServeMetrics;
+  private info!: ModelInfo;
+  private compute!: ComputeWorker;
+  private failure: Error | null = null;
   private http: Server;
-  private scheduler: Scheduler<Result>;
   private routes: Record<string, { method: string; auth: boolean; run: Handler }>;
   private token: Buffer | null;
   private inflight = 0;
   private draining = false;
   private idle: (() => void) | null = null;
   private bodies: BodyBudget;
-  /** Built on the first compression request (a second copy of the weights, laid out for exact kernels). */
-  private exact: ExactBgpt | null = null;
 
-  constructor(private loaded: LoadedModel, private opts: ServeOptions = {}) {
+  constructor(private source: ServeModel, private opts: ServeOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.bodies = new BodyBudget(Math.max(this.limits.maxBodies, this.limits.maxBody));
-    const cfg = loaded.config;
     this.token = opts.token ? sha256(opts.token) : null;
-    const work = loaded.kind === 'generative'
-      ? { decoder: opts.decoder ?? new BatchedStreams(loaded.model, this.limits.maxBatch), runFiles: (f: FileInput[]) => scoreFiles(loaded.model, f) }
-      : { runFiles: (f: FileInput[]) => classifyFiles(loaded.model, loaded.task.labels, f) };
-    this.scheduler = new Scheduler<Result>(
-      { maxBatch: this.limits.maxBatch, maxQueue: this.limits.maxQueue, maxBatchPatches: Math.max(cfg.patchLength, Math.floor(16384 / cfg.patchSize)) },
-      { ...work, patchesOf: (f) => inputPatches(cfg, f).length / cfg.patchSize },
-      { batch: (kind, n) => this.metrics.batchSize(kind, n), generated: (n) => this.metrics.generated(n) },
-    );
-    this.metrics = new ServeMetrics(
-      { task: loaded.kind, config: cfg, parameters: loaded.model.layout.count(), backend: loaded.model.k.name },
-      { queued: () => this.scheduler.queued, active: () => this.scheduler.active },
-    );
     this.routes = {
       '/healthz': { method: 'GET', auth: false, run: async (_q, res) => this.healthz(res) },
       '/metrics': { method: 'GET', auth: true, run: async (_q, res) => this.send(res, 200, await this.metrics.text(), this.metrics.contentType) },
@@ -100,11 +97,35 @@ export class BgptServer {
     this.http.headersTimeout = Math.min(this.limits.timeLimitMs, 60_000);
   }
 
-  listen(): Promise<AddressInfo> {
+  /** Starts the compute worker (the model's loading errors reject here), then listens. */
+  async listen(): Promise<AddressInfo> {
+    this.compute = await ComputeWorker.start(this.workerInit(), {
+      batch: (kind, n) => this.metrics.batchSize(kind, n),
+      generated: (n) => this.metrics.generated(n),
+      died: (e) => {
+        this.failure = e;
+        this.opts.onWorkerExit?.(e);
+      },
+    });
+    this.info = this.compute.info;
+    const { kind, config, parameters, backend } = this.info;
+    this.metrics = new ServeMetrics({ task: kind, config, parameters, backend }, { queued: () => this.compute.queued, active: () => this.compute.active });
     return new Promise((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(this.opts.port ?? 8080, this.opts.host ?? '127.0.0.1', () => resolve(this.http.address() as AddressInfo));
     });
+  }
+
+  private workerInit(): WorkerInit {
+    const src = this.source, maxBatch = this.limits.maxBatch, decoderModule = this.opts.decoderModule;
+    if ('path' in src) return { model: { path: src.path, precision: src.precision }, backend: getKernels().name, maxBatch, decoderModule };
+    const p = src.model.params, half = p.half ? { dtype: p.half.dtype, data: p.half.data } : undefined;
+    return { model: { config: src.config, task: src.task, params: p.data, half }, backend: src.model.k.name, maxBatch, decoderModule };
+  }
+
+  /** The served model (after listen()). */
+  get model(): ModelInfo {
+    return this.info;
   }
 
   /** Requests being answered. */
@@ -130,10 +151,11 @@ export class BgptServer {
         };
       });
       unfinished = this.inflight;
-      this.scheduler.abortAll(new HttpError(503, 'the server shut down before this request finished'));
+      this.compute.abortAll(new HttpError(503, 'the server shut down before this request finished'));
     }
     await new Promise((r) => setImmediate(r));
     this.http.closeAllConnections();
+    await this.compute.close();
     return { unfinished };
   }
 
@@ -174,16 +196,18 @@ export class BgptServer {
   }
 
   private healthz(res: ServerResponse): void {
-    this.json(res, 200, { status: 'ok', task: this.loaded.kind, queued: this.scheduler.queued, active: this.scheduler.active });
+    const { queued, active } = this.compute;
+    if (this.failure) this.json(res, 503, { status: 'failed', error: this.failure.message });
+    else this.json(res, 200, { status: 'ok', task: this.info.kind, queued, active });
   }
 
-  private needTask(task: LoadedModel['kind'], route: string): void {
-    if (this.loaded.kind !== task) throw new HttpError(400, `${route} needs a ${task} model; this server runs a ${this.loaded.kind} one`);
+  private needTask(task: ModelKind, route: string): void {
+    if (this.info.kind !== task) throw new HttpError(400, `${route} needs a ${task} model; this server runs a ${this.info.kind} one`);
   }
 
   /** Refuses before reading a body when nothing could take it. */
   private needRoom(): void {
-    if (this.scheduler.queued >= this.limits.maxQueue) throw queueFull(this.limits.maxQueue);
+    if (this.compute.queued >= this.limits.maxQueue) throw queueFull(this.limits.maxQueue);
   }
 
   /** The body, its bytes counted against the server's body budget until the response is done. */
@@ -193,13 +217,10 @@ export class BgptServer {
     return withDeadline(readBody(req, this.limits.maxBody, this.bodies, taken), deadline, () => bodyLate(this.limits.timeLimitMs));
   }
 
-  /** Runs `submit`, turning a full queue into 429. */
+  /** Runs `submit` if the queue has room (429 if not). */
   private enqueue<T>(submit: () => T): T {
-    try {
-      return submit();
-    } catch (e) {
-      throw e instanceof QueueFull ? queueFull(this.limits.maxQueue) : e;
-    }
+    this.needRoom();
+    return submit();
   }
 
   private async file(req: IncomingMessage, res: ServerResponse, url: URL, deadline: number, task: LoadedModel['kind']): Promise<void> {
@@ -212,7 +233,7 @@ export class BgptServer {
 
   /** One body's turn in the batched score/classify forward; `received` is what the metrics count. */
   private async runFile(res: ServerResponse, deadline: number, received: number, input: FileInput): Promise<Result> {
-    const job = this.enqueue(() => this.scheduler.runFile(input));
+    const job = this.enqueue(() => this.compute.runFile<Result>(input));
     res.on('close', job.cancel);
     const r = await withDeadline(job.result, deadline, () => overTime(this.limits.timeLimitMs), job.cancel);
     this.metrics.input(received);
@@ -225,9 +246,9 @@ export class BgptServer {
     const threshold = thresholdParam(url);
     this.needRoom();
     const bytes = await this.body(req, res, deadline);
-    const head = bytes.subarray(0, detectHeadBytes(this.loaded.config));
+    const head = bytes.subarray(0, detectHeadBytes(this.info.config));
     const r = (await this.runFile(res, deadline, bytes.length, { bytes: head, ext: '' })) as ClassProbs;
-    const labels = this.loaded.kind === 'classification' ? this.loaded.task.labels : [];
+    const labels = this.info.task.kind === 'classification' ? this.info.task.labels : [];
     this.json(res, 200, detection(labels.map((l) => r.probs[l]), labels, head, { threshold }));
   }
 
@@ -254,7 +275,7 @@ export class BgptServer {
       }),
       fail: (e) => close(() => this.fail(res, e)),
     };
-    const ticket = this.enqueue(() => this.scheduler.generate(spec, sink));
+    const ticket = this.enqueue(() => this.compute.generate(spec, sink));
     if (g.stream) res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', ...this.closing() });
     const timer = setTimeout(() => {
       ticket.cancel();
@@ -266,23 +287,14 @@ export class BgptServer {
     });
   }
 
-  private codec(): ExactBgpt {
-    if (this.loaded.kind !== 'generative') throw new Error('compression needs a generative model');
-    return (this.exact ??= exactModel(this.loaded.model));
-  }
-
   /**
-   * Runs `work` alone in a scheduler turn. It cannot be interrupted from outside, so it is handed a
-   * progress callback that throws once the deadline has passed.
+   * Runs `job` alone in a scheduler turn. It cannot be interrupted from outside, so the worker stops it at
+   * its next progress report past the deadline.
    */
-  private async alone<T>(res: ServerResponse, deadline: number, work: (onProgress: () => void) => T): Promise<T> {
-    const late = () => overTime(this.limits.timeLimitMs);
-    const onProgress = () => {
-      if (performance.now() > deadline) throw late();
-    };
-    const job = this.enqueue(() => this.scheduler.runAlone(() => work(onProgress)));
-    res.on('close', job.cancel);
-    return withDeadline(job.result, deadline, late, job.cancel);
+  private async alone<T>(res: ServerResponse, deadline: number, job: AloneSpec): Promise<T> {
+    const ticket = this.enqueue(() => this.compute.runAlone<T>(job, deadline - performance.now()));
+    res.on('close', ticket.cancel);
+    return withDeadline(ticket.result, deadline, () => overTime(this.limits.timeLimitMs), ticket.cancel);
   }
 
   /** The body as a .bgpz file (lossless, docs/compression.md); `ext` is what the model is told the type is. */
@@ -290,9 +302,9 @@ export class BgptServer {
     this.needTask('generative', url.pathname);
     const ext = extParam(url);
     this.needRoom();
-    const bytes = await this.body(req, res, deadline);
-    const out = await this.alone(res, deadline, (onProgress) => compressBytes(this.codec(), bytes, ext, { onProgress }));
-    this.metrics.input(bytes.length);
+    const bytes = await this.body(req, res, deadline), received = bytes.length;
+    const out = await this.alone<Uint8Array>(res, deadline, { op: 'compress', bytes, ext });
+    this.metrics.input(received);
     this.send(res, 200, out, 'application/octet-stream');
   }
 
@@ -309,19 +321,13 @@ export class BgptServer {
       throw new HttpError(400, `not a .bgpz file: ${(e as Error).message}`);
     }
     if (length > this.limits.maxBody) throw new HttpError(413, `the decompressed file would be ${length} bytes, over the limit of ${this.limits.maxBody}`);
-    const r = await this.alone(res, deadline, (onProgress) => {
-      try {
-        return decompressBytes(this.codec(), buf, { onProgress });
-      } catch (e) {
-        throw e instanceof HttpError ? e : new HttpError(400, `cannot decompress: ${(e as Error).message}`);
-      }
-    });
+    const r = await this.alone<{ bytes: Uint8Array; ext: string }>(res, deadline, { op: 'decompress', bytes: buf });
     this.send(res, 200, r.bytes, 'application/octet-stream', { 'Bgpt-Ext': encodeURIComponent(r.ext) });
   }
 
   /** The prompt as the decoder takes it: header patch and whole patches, then the bytes of a partial patch. */
   private streamSpec(g: GenerateRequest): StreamSpec {
-    const { patchSize: S, patchLength: L } = this.loaded.config;
+    const { patchSize: S, patchLength: L } = this.info.config;
     const whole = Math.floor(g.prompt.length / S) * S;
     const context = new Int32Array(S + whole);
     context.set(headerPatch(g.ext, S));
