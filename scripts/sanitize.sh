@@ -3,8 +3,8 @@
 #   scripts/sanitize.sh [address,undefined | thread] [REPEAT]
 # Builds the addon with the sanitizers, runs the test files that exercise it with the sanitizers' runtime
 # preloaded into Node (a report stops the process, so its test fails), runs the signal tests (SIGINT, SIGTERM
-# and SIGKILL during training, profiler signals during products) REPEAT more times, and builds the normal addon
-# back whatever happened. Leak detection stays off: Node itself does not free everything at exit.
+# and SIGKILL during training, compression, decompression and generation; profiler signals during products)
+# REPEAT more times, and builds the normal addon back whatever happened. Leak detection stays off: Node itself does not free everything at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 san=${1:-address,undefined}
@@ -27,7 +27,7 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/s
 # the files whose work runs in the addon: every kernel against the reference, the decoding pool, the exact
 # kernels of compression, batched decoding, training with bf16, and the signal tests
 files=(test/native-kernels.test.ts test/native-pool.test.ts test/native-signals.test.ts test/compress.test.ts
-  test/decode.test.ts test/train-bf16.test.ts test/precision.test.ts)
+  test/decode.test.ts test/train-bf16.test.ts test/precision.test.ts test/cli-signals.test.ts)
 if [[ $san == thread ]]; then
   # libgomp is not built with TSan: its barriers are invisible to it, so every OpenMP region would be reported.
   # One OpenMP thread leaves the addon's own threads (the decoding pool, products from several JavaScript
@@ -39,6 +39,6 @@ node --import tsx --test --test-concurrency=1 "${files[@]}"
 for ((i = 1; i <= repeat; i++)); do
   echo "signal tests, run $i of $repeat"
   node --import tsx --test --test-concurrency=1 --test-name-pattern 'SIGINT|SIGTERM|SIGKILL|profiler signals' \
-    test/native-signals.test.ts test/train-cli.test.ts > /tmp/bgpt-sanitize-signals.log 2>&1 || { cat /tmp/bgpt-sanitize-signals.log; exit 1; }
+    test/native-signals.test.ts test/train-cli.test.ts test/cli-signals.test.ts > /tmp/bgpt-sanitize-signals.log 2>&1 || { cat /tmp/bgpt-sanitize-signals.log; exit 1; }
 done
 echo "sanitizers ($san): no report"
