@@ -166,6 +166,21 @@ describe('compress / decompress', () => {
     assert.ok(blocks.length < one.length, `random blocks stored: ${blocks.length} < ${one.length}`);
   });
 
+  it('a repeat farther back than the model\'s context costs a fraction of its first copy (the match model)', () => {
+    // 32 bytes of context: the byte model alone cannot see the first copy from the second
+    const a = randomBytes(800, 7), once = rt(a).length, twice = rt(Buffer.concat([a, a])).length;
+    assert.ok(twice - once < 0.1 * once, `second copy ${twice - once} bytes, first ${once}`);
+    // a repeat interrupted by changed bytes picks the match up again
+    const edited = Buffer.from(a);
+    for (let i = 50; i < 800; i += 100) edited[i] ^= 0x55;
+    assert.ok(rt(Buffer.concat([a, edited])).length - once < 0.2 * once);
+  });
+
+  it('reads modelled blocks of files made before matched blocks (the byte model alone)', () => {
+    const old = readFileSync(join(ROOT, 'test', 'fixtures', 'method1-text2000.bgpz'));
+    assert.ok(Buffer.from(decompressBytes(ex, old).bytes).equals(text(2000, 9)));
+  });
+
   it('stores ≥ 1 MB of random bytes with bounded expansion', () => {
     const r = randomBytes(1 << 20, 6), c = rt(r, 'auto');
     assert.ok(c.length <= r.length * 1.005 + 64, `${c.length} of ${r.length}`);

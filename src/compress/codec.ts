@@ -11,6 +11,7 @@ import { EOP } from '../model/config.js';
 import { headerPatch } from '../data/patches.js';
 import { Method, Reader, Writer, checkValue, readHeader, writeHeader, type WindowRule } from './container.js';
 import type { ExactBgpt } from './exact-model.js';
+import { MatchModel } from './match-model.js';
 import { RangeDecoder, RangeEncoder } from './range-coder.js';
 import { Sha256 } from '../util/sha256.js';
 
@@ -85,17 +86,21 @@ function tokensOf(data: Uint8Array, from: number, to: number, S: number, header:
   return t;
 }
 
-function encodeWindow(ex: ExactBgpt, data: Uint8Array, w: Win, header: Int32Array, enc: RangeEncoder): void {
+function encodeWindow(ex: ExactBgpt, data: Uint8Array, w: Win, header: Int32Array, enc: RangeEncoder, mm: MatchModel): void {
   const { patchSize: S, hidden: H } = ex.cfg, M = w.b - w.a;
   // inputs: context and new patches but the last (its feature would predict past the window)
   const F = ex.patchFeatures(tokensOf(data, w.ctx, w.b - 1, S, header), w.b - 1 - w.ctx, null);
   const off = w.a - 1 - w.ctx; // the row whose feature predicts patch a
   const freqs = ex.patchFreqs(F.subarray(off * H, (off + M) * H), tokensOf(data, w.a, w.b, S, header), M);
   const end = Math.min(data.length, w.b * S);
-  for (let i = w.a * S; i < end; i++) enc.encode(freqs.subarray((i - w.a * S) * 256, (i - w.a * S + 1) * 256), data[i]);
+  for (let i = w.a * S; i < end; i++) {
+    enc.encode(mm.adjust(freqs.subarray((i - w.a * S) * 256, (i - w.a * S + 1) * 256)), data[i]);
+    mm.update(i);
+  }
 }
 
-function decodeWindow(ex: ExactBgpt, out: Uint8Array, w: Win, header: Int32Array, dec: RangeDecoder): void {
+/** `mm`: the match model of a matched block (null: a modelled block of an older file, the byte model alone). */
+function decodeWindow(ex: ExactBgpt, out: Uint8Array, w: Win, header: Int32Array, dec: RangeDecoder, mm: MatchModel | null): void {
   const { patchSize: S } = ex.cfg;
   const cache = ex.newPatchCache(), bytes = ex.newByteCache();
   let F = ex.patchFeatures(tokensOf(out, w.ctx, w.a, S, header), w.a - w.ctx, cache);
@@ -104,7 +109,11 @@ function decodeWindow(ex: ExactBgpt, out: Uint8Array, w: Win, header: Int32Array
     bytes.length = 0;
     const end = Math.min(out.length, (p + 1) * S);
     let prev = -1;
-    for (let i = p * S; i < end; i++) prev = out[i] = dec.decode(ex.stepFreqs(bytes, feature, prev));
+    for (let i = p * S; i < end; i++) {
+      const f = ex.stepFreqs(bytes, feature, prev);
+      prev = out[i] = dec.decode(mm ? mm.adjust(f) : f);
+      mm?.update(i);
+    }
     if (p + 1 < w.b) {
       F = ex.patchFeatures(tokensOf(out, p, p + 1, S, header), 1, cache);
       feature = F;
@@ -123,20 +132,25 @@ export function compressBytes(ex: ExactBgpt, data: Uint8Array, ext: string, opts
   const w = new Writer();
   writeHeader(w, { length: data.length, modelId: modelId(ex.model), rule, ext, check: 0 }, defaultRule(ex));
   const checkAt = w.length - 4;
+  const mm = new MatchModel(data);
   for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
     const block = wins.slice(b0, b0 + rule.blockWindows), last = b0 + rule.blockWindows >= wins.length;
-    const raw = data.subarray(block[0].a * S, Math.min(data.length, block[block.length - 1].b * S));
+    const start = block[0].a * S, raw = data.subarray(start, Math.min(data.length, block[block.length - 1].b * S));
     let payload: Uint8Array | null = null;
     if (opts.store === 'never' || compressible(raw)) {
-      const enc = new RangeEncoder();
+      const before = mm.snapshot(), enc = new RangeEncoder();
       for (const win of block) {
-        encodeWindow(ex, data, win, header, enc);
+        encodeWindow(ex, data, win, header, enc, mm);
         opts.onProgress?.(Math.min(data.length, win.b * S), data.length);
       }
       payload = enc.finish();
-      if (opts.store !== 'never' && payload.length >= raw.length) payload = null;
-    }
-    w.byte(payload ? Method.Modelled : Method.Stored);
+      if (opts.store !== 'never' && payload.length >= raw.length) {
+        payload = null;
+        // the block's bytes went through the match model either way; what it learned from coding them did not happen
+        mm.restore(before);
+      }
+    } else for (let i = 0; i < raw.length; i++) mm.update(start + i);
+    w.byte(payload ? Method.Matched : Method.Stored);
     if (!last) w.varint((payload ?? raw).length);
     w.bytes(payload ?? raw);
     if (!payload) opts.onProgress?.(raw.byteOffset - data.byteOffset + raw.length, data.length);
@@ -159,7 +173,7 @@ export function decompressBytes(ex: ExactBgpt, buf: Uint8Array, opts: CodecOptio
   } catch {
     throw new Error(`corrupt header (length ${h.length})`);
   }
-  const header = headerPatch(h.ext, S), wins = windowsOf(Math.ceil(h.length / S), rule);
+  const header = headerPatch(h.ext, S), wins = windowsOf(Math.ceil(h.length / S), rule), mm = new MatchModel(out);
   for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
     const block = wins.slice(b0, b0 + rule.blockWindows), last = b0 + rule.blockWindows >= wins.length;
     const start = block[0].a * S, end = Math.min(h.length, block[block.length - 1].b * S);
@@ -168,11 +182,12 @@ export function decompressBytes(ex: ExactBgpt, buf: Uint8Array, opts: CodecOptio
     if (method === Method.Stored) {
       if (payload.length !== end - start) throw new Error('corrupt file (stored block of the wrong size)');
       out.set(payload, start);
+      for (let i = start; i < end; i++) mm.update(i);
       opts.onProgress?.(end, h.length);
-    } else if (method === Method.Modelled) {
+    } else if (method === Method.Modelled || method === Method.Matched) {
       const dec = new RangeDecoder(payload);
       for (const win of block) {
-        decodeWindow(ex, out, win, header, dec);
+        decodeWindow(ex, out, win, header, dec, method === Method.Matched ? mm : null);
         opts.onProgress?.(Math.min(h.length, win.b * S), h.length);
       }
       // the coder's trailing zero bytes are not stored (the decoder reads zeros past the end): it reads at least the payload

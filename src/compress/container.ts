@@ -21,7 +21,10 @@ export const MAX_EXT_BYTES = 0x7f;
 
 export const enum Method {
   Stored = 0,
+  /** Range-coded with the byte model's frequencies (written before matched blocks existed; still read). */
   Modelled = 1,
+  /** Range-coded with the byte model's frequencies reshaped by the match model (match-model.ts). */
+  Matched = 2,
 }
 
 /** How a file is cut into windows of the model's context (the same rule on both sides). */
