@@ -12,8 +12,9 @@ bgpt() { node "$here/dist/cli/main.js" "$@"; }
 bgpt data detect-set --corpus "$work/corpus" --out "$work/detect-set"
 mkdir -p "$work/detect"
 
-# a detector reads a file's head: 127 patches of 16 bytes after the header (2,032 bytes), trained on heads
-shape=(--task cls --labels-from-folders --patch-size 16 --patch-length 128 --hidden 256 --patch-layers 4 --byte-layers 2 --crop head)
+# a detector reads 127 patches of 16 bytes after the header (2,032 bytes): a longer file's first 1,008 and last
+# 1,024 bytes, trained so (--crop ends; docs/detect.md measured it against heads alone)
+shape=(--task cls --labels-from-folders --patch-size 16 --patch-length 128 --hidden 256 --patch-layers 4 --byte-layers 2 --crop ends)
 common=(--train "$work/detect-set/train" --eval-split 0.05 --precision bf16 --batch-size 16 --warmup 0.05 --dropout 0
   --weight-decay 0.01 --seed 0 --lr 5e-4 --epochs "${DETECT_EPOCHS:-4}")
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { detect, detectHeadBytes } from '../src/api/detect.js';
 import { classify } from '../src/api/classify.js';
+import { tsKernels } from '../src/backend/index.js';
+import { readEnds } from '../src/data/files.js';
+import { endsOf } from '../src/data/patches.js';
 import { checkpointOf, saveCheckpoint } from '../src/io/checkpoint.js';
+import { parseTask } from '../src/io/meta.js';
+import { loadModelFile } from '../src/io/weights.js';
+import { BgptClassifier } from '../src/model/classifier.js';
 import { formatManifest, type ManifestRow } from '../src/tasks/data/corpus.js';
 import { buildDetectSet } from '../src/tasks/data/detect-set.js';
 import { sha256 } from '../src/util/sha256.js';
@@ -71,6 +77,47 @@ describe('detect', () => {
     assert.equal(t.label, 'txt');
     assert.equal(u.label, 'unknown');
     assert.equal(detect(cls.model, LABELS, [text], { threshold: 0 })[0].label, c.label);
+  });
+});
+
+describe('a detector that reads both ends', () => {
+  const { patchSize: S, patchLength: L } = cls.config, room = (L - 1) * S;
+  const ends = new BgptClassifier(tsKernels, cls.config, LABELS.length, { params: cls.model.params.data, reads: 'ends' });
+  const endsModel = join(tmp, 'ends-detector.safetensors');
+  saveCheckpoint(endsModel, checkpointOf(ends, { task: { ...cls.task, reads: 'ends' } }));
+  const file = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 0xff);
+
+  it('keeps a file that fits whole, else its first ⌊(L−1)/2⌋ patches and its last bytes, read without the middle', () => {
+    const head = Math.floor((L - 1) / 2) * S;
+    for (const n of [0, 1, room - 1, room, room + 1, room + S, 2 * room - 1, 2 * room, 5 * room + 3, 1 << 20]) {
+      const b = file(n), want = n <= room ? b : Buffer.concat([b.subarray(0, head), b.subarray(n - (room - head))]);
+      assert.deepEqual(Buffer.from(endsOf(b, S, L)), Buffer.from(want), `${n} bytes`);
+      const path = join(tmp, `ends-${n}`);
+      writeFileSync(path, b);
+      assert.deepEqual(Buffer.from(readEnds(path, S, L)), Buffer.from(want), `read from a file of ${n} bytes`);
+    }
+  });
+
+  it('classifies what it reads: the same as a head reader given endsOf; saved and loaded with reads "ends"', () => {
+    const long = file(3 * room);
+    const [a] = classify(ends, LABELS, [{ bytes: long, ext: '' }]), [b] = classify(cls.model, LABELS, [{ bytes: endsOf(long, S, L), ext: '' }]);
+    assert.deepEqual(a.probs, b.probs);
+    assert.notDeepEqual(classify(cls.model, LABELS, [{ bytes: long, ext: '' }])[0].probs, a.probs, 'the tail changes the answer');
+    const m = loadModelFile(tsKernels, endsModel);
+    assert.equal(m.kind === 'classification' && m.model.reads, 'ends');
+    assert.deepEqual(detect(m.model as BgptClassifier, LABELS, [long]), detect(cls.model, LABELS, [endsOf(long, S, L)]));
+    assert.throws(() => parseTask('{"kind":"classification","labels":["a"],"reads":"tail"}'), /reads/);
+  });
+
+  it('bgpt detect reads both ends of a file and of standard input', () => {
+    const long = file(4 * room + 7), path = join(tmp, 'long.bin');
+    writeFileSync(path, long);
+    const want = detect(cls.model, LABELS, [endsOf(long, S, L)])[0].p;
+    for (const args of [[path], ['-']]) {
+      const r = spawnSync(process.execPath, [CLI, 'detect', '-m', endsModel, '--json', '--threshold', '0', ...args], { input: long, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(Math.abs(JSON.parse(r.stdout).p - want) < 1e-6, `${args}: ${r.stdout}`);
+    }
   });
 });
 
@@ -185,8 +232,10 @@ describe('a tiny detector on real files', { skip: missing.length ? `not installe
     const held = labels.reduce((n, l) => n + readdirSync(join(sub, 'heldout', l)).length, 0);
     const out = join(tmp, 'real-detector.safetensors');
     const t = bgpt('train', '--task', 'cls', '--labels-from-folders', '--train', join(sub, 'train'), '--eval-split', '0.1', '--out', out,
-      ...TINY, '--crop', 'head', '--batch-size', '8', '--epochs', '40', '--max-time', '20', '--lr', '3e-3', '--warmup', '0.05', '--dropout', '0', '--seed', '0');
+      ...TINY, '--crop', 'ends', '--batch-size', '8', '--epochs', '40', '--max-time', '20', '--lr', '3e-3', '--warmup', '0.05', '--dropout', '0', '--seed', '0');
     assert.equal(t.code, 0, t.err);
+    const trained = loadModelFile(tsKernels, out).task;
+    assert.equal(trained.kind === 'classification' && trained.reads, 'ends', 'trained on both ends, it reads both ends');
     const r = bgpt('bench', 'detect', '-m', out, join(sub, 'heldout'));
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);

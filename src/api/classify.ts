@@ -28,7 +28,7 @@ export interface ClassifyOptions {
 /** Labels (names in id order; ids as names where missing) with probabilities for each file. */
 export function classify(model: BgptClassifier, labels: readonly string[], files: FileInput[], opts: ClassifyOptions = {}): Classification[] {
   const S = model.cfg.patchSize, K = model.labels, batch = opts.batch ?? 16;
-  const seqs = files.map((f, i) => ({ i, patches: inputPatches(model.cfg, f) }));
+  const seqs = files.map((f, i) => ({ i, patches: inputPatches(model.cfg, f, model.reads) }));
   const order = [...seqs].sort((a, b) => a.patches.length - b.patches.length);
   const out: Classification[] = new Array(files.length);
   for (let start = 0; start < order.length; start += batch) {

@@ -6,4 +6,4 @@ export { score, scoringWindows, type FileInput, type Score, type ScoreOptions, t
 export { classify, topLabels, type Classification, type ClassifyOptions } from './classify.js';
 export { convert, generate, type Generated, type SampleOptions } from './generate.js';
 export { compress, decompress, useExactKernels } from './compress.js';
-export { detect, detectHeadBytes, type Detection, type DetectOptions } from './detect.js';
+export { detect, detectHeadBytes, detectInput, type Detection, type DetectOptions } from './detect.js';

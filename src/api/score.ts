@@ -6,7 +6,8 @@
  * attention is causal, so a file's numbers do not depend on its batch.
  */
 import type { Kernels } from '../backend/types.js';
-import { collate, filePatches, truncate } from '../data/patches.js';
+import { collate, endsOf, filePatches, truncate } from '../data/patches.js';
+import type { Reads } from '../model/task.js';
 import type { Batch, BgptModel } from '../model/bgpt.js';
 import { VOCAB, type BgptConfig } from '../model/config.js';
 
@@ -55,9 +56,13 @@ export interface Segment {
   start: number;
 }
 
-/** The patches the model reads for a file as the paper does: header, data, end patch, cut to the first L. */
-export function inputPatches(cfg: BgptConfig, f: FileInput): Int32Array {
-  return truncate(filePatches(f.bytes, f.ext ?? '', cfg.patchSize), cfg.patchSize, cfg.patchLength, 'head');
+/**
+ * The patches the model reads for a file as the paper does: header, data, end patch, cut to the first L; a
+ * classifier that reads `ends` sees the file's head and tail (endsOf) instead of its head.
+ */
+export function inputPatches(cfg: BgptConfig, f: FileInput, reads: Reads = 'head'): Int32Array {
+  const S = cfg.patchSize, L = cfg.patchLength, bytes = reads === 'ends' ? endsOf(f.bytes, S, L) : f.bytes;
+  return truncate(filePatches(bytes, f.ext ?? '', S), S, L, 'head');
 }
 
 /**

@@ -1,7 +1,7 @@
 /** `bgpt detect`: the content type of files from their bytes, with the shipped detector (docs/detect.md). */
 import type { Command } from 'commander';
-import { DEFAULT_THRESHOLD, GENERIC, detect, detectHeadBytes } from '../api/detect.js';
-import { listFiles, readHead } from '../data/files.js';
+import { DEFAULT_THRESHOLD, GENERIC, detect } from '../api/detect.js';
+import { listFiles, readDetectInput } from '../data/files.js';
 import { printable } from '../util/text.js';
 import { detectorModel, num } from './options.js';
 import { progressLine } from './progress.js';
@@ -12,7 +12,7 @@ const CHUNK = 256;
 export function registerDetect(program: Command): void {
   program
     .command('detect')
-    .description('the content type of each file from its first bytes (the shipped detector: bgpt detect --list names its types)')
+    .description('the content type of each file from its first and last bytes (the shipped detector: bgpt detect --list names its types)')
     .option('-m, --model <weights>', 'a detector (classification model) instead of the shipped one')
     .option('--json', 'one JSON object per line: {"path","label","p","top":[{"label","p"}]}')
     .option('--threshold <p>', `below this probability answer ${GENERIC.text} (text) or ${GENERIC.binary}`, String(DEFAULT_THRESHOLD))
@@ -26,13 +26,13 @@ export function registerDetect(program: Command): void {
       if (opts.list) return console.log([...labels, ...[GENERIC.text, GENERIC.binary, GENERIC.empty].filter((g) => !labels.includes(g))].join('\n'));
       if (!paths.length) throw new Error('no paths given (a file, a folder, or - for standard input)');
       const files = paths.flatMap((p) => (p === '-' ? [p] : listFiles([p])));
-      const head = detectHeadBytes(m.config), progress = progressLine('detecting'), t0 = performance.now();
+      const progress = progressLine('detecting'), t0 = performance.now();
       let failed = 0;
       for (let at = 0; at < files.length; at += CHUNK) {
         const names: string[] = [], heads: Uint8Array[] = [];
         for (const f of files.slice(at, at + CHUNK)) {
           try {
-            heads.push(readHead(f, head));
+            heads.push(readDetectInput(f, m.config, m.task.reads));
             names.push(f);
           } catch (e) {
             failed++;

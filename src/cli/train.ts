@@ -5,6 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname } from 'node:path';
 import { getKernels } from '../backend/index.js';
 import { parseConversion } from '../data/dataset.js';
+import type { Truncation } from '../data/patches.js';
 import { defaultHeads, validateConfig } from '../model/config.js';
 import { lastPath, train, type TrainOptions } from '../tasks/train.js';
 import { bf16Check, loadModel, num, taskFlag } from './options.js';
@@ -30,13 +31,13 @@ const SETTINGS: Record<string, [string | undefined, string]> = {
   'seed': ['0', 'random seed (the run is reproducible from it)'],
   'max-steps': ['0', 'stop after N optimizer steps in this run (0 = no limit)'],
   'max-time': ['0', 'stop after this many seconds in this run, evaluating and saving first (0 = no limit)'],
-  'crop': ['random', 'which L patches of a longer training file: random (head, body or tail, as the reference) or head (what a detector reads)'],
+  'crop': ['random', 'which L patches of a longer training file: random (head, body or tail, as the reference), head, or ends (its head and tail: what a detector reads)'],
   'precision': ['fp32', 'matrix products in fp32, or bf16 with fp32 sums, fp32 master weights and AdamW (needs avx512_bf16 or AMX)'],
 };
 const MODEL_FLAGS = ['hidden', 'patch-layers', 'byte-layers', 'patch-size', 'patch-length'];
 
-function cropOf(v: string): 'random' | 'head' {
-  if (v !== 'random' && v !== 'head') throw new Error(`--crop must be random or head, not "${v}"`);
+function cropOf(v: string): Truncation {
+  if (v !== 'random' && v !== 'head' && v !== 'ends') throw new Error(`--crop must be random, head or ends, not "${v}"`);
   return v;
 }
 

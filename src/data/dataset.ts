@@ -8,7 +8,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import type { Batch } from '../model/bgpt.js';
 import type { Rng } from '../util/rng.js';
 import { walkFiles } from './files.js';
-import { collate, extensionOf, filePatches, truncate, type Truncation } from './patches.js';
+import { collate, endsOf, extensionOf, filePatches, truncate, type Truncation } from './patches.js';
 
 /** A conversion mode: `a->b` (one way) or `a&b` (both ways). */
 export interface ConversionMode {
@@ -145,6 +145,7 @@ export function examplePatches(e: Example, reader: FileReader, S: number, L: num
   }
   const bytes = reader.read(e.path);
   if (!bytes) return null;
+  if (mode === 'ends') return { patches: truncate(filePatches(endsOf(bytes, S, L), extensionOf(e.path), S), S, L, 'head'), targetStart: 0 };
   return { patches: truncate(filePatches(bytes, extensionOf(e.path), S), S, L, mode, rng), targetStart: 0 };
 }
 

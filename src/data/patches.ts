@@ -30,14 +30,39 @@ export function filePatches(bytes: Uint8Array, ext: string, S: number): Int32Arr
   return out;
 }
 
-export type Truncation = 'head' | 'random';
+/** How a file longer than the context is cut: see truncate; 'ends' keeps its head and tail (endsOf). */
+export type Truncation = 'head' | 'random' | 'ends';
+
+/**
+ * What a model of L patches reads of a file by its two ends: the whole file when it fits the L − 1 data
+ * patches after the header patch, else the bytes of its first ⌊(L−1)/2⌋ patches and of its last
+ * ⌈(L−1)/2⌉ patches' worth of bytes, one after the other (a zip's directory, a script's code after a licence
+ * header). The head stays patch-aligned, so the file's first bytes sit where a head-only reader has them.
+ */
+export function endsOf(bytes: Uint8Array, S: number, L: number): Uint8Array {
+  const spans = endsSpans(bytes.length, S, L);
+  if (spans.length === 1) return bytes;
+  const out = new Uint8Array((L - 1) * S);
+  let at = 0;
+  for (const [a, b] of spans) {
+    out.set(bytes.subarray(a, b), at);
+    at += b - a;
+  }
+  return out;
+}
+
+/** The byte ranges [from, to) of a file of n bytes that endsOf keeps, in order. */
+export function endsSpans(n: number, S: number, L: number): [number, number][] {
+  const room = (L - 1) * S, head = Math.floor((L - 1) / 2) * S;
+  return n <= room ? [[0, n]] : [[0, head], [n - (room - head), n]];
+}
 
 /**
  * Cuts patches to at most L. 'head' (evaluation, inference) keeps the first L; 'random' (training) picks
  * head, body or tail uniformly: body = L patches from a random start in [1, N−L] when N > L+1 (else tail),
  * tail = the last L.
  */
-export function truncate(patches: Int32Array, S: number, L: number, mode: Truncation, rng?: Rng): Int32Array {
+export function truncate(patches: Int32Array, S: number, L: number, mode: Exclude<Truncation, 'ends'>, rng?: Rng): Int32Array {
   const N = patches.length / S;
   if (N <= L) return patches;
   let start = 0;

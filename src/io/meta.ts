@@ -105,10 +105,11 @@ export function parseTask(s: string): Task {
   const t = decodeJson(s, META.task);
   if (isObj(t) && t.kind === 'generative') return { kind: 'generative' };
   if (isObj(t) && t.kind === 'conversion' && typeof t.mode === 'string' && /^[^>&]+(->|&)[^>&]+$/.test(t.mode)) return { kind: 'conversion', mode: t.mode };
-  if (isObj(t) && t.kind === 'classification' && Array.isArray(t.labels) && t.labels.length > 0 && t.labels.every((l) => typeof l === 'string') && new Set(t.labels).size === t.labels.length) {
-    return { kind: 'classification', labels: t.labels as string[] };
+  if (isObj(t) && t.kind === 'classification' && Array.isArray(t.labels) && t.labels.length > 0 && t.labels.every((l) => typeof l === 'string') && new Set(t.labels).size === t.labels.length
+    && (t.reads === undefined || t.reads === 'head' || t.reads === 'ends')) {
+    return t.reads === 'ends' ? { kind: 'classification', labels: t.labels as string[], reads: 'ends' } : { kind: 'classification', labels: t.labels as string[] };
   }
-  throw new Error(`metadata ${META.task} must be {"kind":"generative"}, {"kind":"conversion","mode":"a->b"} or {"kind":"classification","labels":[distinct names]}`);
+  throw new Error(`metadata ${META.task} must be {"kind":"generative"}, {"kind":"conversion","mode":"a->b"} or {"kind":"classification","labels":[distinct names],"reads":"ends" (optional)}`);
 }
 
 export function parseTraining(s: string): TrainingState {

@@ -12,6 +12,7 @@ import { validateConfig, type BgptConfig } from './config.js';
 import type { ParamLayout } from '../nn/layout.js';
 import { buildLayout, modelParams } from './params.js';
 import { PatchLevelDecoder } from './patch-decoder.js';
+import type { Reads } from './task.js';
 
 export interface ClassifierResult {
   /** [B, K] */
@@ -29,7 +30,11 @@ export class BgptClassifier {
   private bufs: Buffers;
   private last: { B: number; N: number; masks: Uint8Array; counts: Int32Array; pooled: Float32Array; dlogits: Float32Array } | null = null;
 
-  constructor(readonly k: Kernels, readonly cfg: BgptConfig, readonly labels: number, opts: ModelOptions & { rng?: Rng } = {}) {
+  /** What it reads of a file longer than its context (Task.reads; api/score.ts inputPatches). */
+  readonly reads: Reads;
+
+  constructor(readonly k: Kernels, readonly cfg: BgptConfig, readonly labels: number, opts: ModelOptions & { rng?: Rng; reads?: Reads } = {}) {
+    this.reads = opts.reads ?? 'head';
     this.bufs = new Buffers(k.alloc);
     validateConfig(cfg);
     if (!Number.isInteger(labels) || labels < 1) throw new Error(`invalid label count ${labels}`);

@@ -11,5 +11,5 @@ export function modelForTask(k: Kernels, c: BgptConfig, task: Task & { kind: 'cl
 export function modelForTask(k: Kernels, c: BgptConfig, task: Exclude<Task, { kind: 'classification' }>, opts?: ModelOptions): BgptModel;
 export function modelForTask(k: Kernels, c: BgptConfig, task: Task, opts?: ModelOptions): TaskModel;
 export function modelForTask(k: Kernels, c: BgptConfig, task: Task, opts: ModelOptions = {}): TaskModel {
-  return task.kind === 'classification' ? new BgptClassifier(k, c, task.labels.length, opts) : new BgptModel(k, c, opts);
+  return task.kind === 'classification' ? new BgptClassifier(k, c, task.labels.length, { ...opts, reads: task.reads }) : new BgptModel(k, c, opts);
 }

@@ -6,7 +6,13 @@
 export type Task =
   | { kind: 'generative' }
   | { kind: 'conversion'; mode: string }
-  | { kind: 'classification'; labels: string[] };
+  | { kind: 'classification'; labels: string[]; reads?: Reads };
+
+/**
+ * What a classifier reads of a file longer than its context: its head (absent), or its two ends (trained
+ * with `--crop ends`: data/patches.ts endsOf). Reading must be as in training.
+ */
+export type Reads = 'head' | 'ends';
 
 /** The two kinds of model: a conversion model is a generative one. */
 export type ModelKind = 'generative' | 'classification';

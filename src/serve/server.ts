@@ -19,7 +19,7 @@ import type { ClassProbs, FileInput, Score } from './files.js';
 import { ServeMetrics } from './metrics.js';
 import type { AloneSpec, ModelInfo, WorkerInit } from './protocol.js';
 import { BodyBudget, HttpError, extParam, noQuery, parseGenerate, readBody, thresholdParam, type GenerateRequest } from './request.js';
-import { detection, detectHeadBytes } from '../api/detect.js';
+import { detectInput, detection } from '../api/detect.js';
 import type { GenerateSink } from './scheduler.js';
 
 export interface ServeLimits {
@@ -246,10 +246,10 @@ export class BgptServer {
     const threshold = thresholdParam(url);
     this.needRoom();
     const bytes = await this.body(req, res, deadline);
-    const head = bytes.subarray(0, detectHeadBytes(this.info.config));
-    const r = (await this.runFile(res, deadline, bytes.length, { bytes: head, ext: '' })) as ClassProbs;
-    const labels = this.info.task.kind === 'classification' ? this.info.task.labels : [];
-    this.json(res, 200, detection(labels.map((l) => r.probs[l]), labels, head, { threshold }));
+    const task = this.info.task, input = detectInput(bytes, this.info.config, task.kind === 'classification' ? task.reads : 'head');
+    const r = (await this.runFile(res, deadline, bytes.length, { bytes: input, ext: '' })) as ClassProbs;
+    const labels = task.kind === 'classification' ? task.labels : [];
+    this.json(res, 200, detection(labels.map((l) => r.probs[l]), labels, input, { threshold }));
   }
 
   private async generate(req: IncomingMessage, res: ServerResponse, deadline: number): Promise<void> {

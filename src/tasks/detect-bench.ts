@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENERIC, detect, detectHeadBytes } from '../api/detect.js';
-import { readHead } from '../data/files.js';
+import { GENERIC, detect } from '../api/detect.js';
+import { readDetectInput } from '../data/files.js';
 import type { BgptClassifier } from '../model/classifier.js';
 import { escapeHtml } from '../util/html.js';
 
@@ -75,8 +75,7 @@ export function benchDetect(model: BgptClassifier, labels: readonly string[], di
   const files = labelledFiles(dir), truth = files.map((f) => f.label);
   // bgpt: reading each file's head and the forward passes, the model already loaded
   let t0 = performance.now();
-  const n = detectHeadBytes(model.cfg);
-  const answers = detect(model, labels, files.map((f) => readHead(f.path, n)), { threshold: opts.threshold }).map((d) => d.label);
+  const answers = detect(model, labels, files.map((f) => readDetectInput(f.path, model.cfg, model.reads)), { threshold: opts.threshold }).map((d) => d.label);
   const bgpt = { ...tally(truth, answers, (performance.now() - t0) / 1000), threshold: opts.threshold };
   const confusion: DetectBenchResult['confusion'] = {};
   truth.forEach((t, i) => {

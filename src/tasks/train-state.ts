@@ -6,6 +6,7 @@
 import type { Kernels } from '../backend/types.js';
 import { conversionName, type ConversionMode } from '../data/dataset.js';
 import { checkpointOf, loadCheckpoint, saveCheckpoint, type ScheduleState } from '../io/checkpoint.js';
+import type { Truncation } from '../data/patches.js';
 import type { ModelKind, Task } from '../model/task.js';
 import { modelForTask, type TaskModel } from '../model/task-model.js';
 import type { AdamW, AdamWState } from '../optim/adamw.js';
@@ -19,6 +20,8 @@ export interface RunSettings {
   accumulation: number;
   /** Steps the schedule spans (0 or absent: by epochs). */
   steps?: number;
+  /** How longer training files are cut (a classifier trained on their ends reads files so: Task.reads). */
+  crop?: Truncation;
 }
 
 export interface TrainState {
@@ -35,8 +38,8 @@ export interface TrainState {
   rng: number[];
 }
 
-export function taskOf(o: Pick<RunSettings, 'task' | 'convert'>, labels: string[]): Task {
-  if (o.task === 'classification') return { kind: 'classification', labels };
+export function taskOf(o: Pick<RunSettings, 'task' | 'convert' | 'crop'>, labels: string[]): Task {
+  if (o.task === 'classification') return o.crop === 'ends' ? { kind: 'classification', labels, reads: 'ends' } : { kind: 'classification', labels };
   return o.convert ? { kind: 'conversion', mode: conversionName(o.convert) } : { kind: 'generative' };
 }
 

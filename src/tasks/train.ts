@@ -169,7 +169,7 @@ export async function train(k: Kernels, o: TrainOptions, hooks: TrainHooks): Pro
   });
   let lastEval: EvalLog | null = null;
   const evaluate = (): EvalLog => {
-    const r = evaluateExamples(model, held, reader, S, L);
+    const r = evaluateExamples(model, held, reader, S, L, o.crop === 'ends' ? 'ends' : 'head');
     // weights that give a NaN held-out loss must not become the best or the last checkpoint
     if (!Number.isFinite(r.loss)) throw nanStop('held-out loss', r.loss, state.step, o.out);
     const better = o.task === 'classification'
@@ -299,12 +299,15 @@ function unusedRanges(m: TaskModel): [number, number][] {
   return [[s.offset, s.size]];
 }
 
-/** Held-out loss (token-weighted for generative models, api/score.ts) and accuracy (classifiers), head truncation. */
-export function evaluateExamples(model: TaskModel, examples: Example[], reader: FileReader, S: number, L: number): { loss: number; accuracy?: number } {
+/**
+ * Held-out loss (token-weighted for generative models, api/score.ts) and accuracy (classifiers), each file cut
+ * at its head, or (`cut` 'ends', a model trained on them) at its two ends.
+ */
+export function evaluateExamples(model: TaskModel, examples: Example[], reader: FileReader, S: number, L: number, cut: 'head' | 'ends' = 'head'): { loss: number; accuracy?: number } {
   if (model.kind === 'generative') {
     const segs: Segment[] = [];
     for (const e of examples) {
-      const p = examplePatches(e, reader, S, L, 'head');
+      const p = examplePatches(e, reader, S, L, cut);
       if (p) segs.push({ file: segs.length, patches: p.patches, from: 0, start: 0 });
     }
     if (!segs.length) throw new Error('no held-out file could be read');
@@ -313,7 +316,7 @@ export function evaluateExamples(model: TaskModel, examples: Example[], reader: 
   }
   let sum = 0, count = 0, correct = 0;
   for (const e of examples) {
-    const b = makeBatch([e], reader, S, L, 'head');
+    const b = makeBatch([e], reader, S, L, cut);
     if (!b) continue;
     const r = model.forward(b.batch, b.labels);
     sum += r.loss!;

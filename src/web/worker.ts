@@ -9,7 +9,8 @@ import type { Kernels } from '../backend/types.js';
 import { wasmKernels, type WasmKernels } from '../backend/wasm/kernels.js';
 import { webgpuKernels, type WebgpuKernels } from '../backend/webgpu/kernels.js';
 import { classify, probsByLabel } from '../api/classify.js';
-import { detect, detectHeadBytes } from '../api/detect.js';
+import { detect } from '../api/detect.js';
+import { endsSpans } from '../data/patches.js';
 import { score } from '../api/score.js';
 import { extensionOf } from '../data/patches.js';
 import { openTensorSource } from '../io/open.js';
@@ -216,7 +217,10 @@ async function classifyRequest(files: { name: string; data: Blob | string }[]): 
 async function detectRequest(files: { name: string; data: Blob | string }[]): Promise<void> {
   const m = need<BgptClassifier>('classification', model);
   // only the head is read, of a file of any size
-  const heads = await Promise.all(files.map((f) => bytesOf(f.data instanceof Blob ? f.data.slice(0, detectHeadBytes(m.cfg)) : f.data)));
+  // only what the detector reads leaves the file: its head, or its head and tail
+  const { patchSize: S, patchLength: L } = m.cfg;
+  const part = (b: Blob) => (m.reads === 'ends' ? new Blob(endsSpans(b.size, S, L).map(([x, y]) => b.slice(x, y))) : b.slice(0, (L - 1) * S));
+  const heads = await Promise.all(files.map((f) => bytesOf(f.data instanceof Blob ? part(f.data) : f.data)));
   const r = detect(m, labels, heads, { onProgress: (done, total) => post({ type: 'progress', done, total, what: 'files detected' }) });
   post({ type: 'detected', files: r.map((d, i) => ({ name: files[i].name, ...d })), backend });
 }
