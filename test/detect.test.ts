@@ -107,6 +107,12 @@ describe('a detector that reads both ends', () => {
     assert.equal(m.kind === 'classification' && m.model.reads, 'ends');
     assert.deepEqual(detect(m.model as BgptClassifier, LABELS, [long]), detect(cls.model, LABELS, [endsOf(long, S, L)]));
     assert.throws(() => parseTask('{"kind":"classification","labels":["a"],"reads":"tail"}'), /reads/);
+    // a 16-bit export keeps it
+    const plain = join(tmp, 'ends-f16.safetensors');
+    assert.equal(bgpt('export', endsModel, plain, '--dtype', 'f16').code, 0);
+    const e = loadModelFile(tsKernels, plain, { precision: 'auto' });
+    assert.equal(e.kind === 'classification' && e.model.reads, 'ends');
+    assert.match(bgpt('inspect', plain).out, /reads +a longer file's first and last bytes/);
   });
 
   it('bgpt detect reads both ends of a file and of standard input', () => {

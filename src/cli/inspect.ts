@@ -15,6 +15,8 @@ export interface InspectResult {
   task: string;
   conversion?: string;
   labels?: string[];
+  /** What a classifier reads of a longer file (absent: its head). */
+  reads?: 'ends';
   /** Stored element types of the model's tensors, with counts. */
   dtypes: Record<string, number>;
   training?: Record<string, unknown>;
@@ -42,7 +44,10 @@ export function inspectFile(path: string): InspectResult {
         task: w.task.kind, dtypes,
       };
       if (w.task.kind === 'conversion') r.conversion = w.task.mode;
-      if (w.task.kind === 'classification') r.labels = w.task.labels;
+      if (w.task.kind === 'classification') {
+        r.labels = w.task.labels;
+        if (w.task.reads === 'ends') r.reads = 'ends';
+      }
       if (w.meta.training) {
         const { rng, extra, ...rest } = w.meta.training;
         r.training = { ...rest, ...(rng ? { rng: Object.keys(rng) } : {}), ...(extra ? { extra: Object.keys(extra) } : {}) };
@@ -91,6 +96,7 @@ export function registerInspect(program: Command): void {
         ['task', r.task + (r.conversion ? ` (${r.conversion})` : '')],
       ];
       if (r.labels) lines.push(['labels', `${r.labels.length}: ${r.labels.slice(0, 20).join(', ')}${r.labels.length > 20 ? ', …' : ''}`]);
+      if (r.labels) lines.push(['reads', r.reads === 'ends' ? 'a longer file\'s first and last bytes' : 'a longer file\'s first bytes']);
       if (r.training) lines.push(['training', Object.entries(r.training).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')]);
       if (r.optimizer) lines.push(['optimizer', typeof r.optimizer === 'string' ? r.optimizer : `AdamW step ${r.optimizer.step}, lr ${r.optimizer.lr}, betas ${r.optimizer.beta1}/${r.optimizer.beta2}, eps ${r.optimizer.eps}, weight decay ${r.optimizer.weightDecay}`]);
       if (r.writtenBy) lines.push(['written by', r.writtenBy]);

@@ -207,12 +207,12 @@ export interface ModelWeights {
   meta: ModelMeta;
 }
 
-/** Label names a plain safetensors export noted in its metadata (bgpt.task), when they fit. */
-function labelsFromMetadata(src: TensorSource, n: number): string[] | undefined {
+/** The classification task (labels, what it reads) a plain safetensors export noted in its metadata (bgpt.task), when it fits. */
+function taskFromMetadata(src: TensorSource, n: number): (Task & { kind: 'classification' }) | undefined {
   if (!(src instanceof SafetensorsSource) || src.metadata[META.task] === undefined) return undefined;
   try {
     const t = parseTask(src.metadata[META.task]);
-    return t.kind === 'classification' && t.labels.length === n ? t.labels : undefined;
+    return t.kind === 'classification' && t.labels.length === n ? t : undefined;
   } catch {
     return undefined; // informational only in a plain file
   }
@@ -253,9 +253,9 @@ export function readWeights(src: TensorSource, precision: Precision | 'auto' = '
   if (src instanceof PthSource) info = src.info;
   let task: Task = { kind: 'generative' };
   if (classes) {
-    const labels = info?.labels ?? labelsFromMetadata(src, classes) ?? defaultLabels(classes);
+    const noted = taskFromMetadata(src, classes), labels = info?.labels ?? noted?.labels ?? defaultLabels(classes);
     if (labels.length !== classes) throw new Error(`the checkpoint lists ${labels.length} labels but its classifier has ${classes} outputs`);
-    task = { kind: 'classification', labels };
+    task = noted?.reads ? { kind: 'classification', labels, reads: noted.reads } : { kind: 'classification', labels };
   }
   const meta: ModelMeta = { format: src.format };
   if (src instanceof SafetensorsSource) meta.metadata = src.metadata;
