@@ -209,6 +209,15 @@ describe('serve: compute off the HTTP thread', () => {
     writeFileSync(bad, 'not a model');
     await assert.rejects(new BgptServer({ path: bad }, { port: 0 }).listen(), (e: Error) => e.message.includes(bad));
   });
+
+  it('a port already taken fails listen() (and lets the worker go)', async () => {
+    const s = await serve(tinyGenerative());
+    try {
+      await assert.rejects(new BgptServer(tinyGenerative(), { port: Number(new URL(s.url).port) }).listen(), /EADDRINUSE/);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe('serve: SIGTERM', () => {

@@ -111,7 +111,11 @@ export class BgptServer {
     const { kind, config, parameters, backend } = this.info;
     this.metrics = new ServeMetrics({ task: kind, config, parameters, backend }, { queued: () => this.compute.queued, active: () => this.compute.active });
     return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
+      this.http.once('error', (e) => {
+        // a port taken: the worker and its model go too
+        void this.compute.close();
+        reject(e);
+      });
       this.http.listen(this.opts.port ?? 8080, this.opts.host ?? '127.0.0.1', () => resolve(this.http.address() as AddressInfo));
     });
   }
