@@ -98,8 +98,9 @@ export function readEnds(path: string, S: number, L: number): Uint8Array {
   const room = (L - 1) * S;
   return withInput(path, (fd) => {
     const fs = nodeFs();
-    if (path !== '-' && fs.fstatSync(fd).isFile()) {
-      const spans = endsSpans(fs.fstatSync(fd).size, S, L), out = new Uint8Array(spans.reduce((n, [a, b]) => n + b - a, 0));
+    const st = path === '-' ? null : fs.fstatSync(fd);
+    if (st?.isFile()) {
+      const spans = endsSpans(st.size, S, L), out = new Uint8Array(spans.reduce((n, [a, b]) => n + b - a, 0));
       let at = 0;
       for (const [a, b] of spans) at += readFully(fd, out.subarray(at, at + b - a), a);
       // a file that shrank while read: what was there

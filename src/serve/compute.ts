@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { StreamSpec } from './decoder.js';
 import type { FileInput } from './files.js';
-import type { AloneSpec, FromWorker, ModelInfo, ToWorker, WireError, WorkerEvent, WorkerInit } from './protocol.js';
+import { fillsBuffer, type AloneSpec, type FromWorker, type ModelInfo, type ToWorker, type WireError, type WorkerEvent, type WorkerInit } from './protocol.js';
 import { HttpError } from './request.js';
 import type { GenerateSink, SchedulerObserver } from './scheduler.js';
 
@@ -32,7 +32,7 @@ function errorOf(w: WireError): Error {
  * take its whole buffer along: a pooled one, or the body a prompt was cut from).
  */
 function own(b: Uint8Array): Uint8Array {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b : new Uint8Array(b);
+  return fillsBuffer(b) ? b : new Uint8Array(b);
 }
 
 export interface ComputeObserver extends SchedulerObserver {

@@ -11,6 +11,11 @@ import type { ModelKind, Task } from '../model/task.js';
 import type { StreamSpec } from './decoder.js';
 import type { FileInput } from './files.js';
 
+/** Whether the bytes fill their own ArrayBuffer: then the buffer can move between threads instead of being copied. */
+export function fillsBuffer(b: Uint8Array): b is Uint8Array<ArrayBuffer> {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
+}
+
 /** Where the worker gets its model: a file it reads itself, or the tensors of a model already loaded (copied). */
 export type ModelSpec =
   | { path: string; precision?: Precision | 'auto' }

@@ -14,7 +14,7 @@ import { inputPatches } from '../api/score.js';
 import { exactModel } from '../tasks/compress.js';
 import { BatchedStreams, type StreamRunner } from './decoder.js';
 import { classifyFiles, scoreFiles, type FileInput } from './files.js';
-import type { AloneSpec, FromWorker, ModelInfo, ModelSpec, ToWorker, WireError, WorkerEvent, WorkerInit } from './protocol.js';
+import { fillsBuffer, type AloneSpec, type FromWorker, type ModelInfo, type ModelSpec, type ToWorker, type WireError, type WorkerEvent, type WorkerInit } from './protocol.js';
 import { HttpError } from './request.js';
 import { Scheduler } from './scheduler.js';
 
@@ -44,7 +44,7 @@ function modelOf(spec: ModelSpec, k: Kernels): { task: Task; model: TaskModel } 
   return { task: spec.task, model: modelForTask(k, spec.config, spec.task, { params, half }) };
 }
 
-export function wireError(e: unknown): WireError {
+function wireError(e: unknown): WireError {
   if (e instanceof HttpError) return { message: e.message, status: e.status, headers: e.headers };
   return { message: (e as Error)?.message ?? String(e) };
 }
@@ -83,7 +83,7 @@ function flush(): void {
 
 /** The bytes' own buffer when they fill it (it can travel without a copy), else none. */
 function ownBuffer(b: Uint8Array): ArrayBuffer | undefined {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b.buffer : undefined;
+  return fillsBuffer(b) ? b.buffer : undefined;
 }
 
 async function start(): Promise<void> {
