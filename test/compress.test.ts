@@ -113,13 +113,19 @@ describe('exact kernels: TypeScript and native give the same bits', { skip: nati
       setThreads(threads);
       const rng = new Rng(7 + threads), rnd = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);
       const both = (f: (k: ExactKernels) => Float32Array | Int32Array) => assert.ok(bits(f(tsExact)).equals(bits(f(nat))));
-      for (const [R, K, N] of [[1, 32, 96], [37, 64, 256], [200, 48, 130]]) {
+      for (const [R, K, N] of [[1, 32, 96], [37, 64, 256], [200, 48, 130], [13, 40, 1024]]) {
         const x = rnd(R * K, 3), w = rnd(K * N, 0.5), b = rnd(N), g = rnd(K), gb = rnd(K);
         both((k) => { const o = new Float32Array(R * N); k.linear(o, x, w, b, R, K, N); return o; });
         both((k) => { const o = new Float32Array(R * N); k.linear(o, x, w, null, R, K, N); return o; });
         both((k) => { const o = new Float32Array(R * K); k.layerNorm(o, x, g, gb, R, K); return o; });
         both((k) => { const o = new Float32Array(R * K); k.gelu(o, x, R * K); return o; });
+        const ld = N + 16, wp = rnd(K * ld, 0.5); // rows of w further apart than N (the padded weights)
+        both((k) => { const o = new Float32Array(R * N); k.linear(o, x, wp, b, R, K, N, ld); return o; });
       }
+      const edges = Float32Array.from([0, -0, 1e-30, -1e-30, 5, -5, 9.9, 10.1, 30, -30, 90, -90, 1e30, -1e30, Infinity, -Infinity, NaN, 3e-39]);
+      both((k) => { const o = new Float32Array(edges.length); k.gelu(o, edges, edges.length); return o; });
+      const big = rnd(40000, 4); // past one thread's share: the vector loop and the threads
+      both((k) => { const o = new Float32Array(big.length); k.gelu(o, big, big.length - 3); return o; });
       for (const [B, R, past, H, heads] of [[1, 1, 7, 32, 2], [1, 5, 0, 64, 4], [30, 8, 0, 32, 2], [1, 3, 60, 128, 2]]) {
         const qkv = rnd(B * R * 3 * H, 2), cache = rnd((past + R) * 2 * H, 2);
         both((k) => { const o = new Float32Array(B * R * H); k.attend(o, qkv, qkv.subarray(H), 3 * H, B, R, 0, H, heads); return o; });

@@ -4,15 +4,30 @@
  * batches) or one at a time against key/value caches (the decoder), on any backend and thread count.
  */
 import type { ExactKernels } from '../backend/exact/index.js';
+import { paddedStride } from '../backend/exact/types.js';
 import type { BgptModel } from '../model/bgpt.js';
 import { VOCAB, type BgptConfig } from '../model/config.js';
 import { BYTE_PREFIX, PATCH_PREFIX } from '../model/params.js';
 
 const EMB = 'patch_level_decoder.patch_embedding';
 
+/** A weight [K, N] as the exact linear reads it: rows `ld` apart (paddedStride). */
+interface Matrix {
+  w: Float32Array;
+  ld: number;
+}
+
+function matrix(w: Float32Array, K: number, N: number): Matrix {
+  const ld = paddedStride(N);
+  if (ld === N) return { w, ld };
+  const p = new Float32Array(K * ld);
+  for (let k = 0; k < K; k++) p.set(w.subarray(k * N, k * N + N), k * ld);
+  return { w: p, ld };
+}
+
 interface LayerWeights {
-  ln1g: Float32Array; ln1b: Float32Array; attnW: Float32Array; attnB: Float32Array; projW: Float32Array; projB: Float32Array;
-  ln2g: Float32Array; ln2b: Float32Array; fcW: Float32Array; fcB: Float32Array; fc2W: Float32Array; fc2B: Float32Array;
+  ln1g: Float32Array; ln1b: Float32Array; attnW: Matrix; attnB: Float32Array; projW: Matrix; projB: Float32Array;
+  ln2g: Float32Array; ln2b: Float32Array; fcW: Matrix; fcB: Float32Array; fc2W: Matrix; fc2B: Float32Array;
 }
 
 /** Keys and values of one sequence: per layer [capacity, 2H] (the keys, then the values, of each position). */
@@ -36,9 +51,9 @@ class Stack {
     for (let i = 0; i < n; i++) {
       const p = `h.${i}.`;
       this.layers.push({
-        ln1g: w(`${p}ln_1.weight`), ln1b: w(`${p}ln_1.bias`), attnW: w(`${p}attn.c_attn.weight`), attnB: w(`${p}attn.c_attn.bias`),
-        projW: w(`${p}attn.c_proj.weight`), projB: w(`${p}attn.c_proj.bias`), ln2g: w(`${p}ln_2.weight`), ln2b: w(`${p}ln_2.bias`),
-        fcW: w(`${p}mlp.c_fc.weight`), fcB: w(`${p}mlp.c_fc.bias`), fc2W: w(`${p}mlp.c_proj.weight`), fc2B: w(`${p}mlp.c_proj.bias`),
+        ln1g: w(`${p}ln_1.weight`), ln1b: w(`${p}ln_1.bias`), attnW: matrix(w(`${p}attn.c_attn.weight`), H, 3 * H), attnB: w(`${p}attn.c_attn.bias`),
+        projW: matrix(w(`${p}attn.c_proj.weight`), H, H), projB: w(`${p}attn.c_proj.bias`), ln2g: w(`${p}ln_2.weight`), ln2b: w(`${p}ln_2.bias`),
+        fcW: matrix(w(`${p}mlp.c_fc.weight`), H, 4 * H), fcB: w(`${p}mlp.c_fc.bias`), fc2W: matrix(w(`${p}mlp.c_proj.weight`), 4 * H, H), fc2B: w(`${p}mlp.c_proj.bias`),
       });
     }
     this.lnfG = w('ln_f.weight');
@@ -64,7 +79,7 @@ class Stack {
     const past = cache ? cache.length : 0;
     this.layers.forEach((L, i) => {
       k.layerNorm(a, x, L.ln1g, L.ln1b, n, H);
-      k.linear(qkv, a, L.attnW, L.attnB, n, H, 3 * H);
+      k.linear(qkv, a, L.attnW.w, L.attnB, n, H, 3 * H, L.attnW.ld);
       if (cache) {
         const kv = cache.kv[i];
         for (let r = 0; r < R; r++) kv.set(qkv.subarray(r * 3 * H + H, (r + 1) * 3 * H), (past + r) * 2 * H);
@@ -72,12 +87,12 @@ class Stack {
       } else {
         k.attend(y, qkv, qkv.subarray(H), 3 * H, B, R, 0, H, this.heads);
       }
-      k.linear(t, y, L.projW, L.projB, n, H, H);
+      k.linear(t, y, L.projW.w, L.projB, n, H, H, L.projW.ld);
       for (let j = 0; j < n * H; j++) x[j] += t[j]; // Float32Array: one float addition per element
       k.layerNorm(a, x, L.ln2g, L.ln2b, n, H);
-      k.linear(fc, a, L.fcW, L.fcB, n, H, 4 * H);
+      k.linear(fc, a, L.fcW.w, L.fcB, n, H, 4 * H, L.fcW.ld);
       k.gelu(g, fc, n * 4 * H);
-      k.linear(t, g, L.fc2W, L.fc2B, n, 4 * H, H);
+      k.linear(t, g, L.fc2W.w, L.fc2B, n, 4 * H, H, L.fc2W.ld);
       for (let j = 0; j < n * H; j++) x[j] += t[j];
     });
     if (cache) cache.length += R;
@@ -103,7 +118,7 @@ export class ExactBgpt {
   private patchWpe: Float32Array;
   private byteWte: Float32Array;
   private byteWpe: Float32Array;
-  private headT: Float32Array; // the tied LM head, [H, 256]: the end-of-patch token is never a file's byte
+  private headT: Matrix; // the tied LM head, [H, 256]: the end-of-patch token is never a file's byte
   private logits = new Float32Array(0);
 
   constructor(readonly k: ExactKernels, readonly model: BgptModel) {
@@ -115,7 +130,7 @@ export class ExactBgpt {
     this.patchWpe = p.w(`${PATCH_PREFIX}wpe.weight`);
     this.byteWte = p.w(`${BYTE_PREFIX}wte.weight`);
     this.byteWpe = p.w(`${BYTE_PREFIX}wpe.weight`);
-    this.headT = transpose(this.byteWte.subarray(0, 256 * H), 256, H);
+    this.headT = matrix(transpose(this.byteWte.subarray(0, 256 * H), 256, H), H, 256);
   }
 
   newPatchCache(): Cache {
@@ -175,7 +190,7 @@ export class ExactBgpt {
     if (this.logits.length < R * 256) this.logits = new Float32Array(R * 256);
     if (this.freqBuf.length < R * 256) this.freqBuf = new Int32Array(R * 256);
     const logits = this.logits.subarray(0, R * 256), f = this.freqBuf.subarray(0, R * 256);
-    this.k.linear(logits, h, this.headT, null, R, H, 256);
+    this.k.linear(logits, h, this.headT.w, null, R, H, 256, this.headT.ld);
     this.k.freqs(f, logits, R);
     return f;
   }

@@ -49,12 +49,12 @@ export function tanhExact(u: number): number {
 export const tsExact: ExactKernels = {
   name: 'ts',
 
-  linear(out, x, w, b, R, K, N) {
+  linear(out, x, w, b, R, K, N, ldw = N) {
     for (let r = 0; r < R; r++) {
       const o = out.subarray(r * N, r * N + N);
       o.fill(0);
       for (let k = 0; k < K; k++) {
-        const xv = x[r * K + k], wo = k * N;
+        const xv = x[r * K + k], wo = k * ldw;
         // o is a Float32Array: the double sum of two floats is rounded to float on store
         for (let n = 0; n < N; n++) o[n] += f(xv * w[wo + n]);
       }

@@ -8,8 +8,11 @@
  */
 export interface ExactKernels {
   readonly name: 'ts' | 'native';
-  /** out[r,n] = (Σ_k x[r,k]·w[k,n], k ascending from 0) + b[n]; w is [K, N] (GPT-2 Conv1D layout). */
-  linear(out: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, R: number, K: number, N: number): void;
+  /**
+   * out[r,n] = (Σ_k x[r,k]·w[k·ldw + n], k ascending from 0) + b[n]; w is [K, N] (GPT-2 Conv1D layout) with
+   * rows ldw ≥ N apart (default N; see paddedStride).
+   */
+  linear(out: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, R: number, K: number, N: number, ldw?: number): void;
   /** LayerNorm over rows of D (eps 1e-5): mean, then the mean of squared deviations, then ((x−μ)·rstd)·g + b. */
   layerNorm(out: Float32Array, x: Float32Array, g: Float32Array, b: Float32Array, R: number, D: number): void;
   /** gelu_new, elementwise, with tanh from the exact exp. */
@@ -24,6 +27,14 @@ export interface ExactKernels {
   patchEmbed(out: Float32Array, wT: Float32Array, bias: Float32Array, tokens: Int32Array, R: number, S: number, H: number, V: number): void;
   /** Integer frequencies of the 256 byte values from logits [R, 256]: 1 + ⌊softmax · FREQ_SPREAD⌋, each ≥ 1. */
   freqs(out: Int32Array, logits: Float32Array, R: number): void;
+}
+
+/**
+ * A row stride for a weight of N columns: N itself unless its rows would lie a multiple of 512 bytes apart,
+ * where a column block's rows share a few cache sets and evict each other (then 16 floats more).
+ */
+export function paddedStride(N: number): number {
+  return N % 128 === 0 ? N + 16 : N;
 }
 
 /** What the softmax is spread over above the floor of 1 per symbol (the range coder's totals stay ≤ 2^16 + a few). */

@@ -12,11 +12,14 @@ using Info = const Napi::CallbackInfo&;
 Napi::Value ExactLinear(Info info) {
   Args a(info, "exactLinear", 7);
   const idx R = a.dim(4, "R"), K = a.dim(5, "K"), N = a.dim(6, "N");
+  // optional row stride of w (default N)
+  const idx ldw = info.Length() > 7 && !info[7].IsUndefined() ? a.dim(7, "ldw") : N;
+  if (ldw < N) a.fail("ldw must be at least N");
   float* out = a.f32(0, "out", prod({R, N}));
   const float* x = a.f32(1, "x", prod({R, K}));
-  const float* w = a.f32(2, "w", prod({K, N}));
+  const float* w = a.f32(2, "w", K == 0 ? 0 : prod({K - 1, ldw}) + N);
   const float* b = a.f32OrNull(3, "b", N);
-  exact::linear(out, x, w, b, R, K, N);
+  exact::linear(out, x, w, b, R, K, N, ldw);
   return info.Env().Undefined();
 }
 

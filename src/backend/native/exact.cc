@@ -111,14 +111,16 @@ float tanh_exact(float u) {
 namespace {
 
 constexpr idx kBlock = 64;  // outputs per task
-constexpr idx kRows = 4;    // rows per task: each weight loaded once serves four rows
+
+#if !defined(__AVX512F__)
+constexpr idx kRows = 4;  // rows per task: each weight loaded once serves four rows
 
 // Outputs [n0, n0 + kBlock) of rows [r0, r0 + kRows): fixed sizes, so the accumulators stay in registers.
 template <idx Rows>
-void linear_tile(float* out, const float* x, const float* w, const float* b, idx r0, idx n0, idx K, idx N) {
+void linear_tile(float* out, const float* x, const float* w, const float* b, idx r0, idx n0, idx K, idx N, idx ldw) {
   float acc[Rows][kBlock] = {};
   for (idx k = 0; k < K; k++) {
-    const float* __restrict wk = w + k * N + n0;
+    const float* __restrict wk = w + k * ldw + n0;
     for (idx i = 0; i < Rows; i++) {
       const float xv = x[(r0 + i) * K + k];
       for (idx j = 0; j < kBlock; j++) acc[i][j] += xv * wk[j];
@@ -129,13 +131,13 @@ void linear_tile(float* out, const float* x, const float* w, const float* b, idx
 }
 
 // Any rows and outputs (the edges): the same operations in the same order per element.
-void linear_edge(float* out, const float* x, const float* w, const float* b, idx r0, idx r1, idx n0, idx n1, idx K, idx N) {
+void linear_edge(float* out, const float* x, const float* w, const float* b, idx r0, idx r1, idx n0, idx n1, idx K, idx N, idx ldw) {
   for (idx r = r0; r < r1; r++) {
     float* __restrict o = out + r * N;
     for (idx n = n0; n < n1; n++) o[n] = 0.0f;
     for (idx k = 0; k < K; k++) {
       const float xv = x[r * K + k];
-      const float* __restrict wk = w + k * N;
+      const float* __restrict wk = w + k * ldw;
       for (idx n = n0; n < n1; n++) o[n] += xv * wk[n];
     }
     if (b)
@@ -143,27 +145,93 @@ void linear_edge(float* out, const float* x, const float* w, const float* b, idx
   }
 }
 
+#else
+// The same products with AVX-512 written out: Rows × 4 vectors of 16 outputs in registers (24 accumulators
+// at six rows), one multiply and one add per element and k, k ascending, masked lanes past N. Each lane
+// computes exactly what the scalar loop computes for its output.
+constexpr idx kRows512 = 6;
+
+template <int Rows>
+void linear_tile512(float* out, const float* x, const float* w, const float* b, idx r0, idx n0, idx K, idx N, idx ldw) {
+  constexpr int V = kBlock / 16;
+  __mmask16 m[V];
+#pragma GCC unroll 4
+  for (int j = 0; j < V; j++) {
+    const idx left = N - n0 - 16 * j;
+    m[j] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
+  }
+  __m512 acc[Rows][V];
+#pragma GCC unroll 6
+  for (int i = 0; i < Rows; i++)
+#pragma GCC unroll 4
+    for (int j = 0; j < V; j++) acc[i][j] = _mm512_setzero_ps();
+  const float* xr = x + r0 * K;
+  const float* wk = w + n0;
+  for (idx k = 0; k < K; k++, wk += ldw) {
+    __m512 wv[V];
+#pragma GCC unroll 4
+    for (int j = 0; j < V; j++) wv[j] = _mm512_maskz_loadu_ps(m[j], wk + 16 * j);
+  #pragma GCC unroll 6
+  for (int i = 0; i < Rows; i++) {
+      const __m512 xv = _mm512_set1_ps(xr[i * K + k]);
+  #pragma GCC unroll 4
+    for (int j = 0; j < V; j++) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_mul_ps(xv, wv[j]));
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < Rows; i++)
+#pragma GCC unroll 4
+    for (int j = 0; j < V; j++) {
+      __m512 v = acc[i][j];
+      if (b) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], b + n0 + 16 * j));
+      _mm512_mask_storeu_ps(out + (r0 + i) * N + n0 + 16 * j, m[j], v);
+    }
+}
+
+void linear_rows512(float* out, const float* x, const float* w, const float* b, idx r0, idx rows, idx n0, idx K, idx N, idx ldw) {
+  switch (rows) {
+    case 1: return linear_tile512<1>(out, x, w, b, r0, n0, K, N, ldw);
+    case 2: return linear_tile512<2>(out, x, w, b, r0, n0, K, N, ldw);
+    case 3: return linear_tile512<3>(out, x, w, b, r0, n0, K, N, ldw);
+    case 4: return linear_tile512<4>(out, x, w, b, r0, n0, K, N, ldw);
+    case 5: return linear_tile512<5>(out, x, w, b, r0, n0, K, N, ldw);
+    default: return linear_tile512<6>(out, x, w, b, r0, n0, K, N, ldw);
+  }
+}
+#endif
+
 }  // namespace
 
-void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N) {
+void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N, idx ldw) {
+#if defined(__AVX512F__)
   // tasks are (group of rows, block of outputs): one row alone (decoding) still spreads over threads
+  const idx nb = (N + kBlock - 1) / kBlock, rb = (R + kRows512 - 1) / kRows512, tasks = rb * nb;
+#pragma omp parallel for schedule(static) if (R * K * N >= 4 * kParMin)
+  for (idx t = 0; t < tasks; t++) {
+    FpEnv env;
+    const idx r0 = (t / nb) * kRows512, n0 = (t % nb) * kBlock;
+    linear_rows512(out, x, w, b, r0, (R - r0 < kRows512 ? R - r0 : kRows512), n0, K, N, ldw);
+  }
+#else
   const idx nb = (N + kBlock - 1) / kBlock, rb = (R + kRows - 1) / kRows, tasks = rb * nb;
 #pragma omp parallel for schedule(static) if (R * K * N >= 4 * kParMin)
   for (idx t = 0; t < tasks; t++) {
     FpEnv env;
     const idx r0 = (t / nb) * kRows, n0 = (t % nb) * kBlock;
     const idx r1 = r0 + kRows < R ? r0 + kRows : R, n1 = n0 + kBlock < N ? n0 + kBlock : N;
-    if (n1 - n0 < kBlock) linear_edge(out, x, w, b, r0, r1, n0, n1, K, N);
-    else if (r1 - r0 == kRows) linear_tile<kRows>(out, x, w, b, r0, n0, K, N);
+    if (n1 - n0 < kBlock) linear_edge(out, x, w, b, r0, r1, n0, n1, K, N, ldw);
+    else if (r1 - r0 == kRows) linear_tile<kRows>(out, x, w, b, r0, n0, K, N, ldw);
     else
-      for (idx r = r0; r < r1; r++) linear_tile<1>(out, x, w, b, r, n0, K, N);
+      for (idx r = r0; r < r1; r++) linear_tile<1>(out, x, w, b, r, n0, K, N, ldw);
   }
+#endif
 }
 
 void layer_norm(float* out, const float* x, const float* g, const float* b, idx R, idx D) {
-  FpEnv env;
   const float fd = static_cast<float>(D);
+#pragma omp parallel for schedule(static) if (R * D >= kParMin)
   for (idx r = 0; r < R; r++) {
+    FpEnv env;
     const float* xr = x + r * D;
     float* o = out + r * D;
     float s = 0.0f;
@@ -179,12 +247,68 @@ void layer_norm(float* out, const float* x, const float* g, const float* b, idx 
   }
 }
 
+#if defined(__AVX512F__)
+namespace {
+
+// exp_f and tanh_f on 16 lanes: the same operations, selects as masks (floor is exact in any form).
+inline __m512 exp_v(__m512 x) {
+  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), lo = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpLo), _CMP_LT_OQ),
+                  hi = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpHi), _CMP_GT_OQ);
+  __m512 xc = _mm512_mask_blend_ps(lo, x, _mm512_set1_ps(kExpLo));
+  xc = _mm512_mask_blend_ps(hi, xc, _mm512_set1_ps(kExpHi));
+  xc = _mm512_mask_blend_ps(nan, xc, _mm512_setzero_ps());
+  const __m512 n = _mm512_roundscale_ps(_mm512_add_ps(_mm512_mul_ps(xc, _mm512_set1_ps(kLog2e)), _mm512_set1_ps(0.5f)),
+                                        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_sub_ps(xc, _mm512_mul_ps(n, _mm512_set1_ps(kLn2Hi)));
+  r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(kLn2Lo)));
+  const __m512 z = _mm512_mul_ps(r, r);
+  __m512 p = _mm512_set1_ps(kP0);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(kP1));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(kP2));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(kP3));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(kP4));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(kP5));
+  p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, z), r), _mm512_set1_ps(1.0f));
+  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+  __m512 e = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+  e = _mm512_mask_blend_ps(lo, e, _mm512_setzero_ps());
+  return _mm512_mask_blend_ps(nan, e, x);
+}
+
+inline __m512 tanh_v(__m512 u) {
+  const __m512 a0 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(u), _mm512_set1_epi32(0x7fffffff)));
+  const __m512 a = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a0, _mm512_set1_ps(10.0f), _CMP_GT_OQ), a0, _mm512_set1_ps(10.0f));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 t = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(exp_v(_mm512_mul_ps(_mm512_set1_ps(2.0f), a)), one)));
+  const __mmask16 neg = _mm512_cmp_ps_mask(u, _mm512_setzero_ps(), _CMP_LT_OQ);
+  return _mm512_mask_blend_ps(neg, t, _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(t), _mm512_set1_epi32(int(0x80000000u)))));
+}
+
+}  // namespace
+#endif
+
 void gelu(float* out, const float* x, idx n) {
-  FpEnv env;
-  for (idx i = 0; i < n; i++) {
-    const float v = x[i];
-    const float u = kGeluC * (v + kGeluA * ((v * v) * v));
-    out[i] = (0.5f * v) * (1.0f + tanh_f(u));
+  // chunks of 1024 elements per task (whole vectors but the last chunk's tail)
+  constexpr idx kChunk = 1024;
+  const idx tasks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (n >= 2 * kChunk * 8)
+  for (idx t = 0; t < tasks; t++) {
+    FpEnv env;
+    const idx i0 = t * kChunk, i1 = i0 + kChunk < n ? i0 + kChunk : n;
+    idx i = i0;
+#if defined(__AVX512F__)
+    for (; i < i1; i += 16) {
+      const __mmask16 m = i1 - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (i1 - i)) - 1u);
+      const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+      const __m512 u = _mm512_mul_ps(_mm512_set1_ps(kGeluC), _mm512_add_ps(v, _mm512_mul_ps(_mm512_set1_ps(kGeluA), _mm512_mul_ps(_mm512_mul_ps(v, v), v))));
+      _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), tanh_v(u))));
+    }
+#endif
+    for (; i < i1; i++) {
+      const float v = x[i];
+      const float u = kGeluC * (v + kGeluA * ((v * v) * v));
+      out[i] = (0.5f * v) * (1.0f + tanh_f(u));
+    }
   }
 }
 

@@ -8,7 +8,8 @@ namespace exact {
 
 using idx = std::int64_t;
 
-void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N);
+// w [K, N] with rows ldw ≥ N apart (a stride off multiples of 4 KiB keeps a column block's rows in distinct cache sets)
+void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N, idx ldw);
 void layer_norm(float* out, const float* x, const float* g, const float* b, idx R, idx D);
 void gelu(float* out, const float* x, idx n);
 void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads);
