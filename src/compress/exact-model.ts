@@ -102,10 +102,10 @@ class Stack {
   }
 }
 
-/** w [rows, cols] → [cols, rows], so that the exact linear reads each input's weights as one row. */
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+/** w [rows, cols] → [cols, rows] with its rows `ld` apart, so that the exact linear reads each input's weights as one row. */
+function transpose(w: Float32Array, rows: number, cols: number, ld = rows): Float32Array {
+  const t = new Float32Array(cols * ld);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * ld + r] = w[r * cols + c];
   return t;
 }
 
@@ -130,7 +130,8 @@ export class ExactBgpt {
     this.patchWpe = p.w(`${PATCH_PREFIX}wpe.weight`);
     this.byteWte = p.w(`${BYTE_PREFIX}wte.weight`);
     this.byteWpe = p.w(`${BYTE_PREFIX}wpe.weight`);
-    this.headT = matrix(transpose(this.byteWte.subarray(0, 256 * H), 256, H), H, 256);
+    const ld = paddedStride(256);
+    this.headT = { w: transpose(this.byteWte.subarray(0, 256 * H), 256, H, ld), ld };
   }
 
   newPatchCache(): Cache {

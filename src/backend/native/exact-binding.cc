@@ -12,8 +12,7 @@ using Info = const Napi::CallbackInfo&;
 Napi::Value ExactLinear(Info info) {
   Args a(info, "exactLinear", 7);
   const idx R = a.dim(4, "R"), K = a.dim(5, "K"), N = a.dim(6, "N");
-  // optional row stride of w (default N)
-  const idx ldw = info.Length() > 7 && !info[7].IsUndefined() ? a.dim(7, "ldw") : N;
+  const idx ldw = a.isNull(7) ? N : a.dim(7, "ldw");  // optional row stride of w
   if (ldw < N) a.fail("ldw must be at least N");
   float* out = a.f32(0, "out", prod({R, N}));
   const float* x = a.f32(1, "x", prod({R, K}));

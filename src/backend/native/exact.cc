@@ -148,7 +148,8 @@ void linear_edge(float* out, const float* x, const float* w, const float* b, idx
 #else
 // The same products with AVX-512 written out: Rows × 4 vectors of 16 outputs in registers (24 accumulators
 // at six rows), one multiply and one add per element and k, k ascending, masked lanes past N. Each lane
-// computes exactly what the scalar loop computes for its output.
+// computes exactly what the scalar loop computes for its output. The unroll pragmas let GCC keep acc in
+// registers (without them it spills the array to the stack).
 constexpr idx kRows512 = 6;
 
 template <int Rows>
@@ -171,11 +172,11 @@ void linear_tile512(float* out, const float* x, const float* w, const float* b, 
     __m512 wv[V];
 #pragma GCC unroll 4
     for (int j = 0; j < V; j++) wv[j] = _mm512_maskz_loadu_ps(m[j], wk + 16 * j);
-  #pragma GCC unroll 6
-  for (int i = 0; i < Rows; i++) {
+#pragma GCC unroll 6
+    for (int i = 0; i < Rows; i++) {
       const __m512 xv = _mm512_set1_ps(xr[i * K + k]);
-  #pragma GCC unroll 4
-    for (int j = 0; j < V; j++) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_mul_ps(xv, wv[j]));
+#pragma GCC unroll 4
+      for (int j = 0; j < V; j++) acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_mul_ps(xv, wv[j]));
     }
   }
 #pragma GCC unroll 6

@@ -8,7 +8,7 @@ namespace exact {
 
 using idx = std::int64_t;
 
-// w [K, N] with rows ldw ≥ N apart (a stride off multiples of 4 KiB keeps a column block's rows in distinct cache sets)
+// w [K, N] with rows ldw ≥ N apart (a stride off multiples of 512 bytes spreads a column block's rows over the cache sets)
 void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N, idx ldw);
 void layer_norm(float* out, const float* x, const float* g, const float* b, idx R, idx D);
 void gelu(float* out, const float* x, idx n);
