@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { tsKernels } from '../src/backend/index.js';
 import { expExact, loadNativeExact, tanhExact, tsExact, type ExactKernels } from '../src/backend/exact/index.js';
 import { loadNative } from '../src/backend/native/index.js';
-import { compressBytes, decompressBytes } from '../src/compress/codec.js';
+import { compressBytes, decompressBytes, decompressMany, MAX_LANES } from '../src/compress/codec.js';
 import { ExactBgpt } from '../src/compress/exact-model.js';
 import { RangeDecoder, RangeEncoder } from '../src/compress/range-coder.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
@@ -131,6 +131,21 @@ describe('exact kernels: TypeScript and native give the same bits', { skip: nati
         both((k) => { const o = new Float32Array(B * R * H); k.attend(o, qkv, qkv.subarray(H), 3 * H, B, R, 0, H, heads); return o; });
         if (B === 1) both((k) => { const o = new Float32Array(R * H); k.attend(o, qkv, cache, 2 * H, 1, R, past, H, heads); return o; });
       }
+      // several caches in one array: sequence b in slot slots[b] with its own past (the decoder's lanes)
+      for (const [B, R, H, heads, cap] of [[3, 1, 32, 2, 12], [5, 2, 64, 4, 40], [9, 1, 128, 2, 70]]) {
+        const slots = Int32Array.from({ length: B }, (_, b) => (b * 7 + 3) % (B + 2));
+        const pasts = Int32Array.from({ length: B }, (_, b) => (b * 5) % (cap - R + 1));
+        const qkv = rnd(B * R * 3 * H, 2), kv = rnd((B + 2) * cap * 2 * H, 2);
+        const lanes = (k: ExactKernels) => { const o = new Float32Array(B * R * H); k.attend(o, qkv, kv, 2 * H, B, R, 0, H, heads, cap, slots, pasts); return o; };
+        both(lanes);
+        // each sequence as it would be alone, on a copy of its own cache
+        const alone = new Float32Array(B * R * H);
+        for (let b = 0; b < B; b++) {
+          const own = kv.slice(slots[b] * cap * 2 * H, (slots[b] * cap + pasts[b] + R) * 2 * H);
+          tsExact.attend(alone.subarray(b * R * H, (b + 1) * R * H), qkv.subarray(b * R * 3 * H, (b + 1) * R * 3 * H), own, 2 * H, 1, R, pasts[b], H, heads);
+        }
+        assert.ok(bits(lanes(nat)).equals(bits(alone)));
+      }
       const R = 50, H = 32, wT = rnd(S * 257 * H), bias = rnd(H), tok = Int32Array.from({ length: R * S }, () => rng.int(257));
       both((k) => { const o = new Float32Array(R * H); k.patchEmbed(o, wT, bias, tok, R, S, H, 257); return o; });
       const logits = rnd(300 * 256, 6);
@@ -199,6 +214,43 @@ describe('compress / decompress', () => {
     assert.ok(Buffer.from(decompressBytes(nex, c).bytes).equals(t));
   });
 
+  it('cuts a longer file into segments coded on their own (version 3); a file of one segment is version 2', () => {
+    const t = text(3000, 21);
+    const seg = compressBytes(ex, t, 'txt', { store: 'never', segmentBytes: 256 }), whole = compressBytes(ex, t, 'txt', { store: 'never', segmentBytes: 0 });
+    assert.equal(seg[2], 3);
+    assert.equal(whole[2], 2);
+    assert.ok(Buffer.from(decompressBytes(ex, seg).bytes).equals(t));
+    // the size cost of 12 segments of 256 bytes: each restarts its context and its match model
+    assert.ok(seg.length > whole.length && seg.length < whole.length * 1.5, `${seg.length} against ${whole.length}`);
+    const short = text(200, 22);
+    assert.ok(Buffer.from(compressBytes(ex, short, 'txt', { segmentBytes: 256 })).equals(Buffer.from(compressBytes(ex, short, 'txt', { segmentBytes: 0 }))));
+    // a segment length that is not whole patches is rounded down; stored and coded segments mix
+    const mixed = Buffer.concat([text(500, 23), randomBytes(600, 24), text(500, 25)]);
+    for (const segmentBytes of [S, 101, 512]) {
+      const c = compressBytes(ex, mixed, 'txt', { store: 'auto', segmentBytes, blockBytes: 64 });
+      assert.ok(Buffer.from(decompressBytes(ex, c).bytes).equals(mixed), `segments of ${segmentBytes}`);
+    }
+  });
+
+  it('decodes many files side by side, each to the bytes it decodes to alone, a corrupt one failing alone', () => {
+    // more files than lanes (slots are reused), lengths from 0 to several segments, stored and coded blocks
+    const inputs = Array.from({ length: MAX_LANES + 9 }, (_, i) => (i % 7 === 3 ? randomBytes(40 + 13 * i, i) : text((i * 97) % 1300, 100 + i)));
+    inputs.push(Buffer.alloc(0), text(2500, 7));
+    const containers = inputs.map((d, i) => compressBytes(ex, d, i % 2 ? 'txt' : 'md', { store: 'auto', segmentBytes: i % 3 ? 512 : 0 }));
+    const bad = Uint8Array.from(containers[5]);
+    bad[bad.length - 2] ^= 0x20;
+    const kernels: ExactKernels[] = nativeSkip ? [tsExact] : [tsExact, native as ExactKernels];
+    for (const k of kernels) {
+      const kex = new ExactBgpt(k, model), all = decompressMany(kex, [...containers, bad]);
+      inputs.forEach((d, i) => {
+        const r = all[i];
+        assert.ok(!(r instanceof Error) && Buffer.from(r.bytes).equals(d), `${k.name}: file ${i} of ${d.length} bytes`);
+        assert.equal(r.ext, i % 2 ? 'txt' : 'md');
+      });
+      assert.ok(all[all.length - 1] instanceof Error && /corrupt/.test((all[all.length - 1] as Error).message));
+    }
+  });
+
   it('refuses a corrupted byte, a truncated file, another format and another model with one clear line', () => {
     const t = text(400, 12), c = compressBytes(ex, t, 'txt', { store: 'never' });
     const fail = (buf: Uint8Array, m = model) => {
@@ -219,6 +271,19 @@ describe('compress / decompress', () => {
     assert.match(fail(Buffer.from('hello world, not compressed')), /not a \.bgpz file/);
     assert.match(fail(c, craftedModel(2)), /compressed with another model/);
     for (const m of [fail(c.subarray(0, c.length - 3)), fail(c, craftedModel(2))]) assert.ok(!m.includes('\n'));
+    // segmented: a changed byte in any segment, a cut, a segment length that is not whole patches
+    const t3 = text(1200, 13), c3 = compressBytes(ex, t3, 'txt', { store: 'never', segmentBytes: 256 });
+    for (const at of [c3.length - 1, Math.floor(c3.length / 2), 20]) {
+      const bad = Uint8Array.from(c3);
+      bad[at] ^= 0x04;
+      assert.match(fail(bad), /corrupt|truncated/, `segmented, byte ${at}`);
+    }
+    assert.match(fail(c3.subarray(0, c3.length - 40)), /corrupt|truncated/);
+    const h = compressBytes(ex, t3, 'txt', { store: 'never', segmentBytes: 256 });
+    const seg = h.indexOf(0x80); // the segment varint 256 = 0x80 0x02 follows the extension
+    assert.ok(seg > 0 && h[seg + 1] === 2);
+    h[seg] = 0x81; // 257: not a multiple of the patch size
+    assert.match(fail(h), /segment length 257 is not a multiple of the patch size/);
   });
 });
 

@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { listFiles } from '../data/files.js';
+import { SEGMENT_BYTES } from '../compress/codec.js';
 import { benchCompress, exactModel, processFiles, totals, type FileResult } from '../tasks/compress.js';
 import { DEFAULT_MODEL_NOTE, generativeModel, num } from './options.js';
 import { progressLine } from './progress.js';
 
-type Opts = { model?: string; out?: string; force?: boolean; json?: boolean };
+type Opts = { model?: string; out?: string; force?: boolean; json?: boolean; segment?: string };
 
 const rate = (bytes: number, s: number) => `${Math.round(bytes / Math.max(s, 1e-9))} bytes/s`;
 
@@ -18,8 +19,9 @@ function run(mode: 'compress' | 'decompress', files: string[], opts: Opts): void
   const ex = exactModel(model);
   const progress = progressLine(mode === 'compress' ? 'compressing' : 'decompressing');
   const t0 = performance.now();
+  const segmentBytes = opts.segment === undefined ? undefined : num('--segment', opts.segment, { int: true, min: 0 });
   const results = processFiles(ex, mode, files, {
-    outDir: opts.out, force: opts.force,
+    outDir: opts.out, force: opts.force, segmentBytes,
     onProgress: (f, d, t) => progress.update(`${f} ${t ? ((100 * d) / t).toFixed(1) : 100}% (${rate(d, (performance.now() - t0) / 1000)})`),
   });
   progress.done();
@@ -45,6 +47,7 @@ function common(c: Command): Command {
 
 export function registerCompress(program: Command): void {
   common(program.command('compress').description('compress files losslessly with a byte model: FILE → FILE.bgpz (- : stdin to stdout)'))
+    .option('--segment <bytes>', `code a longer file in independent segments of this many bytes, which decompress side by side (default ${SEGMENT_BYTES}; 0: one segment, a little smaller and slower to decode)`)
     .argument('<files...>', 'files to compress')
     .action((files: string[], opts: Opts) => run('compress', files, opts));
   common(program.command('decompress').description('restore FILE.bgpz → FILE with the model it was compressed with (- : stdin to stdout)'))

@@ -5,12 +5,16 @@
  * one block per group of windows, each stored or range-coded, the last block's payload running to the end.
  * The check value is the CRC-32 of the original bytes xor the CRC-32 of the container with the check zeroed:
  * it fails when any byte of the file is changed, and when decoding does not reproduce the original.
+ * Version 3 is version 2 with a segment length (varint, bytes) before the check value: the file is cut into
+ * segments of that length, each coded as a file of its own (its windows, match model and blocks), one after
+ * the other, so that a decoder can decode them side by side. Files no longer than one segment are version 2.
  * Version 1 ("BGPZ", 8-byte model id, the rule always written) is still read.
  */
 import { crc32 } from '../io/pth/crc32.js';
 
 export const SIGNATURE = [0x42, 0x47]; // "BG"
 export const FORMAT_VERSION = 2;
+export const SEGMENTED_VERSION = 3;
 /** Bytes of the model id a container keeps: a wrong model is refused before decoding 65535 times in 65536; the check value catches the rest. */
 export const MODEL_ID_BYTES = 2;
 const V1_SIGNATURE = [0x42, 0x47, 0x50, 0x5a]; // "BGPZ"
@@ -44,6 +48,8 @@ export interface Header {
   /** The window rule; null: the model's default (codec.defaultRule), which version 2 does not write. */
   rule: WindowRule | null;
   ext: string;
+  /** Bytes per segment (version 3); null: the whole file is one segment. */
+  segment?: number | null;
   check: number;
   /** Offset of the check value in the container. */
   checkAt?: number;
@@ -137,14 +143,19 @@ export class Reader {
   }
 }
 
-/** Writes a version-2 header; `rule` is written only when it is not `implicit` (the model's default). */
+/**
+ * Writes a version-2 header, or version 3 when `segment` is set; `rule` is written only when it is not
+ * `implicit` (the model's default).
+ */
 export function writeHeader(w: Writer, h: Header, implicit?: WindowRule): void {
   const ext = new TextEncoder().encode(h.ext);
   if (ext.length > MAX_EXT_BYTES) throw new Error(`extension longer than ${MAX_EXT_BYTES} bytes`);
   const rule = h.rule && !(implicit && sameRule(h.rule, implicit)) ? h.rule : null;
-  w.bytes(Uint8Array.from(SIGNATURE)).byte(FORMAT_VERSION).varint(h.length).bytes(h.modelId.subarray(0, MODEL_ID_BYTES));
+  const version = h.segment ? SEGMENTED_VERSION : FORMAT_VERSION;
+  w.bytes(Uint8Array.from(SIGNATURE)).byte(version).varint(h.length).bytes(h.modelId.subarray(0, MODEL_ID_BYTES));
   w.byte(ext.length | (rule ? RULE_FLAG : 0)).bytes(ext);
   if (rule) w.varint(rule.window).varint(rule.carry).varint(rule.blockWindows);
+  if (h.segment) w.varint(h.segment);
   w.u32(h.check);
 }
 
@@ -159,7 +170,9 @@ export function readHeader(r: Reader): Header {
   if (!v1 && !(starts(SIGNATURE) && r.buf[SIGNATURE.length] < 0x20)) throw new Error('not a .bgpz file (no BGPZ signature)');
   r.pos = v1 ? V1_SIGNATURE.length : SIGNATURE.length;
   const version = r.byte();
-  if (version !== (v1 ? 1 : FORMAT_VERSION)) throw new Error(`.bgpz format version ${version} is not supported (this bgpt reads versions 1 and ${FORMAT_VERSION})`);
+  if (v1 ? version !== 1 : version !== FORMAT_VERSION && version !== SEGMENTED_VERSION) {
+    throw new Error(`.bgpz format version ${version} is not supported (this bgpt reads versions 1 to ${SEGMENTED_VERSION})`);
+  }
   const length = r.varint();
   const modelId = r.bytes(v1 ? V1_MODEL_ID_BYTES : MODEL_ID_BYTES);
   const readRule = () => {
@@ -176,8 +189,10 @@ export function readHeader(r: Reader): Header {
     ext = utf8(r.bytes(e & MAX_EXT_BYTES));
     if (e & RULE_FLAG) rule = readRule();
   }
+  let segment: number | null = null;
+  if (version === SEGMENTED_VERSION && (segment = r.varint()) === 0) throw new Error('corrupt header (segment length 0)');
   const checkAt = r.pos;
-  return { length, modelId, rule, ext, check: r.u32(), checkAt };
+  return { length, modelId, rule, ext, segment, check: r.u32(), checkAt };
 }
 
 /** The check value of a container whose check field (4 bytes at `at`) holds zeros, for original bytes `data`. */

@@ -30,14 +30,20 @@ interface LayerWeights {
   ln2g: Float32Array; ln2b: Float32Array; fcW: Matrix; fcB: Float32Array; fc2W: Matrix; fc2B: Float32Array;
 }
 
-/** Keys and values of one sequence: per layer [capacity, 2H] (the keys, then the values, of each position). */
+/**
+ * Keys and values of `slots` sequences (the decoder's lanes): per layer [slots, capacity, 2H] (the keys, then
+ * the values, of each position); slot s holds its first `lengths[s]` positions.
+ */
 export class Cache {
-  length = 0;
+  readonly lengths: Int32Array;
   readonly kv: Float32Array[];
-  constructor(layers: number, readonly capacity: number, H: number) {
-    this.kv = Array.from({ length: layers }, () => new Float32Array(capacity * 2 * H));
+  constructor(layers: number, readonly capacity: number, H: number, readonly slots = 1) {
+    this.kv = Array.from({ length: layers }, () => new Float32Array(slots * capacity * 2 * H));
+    this.lengths = new Int32Array(slots);
   }
 }
+
+const ONE_SLOT = Int32Array.of(0);
 
 /** A GPT-2 stack (blocks then ln_f) on exact kernels. */
 class Stack {
@@ -68,22 +74,25 @@ class Stack {
 
   /**
    * Runs B sequences of R new rows (input embeddings x [B·R, H], overwritten). Without a cache every sequence
-   * starts at position 0; with one (B = 1) the rows follow its `length` positions and are appended to it.
-   * Returns ln_f's output [B·R, H] (valid until the next call).
+   * starts at position 0; with one, sequence b's rows follow the positions of cache slot `slots[b]`
+   * (B = slots.length) and are appended to it. Returns ln_f's output [B·R, H] (valid until the next call).
    */
-  forward(x: Float32Array, B: number, R: number, cache: Cache | null): Float32Array {
+  forward(x: Float32Array, B: number, R: number, cache: Cache | null, slots: Int32Array = ONE_SLOT): Float32Array {
     const { k, H } = this, n = B * R;
-    if (cache && (B !== 1 || cache.length + R > cache.capacity)) throw new Error('cache overflow');
+    const pasts = cache ? slots.map((s) => cache.lengths[s]) : null;
+    if (cache && (B !== slots.length || slots.some((s, b) => s < 0 || s >= cache.slots || pasts![b] + R > cache.capacity))) throw new Error('cache overflow');
     const a = this.buf('a', n * H), qkv = this.buf('qkv', n * 3 * H), y = this.buf('y', n * H), t = this.buf('t', n * H);
     const fc = this.buf('fc', n * 4 * H), g = this.buf('g', n * 4 * H);
-    const past = cache ? cache.length : 0;
     this.layers.forEach((L, i) => {
       k.layerNorm(a, x, L.ln1g, L.ln1b, n, H);
       k.linear(qkv, a, L.attnW.w, L.attnB, n, H, 3 * H, L.attnW.ld);
       if (cache) {
-        const kv = cache.kv[i];
-        for (let r = 0; r < R; r++) kv.set(qkv.subarray(r * 3 * H + H, (r + 1) * 3 * H), (past + r) * 2 * H);
-        k.attend(y, qkv, kv, 2 * H, 1, R, past, H, this.heads);
+        const kv = cache.kv[i], cap = cache.capacity;
+        for (let b = 0; b < B; b++) {
+          const base = slots[b] * cap + pasts![b];
+          for (let r = 0; r < R; r++) kv.set(qkv.subarray((b * R + r) * 3 * H + H, (b * R + r + 1) * 3 * H), (base + r) * 2 * H);
+        }
+        k.attend(y, qkv, kv, 2 * H, B, R, 0, H, this.heads, cap, slots, pasts!);
       } else {
         k.attend(y, qkv, qkv.subarray(H), 3 * H, B, R, 0, H, this.heads);
       }
@@ -95,7 +104,7 @@ class Stack {
       k.linear(t, g, L.fc2W.w, L.fc2B, n, 4 * H, H, L.fc2W.ld);
       for (let j = 0; j < n * H; j++) x[j] += t[j];
     });
-    if (cache) cache.length += R;
+    if (cache) for (const s of slots) cache.lengths[s] += R;
     const out = this.buf('out', n * H);
     k.layerNorm(out, x, this.lnfG, this.lnfB, n, H);
     return out;
@@ -134,24 +143,30 @@ export class ExactBgpt {
     this.headT = { w: transpose(this.byteWte.subarray(0, 256 * H), 256, H, ld), ld };
   }
 
-  newPatchCache(): Cache {
-    return new Cache(this.cfg.patchLayers, this.cfg.patchLength, this.cfg.hidden);
+  /** A patch-level cache of `lanes` slots (one window of context each). */
+  newPatchCache(lanes = 1): Cache {
+    return new Cache(this.cfg.patchLayers, this.cfg.patchLength, this.cfg.hidden, lanes);
   }
 
-  newByteCache(): Cache {
-    return new Cache(this.cfg.byteLayers, this.cfg.patchSize, this.cfg.hidden);
+  /** A byte-level cache of `lanes` slots (one patch each). */
+  newByteCache(lanes = 1): Cache {
+    return new Cache(this.cfg.byteLayers, this.cfg.patchSize, this.cfg.hidden, lanes);
   }
 
   /**
-   * Patch-level features of R patches (tokens [R·S]) at positions `start`… (cache.length when a cache is
-   * given, else 0). Returns [R, H] (valid until the next call).
+   * Patch-level features of R patches of each of B sequences (tokens [B·R·S]). Without a cache (B = 1) they
+   * are positions 0 …; with one, sequence b is cache slot `slots[b]` (B = slots.length) and its patches follow
+   * the positions the slot holds. Returns [B·R, H] (valid until the next call).
    */
-  patchFeatures(tokens: Int32Array, R: number, cache: Cache | null): Float32Array {
-    const { hidden: H, patchSize: S } = this.cfg, start = cache ? cache.length : 0;
-    const x = this.patch.buf('x', R * H);
-    this.k.patchEmbed(x, this.embT, this.embB, tokens, R, S, H, VOCAB);
-    for (let r = 0; r < R; r++) for (let i = 0; i < H; i++) x[r * H + i] += this.patchWpe[(start + r) * H + i];
-    return this.patch.forward(x, 1, R, cache);
+  patchFeatures(tokens: Int32Array, R: number, cache: Cache | null, slots: Int32Array = ONE_SLOT): Float32Array {
+    const { hidden: H, patchSize: S } = this.cfg, B = cache ? slots.length : 1;
+    const x = this.patch.buf('x', B * R * H);
+    this.k.patchEmbed(x, this.embT, this.embB, tokens, B * R, S, H, VOCAB);
+    for (let b = 0; b < B; b++) {
+      const start = cache ? cache.lengths[slots[b]] : 0;
+      for (let r = 0; r < R; r++) for (let i = 0, o = (start + r) * H, xo = (b * R + r) * H; i < H; i++) x[xo + i] += this.patchWpe[o + i];
+    }
+    return this.patch.forward(x, B, R, cache, slots);
   }
 
   /**
@@ -174,14 +189,18 @@ export class ExactBgpt {
   }
 
   /**
-   * One byte position against a byte-level cache: position 0 takes the patch feature, later ones the previous
-   * byte. Returns the frequencies of the byte at that position [256] (valid until the next call).
+   * The next byte position of B sequences against a byte-level cache, sequence b in slot `slots[b]`: position 0
+   * takes the sequence's patch feature (`features` [B, H]), later ones its previous byte `prev[b]`. Returns
+   * the frequencies of each sequence's byte at that position [B, 256] (valid until the next call).
    */
-  stepFreqs(cache: Cache, feature: Float32Array | null, prev: number): Int32Array {
-    const H = this.cfg.hidden, pos = cache.length, x = this.byte.buf('x1', H);
-    const src = pos === 0 ? feature! : this.byteWte.subarray(prev * H, prev * H + H);
-    for (let i = 0; i < H; i++) x[i] = src[i] + this.byteWpe[pos * H + i];
-    return this.head(this.byte.forward(x, 1, 1, cache), 1);
+  stepFreqs(cache: Cache, slots: Int32Array, features: Float32Array, prev: Int32Array): Int32Array {
+    const H = this.cfg.hidden, B = slots.length, x = this.byte.buf('x1', B * H);
+    for (let b = 0; b < B; b++) {
+      const pos = cache.lengths[slots[b]];
+      const src = pos === 0 ? features.subarray(b * H, b * H + H) : this.byteWte.subarray(prev[b] * H, prev[b] * H + H);
+      for (let i = 0; i < H; i++) x[b * H + i] = src[i] + this.byteWpe[pos * H + i];
+    }
+    return this.head(this.byte.forward(x, B, 1, cache, slots), B);
   }
 
   private freqBuf = new Int32Array(0);

@@ -9,7 +9,8 @@ import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSy
 import { getExactKernels } from '../backend/exact/index.js';
 import { exactOf, useExactKernels } from '../api/compress.js';
 import type { ExactBgpt } from '../compress/exact-model.js';
-import { compressBytes, decompressBytes } from '../compress/codec.js';
+import { compressBytes, decompressBytes, decompressMany } from '../compress/codec.js';
+import { readHeader, Reader } from '../compress/container.js';
 import { extensionOf } from '../data/patches.js';
 import type { BgptModel } from '../model/bgpt.js';
 import { writeAll, writeFileAtomic } from '../util/atomic.js';
@@ -23,14 +24,20 @@ export interface FileResult {
   bytes: number;
   compressed: number;
   bits_per_byte: number;
+  /** Seconds of its own (compression), or its share by bytes of the batch it was decoded in (decompression). */
   seconds: number;
 }
 
 export interface FilesOptions {
   outDir?: string;
   force?: boolean;
+  /** Bytes per segment when compressing (codec.SEGMENT_BYTES by default; 0: one segment per file). */
+  segmentBytes?: number;
   onProgress?: (file: string, done: number, total: number) => void;
 }
+
+/** Decompression decodes files side by side in batches of at most this many files and output bytes. */
+const BATCH_FILES = 256, BATCH_BYTES = 256 * 2 ** 20;
 
 // in Node the exact kernels follow the backend in use (native where built): the same bits, faster
 useExactKernels(getExactKernels);
@@ -54,31 +61,80 @@ function readAll(input: string): Buffer {
   return input === '-' ? readFileSync(0) : readInput(input);
 }
 
-/** Compresses (or decompresses) each file; '-' reads stdin and writes stdout. Stops at the first failure. */
+const inputName = (input: string) => (input === '-' ? 'stdin' : input);
+
+function outputFor(input: string, mode: 'compress' | 'decompress', opts: FilesOptions): string {
+  const output = input === '-' ? '-' : outputPath(input, mode, opts.outDir);
+  if (output !== '-' && existsSync(output) && !opts.force) throw new Error(`${output}: already exists (use --force to replace it)`);
+  return output;
+}
+
+function emit(output: string, result: Uint8Array): void {
+  if (output === '-') writeAll(1, result);
+  else writeFileAtomic(output, result);
+}
+
+const resultOf = (input: string, output: string, bytes: number, compressed: number, seconds: number): FileResult => ({
+  input, output, bytes, compressed, bits_per_byte: bytes ? (8 * compressed) / bytes : 0, seconds,
+});
+
+/**
+ * Compresses (or decompresses) each file; '-' reads stdin and writes stdout. Stops at the first failure:
+ * the files before it are written, it and the files after it are not. Decompression decodes batches of
+ * files side by side (codec.decompressMany).
+ */
 export function processFiles(ex: ExactBgpt, mode: 'compress' | 'decompress', inputs: string[], opts: FilesOptions = {}): FileResult[] {
+  if (mode === 'decompress') return decompressFiles(ex, inputs, opts);
   const results: FileResult[] = [];
   for (const input of inputs) {
-    const output = input === '-' ? '-' : outputPath(input, mode, opts.outDir);
-    if (output !== '-' && existsSync(output) && !opts.force) throw new Error(`${output}: already exists (use --force to replace it)`);
-    const data = readAll(input);
+    const output = outputFor(input, mode, opts), data = readAll(input);
     const t0 = performance.now();
-    const onProgress = (d: number, t: number) => opts.onProgress?.(input, d, t);
-    let result: Uint8Array, bytes: number, compressed: number;
+    let result: Uint8Array;
     try {
-      if (mode === 'compress') {
-        result = compressBytes(ex, data, input === '-' ? '' : extensionOf(input), { onProgress });
-        [bytes, compressed] = [data.length, result.length];
-      } else {
-        result = decompressBytes(ex, data, { onProgress }).bytes;
-        [bytes, compressed] = [result.length, data.length];
-      }
+      result = compressBytes(ex, data, input === '-' ? '' : extensionOf(input), { segmentBytes: opts.segmentBytes, onProgress: (d, t) => opts.onProgress?.(input, d, t) });
     } catch (e) {
-      throw new Error(`${input === '-' ? 'stdin' : input}: ${(e as Error).message}`);
+      throw new Error(`${inputName(input)}: ${(e as Error).message}`);
     }
-    if (output === '-') writeAll(1, result);
-    else writeFileAtomic(output, result);
-    const seconds = (performance.now() - t0) / 1000;
-    results.push({ input, output, bytes, compressed, bits_per_byte: bytes ? (8 * compressed) / bytes : 0, seconds });
+    emit(output, result);
+    results.push(resultOf(input, output, data.length, result.length, (performance.now() - t0) / 1000));
+  }
+  return results;
+}
+
+/** The original length a container declares (0 when it cannot be read: decoding reports why). */
+function declaredLength(buf: Uint8Array): number {
+  try {
+    return readHeader(new Reader(buf)).length;
+  } catch {
+    return 0;
+  }
+}
+
+function decompressFiles(ex: ExactBgpt, inputs: string[], opts: FilesOptions): FileResult[] {
+  const results: FileResult[] = [];
+  for (let i0 = 0; i0 < inputs.length;) {
+    const batch: { input: string; output: string; data: Uint8Array }[] = [];
+    let stop: Error | null = null; // an input that cannot be read or named: the files before it are still done
+    for (let bytes = 0; i0 < inputs.length && batch.length < BATCH_FILES && (bytes < BATCH_BYTES || !batch.length); i0++) {
+      try {
+        const input = inputs[i0], output = outputFor(input, 'decompress', opts), data = readAll(input);
+        batch.push({ input, output, data });
+        bytes += declaredLength(data);
+      } catch (e) {
+        stop = e as Error;
+        break;
+      }
+    }
+    const t0 = performance.now();
+    const decoded = decompressMany(ex, batch.map((b) => b.data), { onProgress: (i, d, t) => opts.onProgress?.(batch[i].input, d, t) });
+    const seconds = (performance.now() - t0) / 1000, total = decoded.reduce((a, r) => a + (r instanceof Error ? 0 : r.bytes.length), 0);
+    decoded.forEach((r, i) => {
+      const { input, output, data } = batch[i];
+      if (r instanceof Error) throw new Error(`${inputName(input)}: ${r.message}`);
+      emit(output, r.bytes);
+      results.push(resultOf(input, output, r.bytes.length, data.length, total ? (seconds * r.bytes.length) / total : 0));
+    });
+    if (stop) throw stop;
   }
   return results;
 }

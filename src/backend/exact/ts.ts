@@ -86,17 +86,18 @@ export const tsExact: ExactKernels = {
     }
   },
 
-  attend(out, qkv, kv, kvStride, B, R, past, H, heads) {
-    const dh = H / heads, scale = f(1 / f(Math.sqrt(dh))), T = past + R;
-    const sc = new Float32Array(T);
+  attend(out, qkv, kv, kvStride, B, R, past, H, heads, seqStride = past + R, slots, pasts) {
+    const dh = H / heads, scale = f(1 / f(Math.sqrt(dh))), T = seqStride;
+    const sc = new Float32Array(seqStride);
     for (let b = 0; b < B; b++) {
+      const slot = slots ? slots[b] : b, pb = pasts ? pasts[b] : past;
       for (let r = 0; r < R; r++) {
-        const q0 = (b * R + r) * 3 * H, o0 = (b * R + r) * H, n = past + r + 1;
+        const q0 = (b * R + r) * 3 * H, o0 = (b * R + r) * H, n = pb + r + 1;
         for (let h = 0; h < heads; h++) {
           const qh = q0 + h * dh;
           let mx = 0;
           for (let t = 0; t < n; t++) {
-            const k0 = (b * T + t) * kvStride + h * dh;
+            const k0 = (slot * T + t) * kvStride + h * dh;
             let s = 0;
             for (let d = 0; d < dh; d++) s = f(s + f(qkv[qh + d] * kv[k0 + d]));
             s = f(s * scale);
@@ -112,7 +113,7 @@ export const tsExact: ExactKernels = {
           const oh = out.subarray(o0 + h * dh, o0 + h * dh + dh);
           oh.fill(0);
           for (let t = 0; t < n; t++) {
-            const p = f(sc[t] / sum), v0 = (b * T + t) * kvStride + H + h * dh;
+            const p = f(sc[t] / sum), v0 = (slot * T + t) * kvStride + H + h * dh;
             for (let d = 0; d < dh; d++) oh[d] += f(p * kv[v0 + d]);
           }
         }

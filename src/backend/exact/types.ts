@@ -19,10 +19,15 @@ export interface ExactKernels {
   gelu(out: Float32Array, x: Float32Array, n: number): void;
   /**
    * Causal multi-head attention of B sequences of R new rows each. Queries: row (b,r) of `qkv` [B·R, 3H]
-   * (its first H values). Keys and values of sequence b, position t: kv[(b·(past+R) + t)·kvStride + (0 | H) …].
-   * Row r attends to positions 0 … past + r. out [B·R, H].
+   * (its first H values). Keys and values of sequence b, position t: kv[(slot·seqStride + t)·kvStride + (0 | H) …]
+   * with slot = slots[b] (default b) and seqStride ≥ its past + R (default past + R): several caches in one
+   * array, any of them in any order. Sequence b has pasts[b] earlier positions (default `past` for all); its
+   * row r attends to positions 0 … past + r. out [B·R, H].
    */
-  attend(out: Float32Array, qkv: Float32Array, kv: Float32Array, kvStride: number, B: number, R: number, past: number, H: number, heads: number): void;
+  attend(
+    out: Float32Array, qkv: Float32Array, kv: Float32Array, kvStride: number, B: number, R: number, past: number, H: number, heads: number,
+    seqStride?: number, slots?: Int32Array, pasts?: Int32Array,
+  ): void;
   /** out[r,h] = (Σ_s wT[(s·V + tok[r,s])·H + h], s ascending) + bias[h]; wT is the patch embedding transposed. */
   patchEmbed(out: Float32Array, wT: Float32Array, bias: Float32Array, tokens: Int32Array, R: number, S: number, H: number, V: number): void;
   /** Integer frequencies of the 256 byte values from logits [R, 256]: 1 + ⌊softmax · FREQ_SPREAD⌋, each ≥ 1. */

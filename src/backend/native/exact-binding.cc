@@ -44,13 +44,32 @@ Napi::Value ExactAttend(Info info) {
   const idx H = a.dim(7, "H"), heads = a.dim(8, "heads");
   if (heads == 0 || H % heads != 0) a.fail("heads must be positive and divide H");
   if (kvStride < 2 * H) a.fail("kvStride must be at least 2H");
+  // optional: positions between the caches of sequences in kv, each sequence's cache (slot) and its past
+  const std::int32_t* slots = a.isNull(10) ? nullptr : a.i32(10, "slots", B);
+  const std::int32_t* pasts = a.isNull(11) ? nullptr : a.i32(11, "pasts", B);
+  idx maxPast = past;
+  if (pasts) {
+    maxPast = 0;
+    for (idx b = 0; b < B; b++) {
+      if (pasts[b] < 0) a.fail("pasts must not be negative");
+      if (pasts[b] > maxPast) maxPast = pasts[b];
+    }
+  }
+  const idx seqStride = a.isNull(9) ? maxPast + R : a.dim(9, "seqStride");
+  if (seqStride < maxPast + R) a.fail("seqStride must be at least past + R");
+  idx last = 0;  // one past the last position read: max over sequences of slot·seqStride + past + R
+  for (idx b = 0; b < B && R > 0; b++) {
+    const idx slot = slots ? slots[b] : b, pb = pasts ? pasts[b] : past;
+    if (slot < 0) a.fail("slots must not be negative");
+    const idx end = prod({slot, seqStride}) + pb + R;
+    if (end > last) last = end;
+  }
   const idx rows = prod({B, R});
   float* out = a.f32(0, "out", prod({rows, H}));
   const float* qkv = a.f32(1, "qkv", prod({rows, 3, H}));
-  // the last value read: position B·(past+R) − 1, offset H + H − 1
-  const idx kvRows = prod({B, past + R});
-  const float* kv = a.f32(2, "kv", kvRows == 0 ? 0 : prod({kvRows - 1, kvStride}) + 2 * H);
-  exact::attend(out, qkv, kv, kvStride, B, R, past, H, heads);
+  // the last value read: that position's offset H + H − 1
+  const float* kv = a.f32(2, "kv", last == 0 ? 0 : prod({last - 1, kvStride}) + 2 * H);
+  exact::attend(out, qkv, kv, kvStride, B, R, past, H, heads, seqStride, slots, pasts);
   return info.Env().Undefined();
 }
 

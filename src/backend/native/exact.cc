@@ -205,12 +205,13 @@ void linear_rows512(float* out, const float* x, const float* w, const float* b, 
 
 void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N, idx ldw) {
 #if defined(__AVX512F__)
-  // tasks are (group of rows, block of outputs): one row alone (decoding) still spreads over threads
+  // tasks are (block of outputs, group of rows), the rows varying fastest: a thread keeps one block's
+  // K × 64 weights in cache while the rows stream past, instead of reading the whole matrix per six rows
   const idx nb = (N + kBlock - 1) / kBlock, rb = (R + kRows512 - 1) / kRows512, tasks = rb * nb;
 #pragma omp parallel for schedule(static) if (R * K * N >= 4 * kParMin)
   for (idx t = 0; t < tasks; t++) {
     FpEnv env;
-    const idx r0 = (t / nb) * kRows512, n0 = (t % nb) * kBlock;
+    const idx r0 = (t % rb) * kRows512, n0 = (t / rb) * kBlock;
     linear_rows512(out, x, w, b, r0, (R - r0 < kRows512 ? R - r0 : kRows512), n0, K, N, ldw);
   }
 #else
@@ -313,20 +314,22 @@ void gelu(float* out, const float* x, idx n) {
   }
 }
 
-void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads) {
-  const idx dh = H / heads, T = past + R, tasks = B * R * heads;
+void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads, idx seqStride,
+            const std::int32_t* slots, const std::int32_t* pasts) {
+  const idx dh = H / heads, T = seqStride, tasks = B * R * heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-#pragma omp parallel if (tasks * T * dh >= kParMin)
+#pragma omp parallel if (tasks * (past + R) * dh >= kParMin)
   {
     FpEnv env;
-    std::vector<float> sc(static_cast<size_t>(T));
+    std::vector<float> sc(static_cast<size_t>(seqStride));
 #pragma omp for schedule(static)
     for (idx task = 0; task < tasks; task++) {
-      const idx h = task % heads, br = task / heads, b = br / R, r = br % R, n = past + r + 1;
+      const idx h = task % heads, br = task / heads, b = br / R, r = br % R;
+      const idx slot = slots ? slots[b] : b, n = (pasts ? pasts[b] : past) + r + 1;
       const float* q = qkv + br * 3 * H + h * dh;
       float mx = 0.0f;
       for (idx t = 0; t < n; t++) {
-        const float* k = kv + (b * T + t) * kvStride + h * dh;
+        const float* k = kv + (slot * T + t) * kvStride + h * dh;
         float s = 0.0f;
         for (idx d = 0; d < dh; d++) s += q[d] * k[d];
         s = s * scale;
@@ -343,7 +346,7 @@ void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, 
       for (idx d = 0; d < dh; d++) o[d] = 0.0f;
       for (idx t = 0; t < n; t++) {
         const float p = sc[t] / sum;
-        const float* __restrict v = kv + (b * T + t) * kvStride + H + h * dh;
+        const float* __restrict v = kv + (slot * T + t) * kvStride + H + h * dh;
         for (idx d = 0; d < dh; d++) o[d] += p * v[d];
       }
     }

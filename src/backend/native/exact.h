@@ -12,7 +12,8 @@ using idx = std::int64_t;
 void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N, idx ldw);
 void layer_norm(float* out, const float* x, const float* g, const float* b, idx R, idx D);
 void gelu(float* out, const float* x, idx n);
-void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads);
+void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads, idx seqStride,
+            const std::int32_t* slots, const std::int32_t* pasts);
 void patch_embed(float* out, const float* wT, const float* bias, const std::int32_t* tokens, idx R, idx S, idx H, idx V);
 void freqs(std::int32_t* out, const float* logits, idx R);
 // For tests: the exact exp and tanh of one value.
