@@ -12,7 +12,10 @@ import { describe, it } from 'node:test';
 import { tsKernels } from '../src/backend/index.js';
 import { expExact, loadNativeExact, tanhExact, tsExact, type ExactKernels } from '../src/backend/exact/index.js';
 import { loadNative } from '../src/backend/native/index.js';
-import { compressBytes, decompressBytes, decompressMany, MAX_LANES } from '../src/compress/codec.js';
+import { compressBytes, decompressBytes, decompressMany, MAX_LANES, modelId, useHash } from '../src/compress/codec.js';
+import { Sha256 } from '../src/util/sha256.js';
+import { floatToHalf, halfToFloat } from '../src/io/dtypes.js';
+import { nodeHash } from '../src/tasks/compress.js';
 import { ExactBgpt } from '../src/compress/exact-model.js';
 import { RangeDecoder, RangeEncoder } from '../src/compress/range-coder.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
@@ -121,6 +124,12 @@ describe('exact kernels: TypeScript and native give the same bits', { skip: nati
         both((k) => { const o = new Float32Array(R * K); k.gelu(o, x, R * K); return o; });
         const ld = N + 16, wp = rnd(K * ld, 0.5); // rows of w further apart than N (the padded weights)
         both((k) => { const o = new Float32Array(R * N); k.linear(o, x, wp, b, R, K, N, ld); return o; });
+        // weights as IEEE halves (normal, subnormal, ±0): the same bits as linear on their float values
+        const h = Uint16Array.from({ length: K * ld }, (_, i) => (i % 11 === 0 ? rng.int(0x400) | (i % 2 ? 0x8000 : 0) : floatToHalf(rng.normal() * 0.5)));
+        const hf = Float32Array.from(h, halfToFloat), o16 = new Float32Array(R * N), o32 = new Float32Array(R * N);
+        nat.linear16(o16, x, h, b, R, K, N, ld);
+        tsExact.linear(o32, x, hf, b, R, K, N, ld);
+        assert.ok(bits(o16).equals(bits(o32)), `linear16 ${R}×${K}×${N}`);
       }
       const edges = Float32Array.from([0, -0, 1e-30, -1e-30, 5, -5, 9.9, 10.1, 30, -30, 90, -90, 1e30, -1e30, Infinity, -Infinity, NaN, 3e-39]);
       both((k) => { const o = new Float32Array(edges.length); k.gelu(o, edges, edges.length); return o; });
@@ -214,6 +223,16 @@ describe('compress / decompress', () => {
     assert.ok(Buffer.from(decompressBytes(nex, c).bytes).equals(t));
   });
 
+  it('the model id is the same from node:crypto as from the hash the page uses', () => {
+    const fromNode = Buffer.from(modelId(craftedModel(3)));
+    useHash(() => new Sha256());
+    try {
+      assert.ok(Buffer.from(modelId(craftedModel(3))).equals(fromNode)); // a new model: ids are kept per model
+    } finally {
+      useHash(nodeHash);
+    }
+  });
+
   it('cuts a longer file into segments coded on their own (version 3); a file of one segment is version 2', () => {
     const t = text(3000, 21);
     const seg = compressBytes(ex, t, 'txt', { store: 'never', segmentBytes: 256 }), whole = compressBytes(ex, t, 'txt', { store: 'never', segmentBytes: 0 });
@@ -249,6 +268,18 @@ describe('compress / decompress', () => {
       });
       assert.ok(all[all.length - 1] instanceof Error && /corrupt/.test((all[all.length - 1] as Error).message));
     }
+  });
+
+  it('a model stored in 16 bits codes the same on native (weights read as halves) as on TypeScript', { skip: nativeSkip }, () => {
+    const m16 = craftedModel(4);
+    for (const s of m16.layout.specs) {
+      const w = m16.params.w(s.name);
+      for (let i = 0; i < w.length; i++) w[i] = halfToFloat(floatToHalf(w[i]));
+    }
+    const t = text(1500, 31), c = compressBytes(new ExactBgpt(tsExact, m16), t, 'txt', { store: 'never', segmentBytes: 512 });
+    const nex = new ExactBgpt(native as ExactKernels, m16);
+    assert.ok(Buffer.from(compressBytes(nex, t, 'txt', { store: 'never', segmentBytes: 512 })).equals(Buffer.from(c)));
+    assert.ok(Buffer.from(decompressBytes(nex, c).bytes).equals(t));
   });
 
   it('refuses a corrupted byte, a truncated file, another format and another model with one clear line', () => {

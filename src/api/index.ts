@@ -5,5 +5,5 @@
 export { score, scoringWindows, type FileInput, type Score, type ScoreOptions, type ScoreResult } from './score.js';
 export { classify, topLabels, type Classification, type ClassifyOptions } from './classify.js';
 export { convert, generate, type Generated, type SampleOptions } from './generate.js';
-export { compress, decompress, useExactKernels } from './compress.js';
+export { compress, decompress, decompressAll, useExactKernels } from './compress.js';
 export { detect, detectHeadBytes, detectInput, type Detection, type DetectOptions } from './detect.js';

@@ -5,24 +5,47 @@
  */
 import type { ExactKernels } from '../backend/exact/index.js';
 import { paddedStride } from '../backend/exact/types.js';
+import { floatToHalf, halfToFloat } from '../io/dtypes.js';
 import type { BgptModel } from '../model/bgpt.js';
 import { VOCAB, type BgptConfig } from '../model/config.js';
 import { BYTE_PREFIX, PATCH_PREFIX } from '../model/params.js';
 
 const EMB = 'patch_level_decoder.patch_embedding';
 
-/** A weight [K, N] as the exact linear reads it: rows `ld` apart (paddedStride). */
+/**
+ * A weight [K, N] as the exact linear reads it: rows `ld` apart (paddedStride), as floats or, where every
+ * value is one and the kernels read them, as IEEE halves (`h`: the same values in half the bytes).
+ */
 interface Matrix {
   w: Float32Array;
+  h: Uint16Array | null;
   ld: number;
 }
 
-function matrix(w: Float32Array, K: number, N: number): Matrix {
-  const ld = paddedStride(N);
-  if (ld === N) return { w, ld };
-  const p = new Float32Array(K * ld);
-  for (let k = 0; k < K; k++) p.set(w.subarray(k * N, k * N + N), k * ld);
-  return { w: p, ld };
+/** The halves of w when every value is exactly one (a model stored in 16 bits), else null. */
+function asHalves(w: Float32Array): Uint16Array | null {
+  const h = new Uint16Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    h[i] = floatToHalf(w[i]);
+    if (!Object.is(halfToFloat(h[i]), w[i])) return null;
+  }
+  return h;
+}
+
+function matrix(k: ExactKernels, w: Float32Array, K: number, N: number, ld = paddedStride(N)): Matrix {
+  let p = w; // already laid out when it has K rows of ld
+  if (w.length !== K * ld) {
+    p = new Float32Array(K * ld);
+    for (let r = 0; r < K; r++) p.set(w.subarray(r * N, r * N + N), r * ld);
+  }
+  const h = k.linear16 ? asHalves(p) : null;
+  return { w: h ? new Float32Array(0) : p, h, ld };
+}
+
+/** out = x·M + b over R rows (K inputs, N outputs). */
+function linear(k: ExactKernels, out: Float32Array, x: Float32Array, M: Matrix, b: Float32Array | null, R: number, K: number, N: number): void {
+  if (M.h) k.linear16!(out, x, M.h, b, R, K, N, M.ld);
+  else k.linear(out, x, M.w, b, R, K, N, M.ld);
 }
 
 interface LayerWeights {
@@ -57,9 +80,9 @@ class Stack {
     for (let i = 0; i < n; i++) {
       const p = `h.${i}.`;
       this.layers.push({
-        ln1g: w(`${p}ln_1.weight`), ln1b: w(`${p}ln_1.bias`), attnW: matrix(w(`${p}attn.c_attn.weight`), H, 3 * H), attnB: w(`${p}attn.c_attn.bias`),
-        projW: matrix(w(`${p}attn.c_proj.weight`), H, H), projB: w(`${p}attn.c_proj.bias`), ln2g: w(`${p}ln_2.weight`), ln2b: w(`${p}ln_2.bias`),
-        fcW: matrix(w(`${p}mlp.c_fc.weight`), H, 4 * H), fcB: w(`${p}mlp.c_fc.bias`), fc2W: matrix(w(`${p}mlp.c_proj.weight`), 4 * H, H), fc2B: w(`${p}mlp.c_proj.bias`),
+        ln1g: w(`${p}ln_1.weight`), ln1b: w(`${p}ln_1.bias`), attnW: matrix(k, w(`${p}attn.c_attn.weight`), H, 3 * H), attnB: w(`${p}attn.c_attn.bias`),
+        projW: matrix(k, w(`${p}attn.c_proj.weight`), H, H), projB: w(`${p}attn.c_proj.bias`), ln2g: w(`${p}ln_2.weight`), ln2b: w(`${p}ln_2.bias`),
+        fcW: matrix(k, w(`${p}mlp.c_fc.weight`), H, 4 * H), fcB: w(`${p}mlp.c_fc.bias`), fc2W: matrix(k, w(`${p}mlp.c_proj.weight`), 4 * H, H), fc2B: w(`${p}mlp.c_proj.bias`),
       });
     }
     this.lnfG = w('ln_f.weight');
@@ -85,7 +108,7 @@ class Stack {
     const fc = this.buf('fc', n * 4 * H), g = this.buf('g', n * 4 * H);
     this.layers.forEach((L, i) => {
       k.layerNorm(a, x, L.ln1g, L.ln1b, n, H);
-      k.linear(qkv, a, L.attnW.w, L.attnB, n, H, 3 * H, L.attnW.ld);
+      linear(k, qkv, a, L.attnW, L.attnB, n, H, 3 * H);
       if (cache) {
         const kv = cache.kv[i], cap = cache.capacity;
         for (let b = 0; b < B; b++) {
@@ -96,12 +119,12 @@ class Stack {
       } else {
         k.attend(y, qkv, qkv.subarray(H), 3 * H, B, R, 0, H, this.heads);
       }
-      k.linear(t, y, L.projW.w, L.projB, n, H, H, L.projW.ld);
+      linear(k, t, y, L.projW, L.projB, n, H, H);
       for (let j = 0; j < n * H; j++) x[j] += t[j]; // Float32Array: one float addition per element
       k.layerNorm(a, x, L.ln2g, L.ln2b, n, H);
-      k.linear(fc, a, L.fcW.w, L.fcB, n, H, 4 * H, L.fcW.ld);
+      linear(k, fc, a, L.fcW, L.fcB, n, H, 4 * H);
       k.gelu(g, fc, n * 4 * H);
-      k.linear(t, g, L.fc2W.w, L.fc2B, n, 4 * H, H, L.fc2W.ld);
+      linear(k, t, g, L.fc2W, L.fc2B, n, 4 * H, H);
       for (let j = 0; j < n * H; j++) x[j] += t[j];
     });
     if (cache) for (const s of slots) cache.lengths[s] += R;
@@ -140,7 +163,7 @@ export class ExactBgpt {
     this.byteWte = p.w(`${BYTE_PREFIX}wte.weight`);
     this.byteWpe = p.w(`${BYTE_PREFIX}wpe.weight`);
     const ld = paddedStride(256);
-    this.headT = { w: transpose(this.byteWte.subarray(0, 256 * H), 256, H, ld), ld };
+    this.headT = matrix(k, transpose(this.byteWte.subarray(0, 256 * H), 256, H, ld), H, 256, ld);
   }
 
   /** A patch-level cache of `lanes` slots (one window of context each). */
@@ -210,7 +233,7 @@ export class ExactBgpt {
     if (this.logits.length < R * 256) this.logits = new Float32Array(R * 256);
     if (this.freqBuf.length < R * 256) this.freqBuf = new Int32Array(R * 256);
     const logits = this.logits.subarray(0, R * 256), f = this.freqBuf.subarray(0, R * 256);
-    this.k.linear(logits, h, this.headT.w, null, R, H, 256, this.headT.ld);
+    linear(this.k, logits, h, this.headT, null, R, H, 256);
     this.k.freqs(f, logits, R);
     return f;
   }

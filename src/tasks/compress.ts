@@ -3,13 +3,14 @@
  * statistics, and the comparison with classic compressors (`bgpt bench compress`).
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
 import { getExactKernels } from '../backend/exact/index.js';
 import { exactOf, useExactKernels } from '../api/compress.js';
 import type { ExactBgpt } from '../compress/exact-model.js';
-import { compressBytes, decompressBytes, decompressMany } from '../compress/codec.js';
+import { compressBytes, decompressBytes, decompressMany, useHash, type Hash } from '../compress/codec.js';
 import { readHeader, Reader } from '../compress/container.js';
 import { extensionOf } from '../data/patches.js';
 import type { BgptModel } from '../model/bgpt.js';
@@ -39,8 +40,15 @@ export interface FilesOptions {
 /** Decompression decodes files side by side in batches of at most this many files and output bytes. */
 const BATCH_FILES = 256, BATCH_BYTES = 256 * 2 ** 20;
 
-// in Node the exact kernels follow the backend in use (native where built): the same bits, faster
+// in Node the exact kernels follow the backend in use (native where built), and model ids come from
+// node:crypto: the same bits, faster
+export function nodeHash(): Hash {
+  const h = createHash('sha256');
+  const hash: Hash = { update: (d) => (h.update(d), hash), digest: () => new Uint8Array(h.digest()) };
+  return hash;
+}
 useExactKernels(getExactKernels);
+useHash(nodeHash);
 
 /** The model on the exact kernels of the backend in use (TypeScript or native: the same bits). */
 export function exactModel(model: BgptModel): ExactBgpt {

@@ -4,7 +4,7 @@ import { loadNative, nativeAddonPath, nativeBuildCommand } from '../native/index
 import type { ExactKernels } from './types.js';
 
 type Fn = (...a: unknown[]) => unknown;
-const NAMES = ['exactLinear', 'exactLayerNorm', 'exactGelu', 'exactAttend', 'exactPatchEmbed', 'exactFreqs', 'exactExp', 'exactTanh'] as const;
+const NAMES = ['exactLinear', 'exactLinear16', 'exactLayerNorm', 'exactGelu', 'exactAttend', 'exactPatchEmbed', 'exactFreqs', 'exactExp', 'exactTanh'] as const;
 
 export type NativeExact = ExactKernels & { exp(x: number): number; tanh(u: number): number };
 
@@ -22,6 +22,7 @@ export function loadNativeExact(): NativeExact | { error: string } {
   return (cached = {
     name: 'native',
     linear: a.exactLinear as NativeExact['linear'],
+    linear16: a.exactLinear16 as NativeExact['linear16'],
     layerNorm: a.exactLayerNorm as NativeExact['layerNorm'],
     gelu: a.exactGelu as NativeExact['gelu'],
     attend: a.exactAttend as NativeExact['attend'],

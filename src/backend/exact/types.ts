@@ -13,6 +13,11 @@ export interface ExactKernels {
    * rows ldw ≥ N apart (default N; see paddedStride).
    */
   linear(out: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array | null, R: number, K: number, N: number, ldw?: number): void;
+  /**
+   * `linear` with w holding IEEE half values: exactly `linear` on the floats they widen to, reading half the
+   * bytes (a model stored in 16 bits). Optional: where absent, weights are given as floats.
+   */
+  linear16?(out: Float32Array, x: Float32Array, w: Uint16Array, b: Float32Array | null, R: number, K: number, N: number, ldw?: number): void;
   /** LayerNorm over rows of D (eps 1e-5): mean, then the mean of squared deviations, then ((x−μ)·rstd)·g + b. */
   layerNorm(out: Float32Array, x: Float32Array, g: Float32Array, b: Float32Array, R: number, D: number): void;
   /** gelu_new, elementwise, with tanh from the exact exp. */

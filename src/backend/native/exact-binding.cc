@@ -9,16 +9,19 @@ namespace {
 
 using Info = const Napi::CallbackInfo&;
 
-Napi::Value ExactLinear(Info info) {
-  Args a(info, "exactLinear", 7);
+// exactLinear (w a Float32Array) and exactLinear16 (w a Uint16Array of IEEE halves)
+template <bool Half>
+Napi::Value ExactLinearOf(Info info) {
+  Args a(info, Half ? "exactLinear16" : "exactLinear", 7);
   const idx R = a.dim(4, "R"), K = a.dim(5, "K"), N = a.dim(6, "N");
   const idx ldw = a.isNull(7) ? N : a.dim(7, "ldw");  // optional row stride of w
   if (ldw < N) a.fail("ldw must be at least N");
   float* out = a.f32(0, "out", prod({R, N}));
   const float* x = a.f32(1, "x", prod({R, K}));
-  const float* w = a.f32(2, "w", K == 0 ? 0 : prod({K - 1, ldw}) + N);
+  const idx wn = K == 0 ? 0 : prod({K - 1, ldw}) + N;
   const float* b = a.f32OrNull(3, "b", N);
-  exact::linear(out, x, w, b, R, K, N, ldw);
+  if constexpr (Half) exact::linear16(out, x, a.u16(2, "w", wn), b, R, K, N, ldw);
+  else exact::linear(out, x, a.f32(2, "w", wn), b, R, K, N, ldw);
   return info.Env().Undefined();
 }
 
@@ -110,7 +113,8 @@ Napi::Value ExactTanh(Info info) {
 }  // namespace
 
 void RegisterExact(Napi::Env env, Napi::Object exports) {
-  exports.Set("exactLinear", Napi::Function::New(env, ExactLinear, "exactLinear"));
+  exports.Set("exactLinear", Napi::Function::New(env, ExactLinearOf<false>, "exactLinear"));
+  exports.Set("exactLinear16", Napi::Function::New(env, ExactLinearOf<true>, "exactLinear16"));
   exports.Set("exactLayerNorm", Napi::Function::New(env, ExactLayerNorm, "exactLayerNorm"));
   exports.Set("exactGelu", Napi::Function::New(env, ExactGelu, "exactGelu"));
   exports.Set("exactAttend", Napi::Function::New(env, ExactAttend, "exactAttend"));

@@ -13,6 +13,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -112,18 +113,37 @@ namespace {
 
 constexpr idx kBlock = 64;  // outputs per task
 
+// Weights are floats, or IEEE half values (a model stored in 16 bits: its float values are exactly those
+// halves, so reading them widened gives the same bits while moving half the bytes). Widening is exact.
+inline float widen(float w) { return w; }
+inline float widen(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
+  if (exp == 0x1f) bits = sign | 0x7f800000u | (man << 13);  // inf, nan
+  else if (exp != 0) bits = sign | ((exp + 112u) << 23) | (man << 13);
+  else if (man == 0) bits = sign;
+  else {  // subnormal half: normalise (man · 2^−24 is a normal float)
+    exp = 113;
+    while (!(man & 0x400u)) man <<= 1, exp--;
+    bits = sign | (exp << 23) | ((man & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 #if !defined(__AVX512F__)
 constexpr idx kRows = 4;  // rows per task: each weight loaded once serves four rows
 
 // Outputs [n0, n0 + kBlock) of rows [r0, r0 + kRows): fixed sizes, so the accumulators stay in registers.
-template <idx Rows>
-void linear_tile(float* out, const float* x, const float* w, const float* b, idx r0, idx n0, idx K, idx N, idx ldw) {
+template <idx Rows, typename W>
+void linear_tile(float* out, const float* x, const W* w, const float* b, idx r0, idx n0, idx K, idx N, idx ldw) {
   float acc[Rows][kBlock] = {};
   for (idx k = 0; k < K; k++) {
-    const float* __restrict wk = w + k * ldw + n0;
+    const W* __restrict wk = w + k * ldw + n0;
     for (idx i = 0; i < Rows; i++) {
       const float xv = x[(r0 + i) * K + k];
-      for (idx j = 0; j < kBlock; j++) acc[i][j] += xv * wk[j];
+      for (idx j = 0; j < kBlock; j++) acc[i][j] += xv * widen(wk[j]);
     }
   }
   for (idx i = 0; i < Rows; i++)
@@ -131,14 +151,15 @@ void linear_tile(float* out, const float* x, const float* w, const float* b, idx
 }
 
 // Any rows and outputs (the edges): the same operations in the same order per element.
-void linear_edge(float* out, const float* x, const float* w, const float* b, idx r0, idx r1, idx n0, idx n1, idx K, idx N, idx ldw) {
+template <typename W>
+void linear_edge(float* out, const float* x, const W* w, const float* b, idx r0, idx r1, idx n0, idx n1, idx K, idx N, idx ldw) {
   for (idx r = r0; r < r1; r++) {
     float* __restrict o = out + r * N;
     for (idx n = n0; n < n1; n++) o[n] = 0.0f;
     for (idx k = 0; k < K; k++) {
       const float xv = x[r * K + k];
-      const float* __restrict wk = w + k * ldw;
-      for (idx n = n0; n < n1; n++) o[n] += xv * wk[n];
+      const W* __restrict wk = w + k * ldw;
+      for (idx n = n0; n < n1; n++) o[n] += xv * widen(wk[n]);
     }
     if (b)
       for (idx n = n0; n < n1; n++) o[n] += b[n];
@@ -152,8 +173,11 @@ void linear_edge(float* out, const float* x, const float* w, const float* b, idx
 // registers (without them it spills the array to the stack).
 constexpr idx kRows512 = 6;
 
-template <int Rows>
-void linear_tile512(float* out, const float* x, const float* w, const float* b, idx r0, idx n0, idx K, idx N, idx ldw) {
+inline __m512 load_w(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512 load_w(const std::uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+
+template <int Rows, typename W>
+void linear_tile512(float* out, const float* x, const W* w, const float* b, idx r0, idx n0, idx K, idx N, idx ldw) {
   constexpr int V = kBlock / 16;
   __mmask16 m[V];
 #pragma GCC unroll 4
@@ -167,11 +191,11 @@ void linear_tile512(float* out, const float* x, const float* w, const float* b, 
 #pragma GCC unroll 4
     for (int j = 0; j < V; j++) acc[i][j] = _mm512_setzero_ps();
   const float* xr = x + r0 * K;
-  const float* wk = w + n0;
+  const W* wk = w + n0;
   for (idx k = 0; k < K; k++, wk += ldw) {
     __m512 wv[V];
 #pragma GCC unroll 4
-    for (int j = 0; j < V; j++) wv[j] = _mm512_maskz_loadu_ps(m[j], wk + 16 * j);
+    for (int j = 0; j < V; j++) wv[j] = load_w(wk + 16 * j, m[j]);
 #pragma GCC unroll 6
     for (int i = 0; i < Rows; i++) {
       const __m512 xv = _mm512_set1_ps(xr[i * K + k]);
@@ -189,7 +213,8 @@ void linear_tile512(float* out, const float* x, const float* w, const float* b, 
     }
 }
 
-void linear_rows512(float* out, const float* x, const float* w, const float* b, idx r0, idx rows, idx n0, idx K, idx N, idx ldw) {
+template <typename W>
+void linear_rows512(float* out, const float* x, const W* w, const float* b, idx r0, idx rows, idx n0, idx K, idx N, idx ldw) {
   switch (rows) {
     case 1: return linear_tile512<1>(out, x, w, b, r0, n0, K, N, ldw);
     case 2: return linear_tile512<2>(out, x, w, b, r0, n0, K, N, ldw);
@@ -201,9 +226,8 @@ void linear_rows512(float* out, const float* x, const float* w, const float* b, 
 }
 #endif
 
-}  // namespace
-
-void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N, idx ldw) {
+template <typename W>
+void linear_any(float* out, const float* x, const W* w, const float* b, idx R, idx K, idx N, idx ldw) {
 #if defined(__AVX512F__)
   // tasks are (block of outputs, group of rows), the rows varying fastest: a thread keeps one block's
   // K × 64 weights in cache while the rows stream past, instead of reading the whole matrix per six rows
@@ -219,7 +243,7 @@ void linear(float* out, const float* x, const float* w, const float* b, idx R, i
 #pragma omp parallel for schedule(static) if (R * K * N >= 4 * kParMin)
   for (idx t = 0; t < tasks; t++) {
     FpEnv env;
-    const idx r0 = (t / nb) * kRows, n0 = (t % nb) * kBlock;
+    const idx r0 = (t % rb) * kRows, n0 = (t / rb) * kBlock;
     const idx r1 = r0 + kRows < R ? r0 + kRows : R, n1 = n0 + kBlock < N ? n0 + kBlock : N;
     if (n1 - n0 < kBlock) linear_edge(out, x, w, b, r0, r1, n0, n1, K, N, ldw);
     else if (r1 - r0 == kRows) linear_tile<kRows>(out, x, w, b, r0, n0, K, N, ldw);
@@ -227,6 +251,14 @@ void linear(float* out, const float* x, const float* w, const float* b, idx R, i
       for (idx r = r0; r < r1; r++) linear_tile<1>(out, x, w, b, r, n0, K, N, ldw);
   }
 #endif
+}
+
+}  // namespace
+
+void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N, idx ldw) { linear_any(out, x, w, b, R, K, N, ldw); }
+
+void linear16(float* out, const float* x, const std::uint16_t* w, const float* b, idx R, idx K, idx N, idx ldw) {
+  linear_any(out, x, w, b, R, K, N, ldw);
 }
 
 void layer_norm(float* out, const float* x, const float* g, const float* b, idx R, idx D) {

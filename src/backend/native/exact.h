@@ -10,6 +10,8 @@ using idx = std::int64_t;
 
 // w [K, N] with rows ldw ≥ N apart (a stride off multiples of 512 bytes spreads a column block's rows over the cache sets)
 void linear(float* out, const float* x, const float* w, const float* b, idx R, idx K, idx N, idx ldw);
+// the same with w holding IEEE half values (exactly the floats they widen to)
+void linear16(float* out, const float* x, const std::uint16_t* w, const float* b, idx R, idx K, idx N, idx ldw);
 void layer_norm(float* out, const float* x, const float* g, const float* b, idx R, idx D);
 void gelu(float* out, const float* x, idx n);
 void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads, idx seqStride,
