@@ -16,7 +16,7 @@ import { compressBytes, decompressBytes, decompressMany, MAX_LANES, modelId, use
 import { Sha256 } from '../src/util/sha256.js';
 import { floatToHalf, halfToFloat } from '../src/io/dtypes.js';
 import { nodeHash } from '../src/tasks/compress.js';
-import { ExactBgpt } from '../src/compress/exact-model.js';
+import { asHalves, ExactBgpt } from '../src/compress/exact-model.js';
 import { RangeDecoder, RangeEncoder } from '../src/compress/range-coder.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
 import { BgptModel } from '../src/model/bgpt.js';
@@ -268,6 +268,15 @@ describe('compress / decompress', () => {
       });
       assert.ok(all[all.length - 1] instanceof Error && /corrupt/.test((all[all.length - 1] as Error).message));
     }
+  });
+
+  it('takes weights as halves exactly when every value is a finite half', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const v = halfToFloat(h), got = asHalves(Float32Array.of(v));
+      if (Number.isFinite(v)) assert.equal(got?.[0], h, `half ${h.toString(16)}`);
+      else assert.equal(got, null);
+    }
+    for (const v of [1 + 2 ** -11, 2 ** -25, 3 * 2 ** -26, 65520, 1e-8, 0.1]) assert.equal(asHalves(Float32Array.of(1, v)), null, `${v}`);
   });
 
   it('a model stored in 16 bits codes the same on native (weights read as halves) as on TypeScript', { skip: nativeSkip }, () => {

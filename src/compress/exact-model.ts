@@ -5,7 +5,6 @@
  */
 import type { ExactKernels } from '../backend/exact/index.js';
 import { paddedStride } from '../backend/exact/types.js';
-import { floatToHalf, halfToFloat } from '../io/dtypes.js';
 import type { BgptModel } from '../model/bgpt.js';
 import { VOCAB, type BgptConfig } from '../model/config.js';
 import { BYTE_PREFIX, PATCH_PREFIX } from '../model/params.js';
@@ -22,12 +21,15 @@ interface Matrix {
   ld: number;
 }
 
-/** The halves of w when every value is exactly one (a model stored in 16 bits), else null. */
-function asHalves(w: Float32Array): Uint16Array | null {
-  const h = new Uint16Array(w.length);
-  for (let i = 0; i < w.length; i++) {
-    h[i] = floatToHalf(w[i]);
-    if (!Object.is(halfToFloat(h[i]), w[i])) return null;
+/** The halves of w when every value is exactly a finite half (a model stored in 16 bits), else null. */
+export function asHalves(w: Float32Array): Uint16Array | null {
+  const u = new Uint32Array(w.buffer, w.byteOffset, w.length), h = new Uint16Array(w.length);
+  for (let i = 0; i < u.length; i++) {
+    const b = u[i], sign = (b >>> 16) & 0x8000, e = (b >>> 23) & 0xff, m = b & 0x7fffff;
+    if (e >= 113 && e <= 142 && !(m & 0x1fff)) h[i] = sign | ((e - 112) << 10) | (m >>> 13); // normal
+    else if (e >= 103 && e < 113 && !((0x800000 | m) & ((1 << (126 - e)) - 1))) h[i] = sign | ((0x800000 | m) >>> (126 - e)); // subnormal
+    else if (e === 0 && m === 0) h[i] = sign; // ±0
+    else return null;
   }
   return h;
 }

@@ -73,6 +73,8 @@ function elementReader(dtype: DType, dv: DataView): (i: number) => number {
   }
 }
 
+let halfTable: Float32Array | undefined;
+
 /**
  * Converts elements of `bytes` to float32 into `out`. With `index` (element positions inside `bytes`, for
  * strided views) element k of `out` is element index[k] of `bytes`; otherwise they are taken in order.
@@ -88,6 +90,11 @@ export function convertToFloat32(bytes: Uint8Array, dtype: DType, out: Float32Ar
   if (!index && dtype === 'BF16') {
     const u = new Uint32Array(out.buffer, out.byteOffset, n);
     for (let i = 0; i < n; i++) u[i] = dv.getUint16(i * 2, true) << 16;
+    return out;
+  }
+  if (!index && dtype === 'F16') {
+    const t = (halfTable ??= Float32Array.from({ length: 0x10000 }, (_, h) => halfToFloat(h))); // 16-bit models load in one pass
+    for (let i = 0; i < n; i++) out[i] = t[dv.getUint16(i * 2, true)];
     return out;
   }
   const get = elementReader(dtype, dv);
