@@ -107,17 +107,13 @@ function tokensOf(data: Uint8Array, from: number, to: number, S: number, header:
   return t;
 }
 
-function encodeWindow(ex: ExactBgpt, data: Uint8Array, w: Win, header: Int32Array, enc: RangeEncoder, mm: MatchModel): void {
+/** The byte model's frequencies of window w's new bytes of `data` [bytes, 256] (valid until the next call). */
+function windowFreqs(ex: ExactBgpt, data: Uint8Array, w: Win, header: Int32Array): Int32Array {
   const { patchSize: S, hidden: H } = ex.cfg, M = w.b - w.a;
   // inputs: context and new patches but the last (its feature would predict past the window)
   const F = ex.patchFeatures(tokensOf(data, w.ctx, w.b - 1, S, header), w.b - 1 - w.ctx, null);
   const off = w.a - 1 - w.ctx; // the row whose feature predicts patch a
-  const freqs = ex.patchFreqs(F.subarray(off * H, (off + M) * H), tokensOf(data, w.a, w.b, S, header), M);
-  const end = Math.min(data.length, w.b * S);
-  for (let i = w.a * S; i < end; i++) {
-    enc.encode(mm.adjust(freqs.subarray((i - w.a * S) * 256, (i - w.a * S + 1) * 256)), data[i]);
-    mm.update(i);
-  }
+  return ex.patchFreqs(F.subarray(off * H, (off + M) * H), tokensOf(data, w.a, w.b, S, header), M);
 }
 
 function compressible(raw: Uint8Array): boolean {
@@ -131,124 +127,171 @@ function segmentOf(n: number, S: number, opts: CodecOptions): number | null {
   return seg > 0 && n > seg ? seg : null;
 }
 
-/** Codes one segment (or a whole file) as blocks; the last block of the file writes no length. */
-function encodeSegment(ex: ExactBgpt, data: Uint8Array, header: Int32Array, rule: WindowRule, w: Writer, lastSegment: boolean, opts: CodecOptions, progress: (done: number) => void): void {
-  const S = ex.cfg.patchSize, wins = windowsOf(Math.ceil(data.length / S), rule);
-  const mm = new MatchModel(data);
-  for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
-    const block = wins.slice(b0, b0 + rule.blockWindows), last = lastSegment && b0 + rule.blockWindows >= wins.length;
-    const start = block[0].a * S, raw = data.subarray(start, Math.min(data.length, block[block.length - 1].b * S));
-    let payload: Uint8Array | null = null;
-    if (opts.store === 'never' || compressible(raw)) {
-      const before = mm.snapshot(), enc = new RangeEncoder();
-      for (const win of block) {
-        encodeWindow(ex, data, win, header, enc, mm);
-        progress(Math.min(data.length, win.b * S));
-      }
-      payload = enc.finish();
-      if (opts.store !== 'never' && payload.length >= raw.length) {
-        payload = null;
-        // the block's bytes went through the match model either way; what it learned from coding them did not happen
-        mm.restore(before);
-      }
-    } else for (let i = 0; i < raw.length; i++) mm.update(start + i);
-    w.byte(payload ? Method.Matched : Method.Stored);
-    if (!last) w.varint((payload ?? raw).length);
-    w.bytes(payload ?? raw);
-    if (!payload) progress(start + raw.length);
-  }
+interface Block {
+  method: number;
+  payload: Uint8Array;
 }
+
+/**
+ * Codes a group of segments (`data` cut every `seg` bytes; one segment: a whole file) side by side, as the
+ * decoder will decode them: window by window, a stored segment's bytes first, then the coded segments' bytes
+ * one offset at a time, in segment order, through their shared match model. Returns each segment's blocks.
+ * A block is stored when deflate cannot shrink it, or when coding did not; the latter is found after the
+ * fact, so the group's block is coded again from the match model's state before it.
+ */
+function encodeGroup(ex: ExactBgpt, data: Uint8Array, seg: number, header: Int32Array, rule: WindowRule, opts: CodecOptions, progress: (done: number) => void): Block[][] {
+  const S = ex.cfg.patchSize, K = Math.max(1, Math.ceil(data.length / seg)), bw = rule.blockWindows;
+  const parts = Array.from({ length: K }, (_, k) => data.subarray(k * seg, Math.min(data.length, (k + 1) * seg)));
+  const wins = parts.map((p) => windowsOf(Math.ceil(p.length / S), rule));
+  const endOf = (k: number, w: number) => Math.min(parts[k].length, wins[k][w].b * S);
+  const mm = new MatchModel(data, seg), out: Block[][] = parts.map(() => []);
+  for (let w0 = 0; w0 < wins[0].length; w0 += bw) {
+    const ks = parts.map((_, k) => k).filter((k) => w0 < wins[k].length);
+    const raw = ks.map((k) => parts[k].subarray(wins[k][w0].a * S, endOf(k, Math.min(wins[k].length, w0 + bw) - 1)));
+    const stored = raw.map((r) => opts.store !== 'never' && !compressible(r));
+    const before = mm.snapshot(true);
+    for (;;) {
+      const enc = stored.map((st) => (st ? null : new RangeEncoder()));
+      for (let w = w0; w < w0 + bw && w < wins[ks[0]].length; w++) {
+        const here = ks.map((_, j) => j).filter((j) => w < wins[ks[j]].length), a = wins[ks[0]][w].a * S;
+        const freqs: Int32Array[] = [];
+        for (const j of here) {
+          const k = ks[j];
+          if (stored[j]) for (let i = a; i < endOf(k, w); i++) mm.update(i, k);
+          else freqs[j] = windowFreqs(ex, parts[k], wins[k][w], header).slice();
+        }
+        const end = Math.max(...here.map((j) => endOf(ks[j], w)));
+        for (let i = a; i < end; i++) {
+          for (const j of here) {
+            const k = ks[j];
+            if (stored[j] || i >= endOf(k, w)) continue;
+            enc[j]!.encode(mm.adjust(freqs[j].subarray((i - a) * 256, (i - a + 1) * 256), k), parts[k][i]);
+            mm.update(i, k);
+          }
+        }
+        progress(parts.reduce((t, p, k) => t + (w < wins[k].length ? endOf(k, w) : p.length), 0));
+      }
+      const payloads = enc.map((e) => e?.finish() ?? null);
+      const grown = payloads.map((p, j) => p !== null && opts.store !== 'never' && p.length >= raw[j].length);
+      if (!grown.includes(true)) {
+        ks.forEach((k, j) => out[k].push(payloads[j] ? { method: Method.Matched, payload: payloads[j]! } : { method: Method.Stored, payload: raw[j] }));
+        break;
+      }
+      // the bytes went through the match model either way; what it learned from coding them did not happen
+      grown.forEach((g, j) => g && (stored[j] = true));
+      mm.restore(before);
+    }
+  }
+  return out;
+}
+
+/** Segments per group of a longer file: they share one match model and are decoded side by side. */
+export const GROUP_SEGMENTS = 16;
 
 /** Compresses `data`; `ext` is the extension the model sees in the header patch (and is stored). */
 export function compressBytes(ex: ExactBgpt, data: Uint8Array, ext: string, opts: CodecOptions = {}): Uint8Array {
   const S = ex.cfg.patchSize, rule = defaultRule(ex, opts.blockBytes), header = headerPatch(ext, S);
-  const segment = segmentOf(data.length, S, opts), seg = segment ?? Math.max(1, data.length);
+  const segment = segmentOf(data.length, S, opts), seg = segment ?? Math.max(1, data.length), span = segment ? seg * GROUP_SEGMENTS : seg;
   const w = new Writer();
-  writeHeader(w, { length: data.length, modelId: modelId(ex.model), rule, ext, segment, check: 0 }, defaultRule(ex));
+  writeHeader(w, { length: data.length, modelId: modelId(ex.model), rule, ext, segment, group: segment ? GROUP_SEGMENTS : null, check: 0 }, defaultRule(ex));
   const checkAt = w.length - 4;
-  for (let s0 = 0; s0 < data.length; s0 += seg) {
-    const part = data.subarray(s0, Math.min(data.length, s0 + seg));
-    encodeSegment(ex, part, header, rule, w, s0 + seg >= data.length, opts, (d) => opts.onProgress?.(s0 + d, data.length));
+  for (let g0 = 0; g0 < data.length; g0 += span) {
+    const blocks = encodeGroup(ex, data.subarray(g0, Math.min(data.length, g0 + span)), seg, header, rule, opts, (d) => opts.onProgress?.(g0 + d, data.length));
+    const lastGroup = g0 + span >= data.length;
+    blocks.forEach((bs, k) => bs.forEach((b, i) => {
+      w.byte(b.method);
+      if (!(lastGroup && k === blocks.length - 1 && i === bs.length - 1)) w.varint(b.payload.length);
+      w.bytes(b.payload);
+    }));
   }
   const out = w.finish();
   new DataView(out.buffer, out.byteOffset).setUint32(checkAt, checkValue(out, checkAt, data), true);
   return out;
 }
 
-interface Block {
-  method: number;
-  payload: Uint8Array;
+/** Segments decoded side by side that share a match model: a file, or a group of a longer file's segments. */
+interface Group {
+  lanes: Lane[];
+  mm: MatchModel;
+  /** The window its lanes are at (−1: not started). */
+  w: number;
 }
 
 /** One segment of a container being decoded: its bytes (a view of the output), windows and blocks. */
 interface Lane {
   file: number;
+  group: Group;
+  /** Its place in the group. */
+  k: number;
   out: Uint8Array;
   header: Int32Array;
   rule: WindowRule;
   wins: Win[];
   blocks: Block[];
-  mm: MatchModel;
   /** The range decoder of the block being decoded (null: stored). */
   dec: RangeDecoder | null;
   matched: boolean;
-  /** Its slot in the caches, the window and the patch it is at, and the byte decoded last. */
+  /** Its slot in the caches, the patch it is at, and the byte decoded last. */
   slot: number;
-  w: number;
   p: number;
   prev: number;
-  /** Why the lane stopped (its file is corrupt); the other lanes go on. */
+  /** Why the lane stopped (its file is corrupt). */
   error: Error | null;
 }
 
-/** The container's header and its segments as lanes; every length is checked before anything is decoded. */
-function parse(ex: ExactBgpt, buf: Uint8Array, file: number): { h: Header; out: Uint8Array; lanes: Lane[] } {
+/** The container's header and its segments as groups of lanes; every length is checked before anything is decoded. */
+function parse(ex: ExactBgpt, buf: Uint8Array, file: number): { h: Header; out: Uint8Array; groups: Group[] } {
   const r = new Reader(buf), h = readHeader(r), S = ex.cfg.patchSize;
   const id = modelId(ex.model).subarray(0, h.modelId.length);
   if (hex(h.modelId) !== hex(id)) throw new Error(`compressed with another model (model id ${hex(h.modelId)}; this model is ${hex(id)})`);
   const rule = h.rule ?? defaultRule(ex);
   if (rule.window > ex.cfg.patchLength) throw new Error('corrupt header (window longer than the model\'s context)');
   if (h.segment && h.segment % S !== 0) throw new Error(`corrupt header (segment length ${h.segment} is not a multiple of the patch size ${S})`);
+  if (h.group && h.group > MAX_LANES) throw new Error(`corrupt header (groups of ${h.group} segments; at most ${MAX_LANES})`);
   let out: Uint8Array;
   try {
     out = new Uint8Array(h.length);
   } catch {
     throw new Error(`corrupt header (length ${h.length})`);
   }
-  const header = headerPatch(h.ext, S), seg = h.segment ?? Math.max(1, h.length), lanes: Lane[] = [];
-  for (let s0 = 0; s0 < h.length; s0 += seg) {
-    const part = out.subarray(s0, Math.min(h.length, s0 + seg)), wins = windowsOf(Math.ceil(part.length / S), rule);
-    const blocks: Block[] = [];
-    for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
-      const last = s0 + seg >= h.length && b0 + rule.blockWindows >= wins.length;
-      const method = r.byte(), payload = r.bytes(last ? r.left : r.varint());
-      const end = Math.min(part.length, wins[Math.min(wins.length, b0 + rule.blockWindows) - 1].b * S);
-      if (method === Method.Stored && payload.length !== end - wins[b0].a * S) throw new Error('corrupt file (stored block of the wrong size)');
-      if (method !== Method.Stored && method !== Method.Modelled && method !== Method.Matched) throw new Error(`corrupt file (unknown block method ${method})`);
-      blocks.push({ method, payload });
+  const header = headerPatch(h.ext, S), seg = h.segment ?? Math.max(1, h.length), span = h.segment ? seg * (h.group ?? 1) : seg;
+  const groups: Group[] = [];
+  for (let g0 = 0; g0 < h.length; g0 += span) {
+    const data = out.subarray(g0, Math.min(h.length, g0 + span)), g: Group = { lanes: [], mm: new MatchModel(data, seg), w: -1 };
+    for (let k = 0; k * seg < data.length; k++) {
+      const part = data.subarray(k * seg, Math.min(data.length, (k + 1) * seg)), wins = windowsOf(Math.ceil(part.length / S), rule);
+      const blocks: Block[] = [];
+      for (let b0 = 0; b0 < wins.length; b0 += rule.blockWindows) {
+        const last = g0 + span >= h.length && (k + 1) * seg >= data.length && b0 + rule.blockWindows >= wins.length;
+        const method = r.byte(), payload = r.bytes(last ? r.left : r.varint());
+        const end = Math.min(part.length, wins[Math.min(wins.length, b0 + rule.blockWindows) - 1].b * S);
+        if (method === Method.Stored && payload.length !== end - wins[b0].a * S) throw new Error('corrupt file (stored block of the wrong size)');
+        if (method !== Method.Stored && method !== Method.Modelled && method !== Method.Matched) throw new Error(`corrupt file (unknown block method ${method})`);
+        blocks.push({ method, payload });
+      }
+      g.lanes.push({ file, group: g, k, out: part, header, rule, wins, blocks, dec: null, matched: false, slot: 0, p: 0, prev: 0, error: null });
     }
-    lanes.push({ file, out: part, header, rule, wins, blocks, mm: new MatchModel(part), dec: null, matched: false, slot: 0, w: -1, p: 0, prev: 0, error: null });
+    groups.push(g);
   }
   if (r.left !== 0) throw new Error('corrupt file (data after the last block)');
-  return { h, out, lanes };
+  return { h, out, groups };
 }
 
-/** Starts lane's block of window w when one begins there; true when the window is to be decoded by the model. */
+/**
+ * Starts lane's window w: the block it begins, and a stored block's bytes for the window (known to the
+ * match model at once). True when the window is to be decoded by the model.
+ */
 function enterWindow(lane: Lane, w: number, S: number): boolean {
-  const bw = lane.rule.blockWindows;
-  const block = lane.blocks[Math.floor(w / bw)];
+  const bw = lane.rule.blockWindows, block = lane.blocks[Math.floor(w / bw)];
   if (w % bw === 0) {
-    if (block.method === Method.Stored) {
-      const start = lane.wins[w].a * S;
-      lane.out.set(block.payload, start);
-      for (let i = start; i < start + block.payload.length; i++) lane.mm.update(i);
-      lane.dec = null;
-    } else {
-      lane.dec = new RangeDecoder(block.payload);
-      lane.matched = block.method === Method.Matched;
-    }
+    lane.dec = block.method === Method.Stored ? null : new RangeDecoder(block.payload);
+    lane.matched = block.method === Method.Matched;
   }
-  return lane.dec !== null;
+  if (lane.dec) return true;
+  const start = lane.wins[w].a * S, from = lane.wins[Math.floor(w / bw) * bw].a * S, end = Math.min(lane.out.length, lane.wins[w].b * S);
+  lane.out.set(block.payload.subarray(start - from, end - from), start);
+  for (let i = start; i < end; i++) lane.group.mm.update(i, lane.k);
+  return false;
 }
 
 /** After window w: a coded block that ends there must have been read to its end (else the lane stops). */
@@ -262,69 +305,81 @@ function leaveWindow(lane: Lane, w: number): void {
 }
 
 /**
- * Decodes lanes side by side, a patch per round. At the start of a round each lane gets the feature that
- * predicts its next patch: a lane entering a window computes the window's context (one batch per context
- * length), the others add the patch they decoded last to their cache (one row each). Then the S byte
- * positions of all lanes are decoded as batches of one row per lane. A lane that is done frees its slot for
- * the next lane of the queue at the next round.
+ * Decodes groups of lanes side by side, a patch per round, the lanes of a group window by window together
+ * (as encodeGroup coded them). At the start of a round each coding lane gets the feature that predicts its
+ * next patch: a lane entering a window computes the window's context (one batch per context length), the
+ * others add the patch they decoded last to their cache (one row each). Then the S byte positions of all
+ * lanes are decoded as batches of one row per lane, each group's lanes in order through its match model.
+ * A group that is done frees its slots for the next groups of the queue.
  */
-function decodeLanes(ex: ExactBgpt, queue: Lane[], onWindow: (lane: Lane, w: number) => void): void {
-  const { patchSize: S, hidden: H } = ex.cfg, n = Math.min(MAX_LANES, queue.length);
+function decodeGroups(ex: ExactBgpt, queue: Group[], onWindow: (lane: Lane, w: number) => void): void {
+  const { patchSize: S, hidden: H } = ex.cfg;
+  const n = Math.min(MAX_LANES, queue.reduce((a, g) => a + g.lanes.length, 0));
   const pc = ex.newPatchCache(n), bc = ex.newByteCache(n), feat = new Float32Array(n * H);
   const free = Array.from({ length: n }, (_, i) => n - 1 - i);
-  // to the lane's next window that the model decodes (filling in stored blocks on the way); false: it is done
-  const advance = (l: Lane): boolean => {
+  const coding = (g: Group) => g.lanes.filter((l) => l.dec && g.w < l.wins.length);
+  // the group's next window that the model decodes for some lane (stored bytes filled in on the way); false: done
+  const advance = (g: Group, starting: Lane[]): boolean => {
     for (;;) {
-      if (l.w >= 0) {
-        leaveWindow(l, l.w);
-        onWindow(l, l.w);
+      for (const l of g.lanes) {
+        if (g.w < 0 || g.w >= l.wins.length || l.error) continue;
+        leaveWindow(l, g.w);
+        onWindow(l, g.w);
       }
-      if (l.error || ++l.w >= l.wins.length) return false;
-      if (enterWindow(l, l.w, S)) {
-        l.p = l.wins[l.w].a;
+      if (g.lanes.some((l) => l.error)) return false; // a corrupt file: its other segments stop too
+      const w = ++g.w, here = g.lanes.filter((l) => w < l.wins.length);
+      if (!here.length) return false;
+      const coded = here.filter((l) => enterWindow(l, w, S));
+      if (coded.length) {
+        for (const l of coded) l.p = l.wins[w].a;
+        starting.push(...coded);
         return true;
       }
     }
   };
   const slotsOf = (ls: Lane[]) => Int32Array.from(ls, (l) => l.slot);
-  let active: Lane[] = [], next = 0;
+  let active: Group[] = [], next = 0;
   for (;;) {
-    const starting: Lane[] = [], stepping: Lane[] = [], kept: Lane[] = [];
-    for (const l of active) {
-      if (l.p < l.wins[l.w].b) stepping.push(l);
-      else if (advance(l)) starting.push(l);
-      else {
-        free.push(l.slot);
+    const starting: Lane[] = [], stepping: Lane[] = [], kept: Group[] = [];
+    for (const g of active) {
+      const c = coding(g), more = c.filter((l) => l.p < l.wins[g.w].b);
+      if (more.length) stepping.push(...more);
+      else if (!advance(g, starting)) {
+        for (const l of g.lanes) free.push(l.slot);
         continue;
       }
-      kept.push(l);
+      kept.push(g);
     }
-    while (free.length && next < queue.length) {
-      const l = queue[next++];
-      l.slot = free.pop()!;
-      l.w = -1;
-      if (advance(l)) kept.push(l), starting.push(l);
-      else free.push(l.slot);
+    while (next < queue.length && free.length >= queue[next].lanes.length) {
+      const g = queue[next++];
+      for (const l of g.lanes) l.slot = free.pop()!;
+      if (advance(g, starting)) kept.push(g);
+      else for (const l of g.lanes) free.push(l.slot);
     }
-    if (!(active = kept).length) return;
+    if (!(active = kept).length) {
+      if (next >= queue.length) return;
+      continue;
+    }
     if (stepping.length) {
       const t = new Int32Array(stepping.length * S);
       stepping.forEach((l, i) => t.set(tokensOf(l.out, l.p - 1, l.p, S, l.header), i * S));
       const F = ex.patchFeatures(t, 1, pc, slotsOf(stepping));
       stepping.forEach((l, i) => feat.set(F.subarray(i * H, i * H + H), l.slot * H));
     }
-    for (const R0 of new Set(starting.map((l) => l.wins[l.w].a - l.wins[l.w].ctx))) {
-      const g = starting.filter((l) => l.wins[l.w].a - l.wins[l.w].ctx === R0), tokens = new Int32Array(g.length * R0 * S);
+    for (const R0 of new Set(starting.map((l) => l.wins[l.group.w].a - l.wins[l.group.w].ctx))) {
+      const g = starting.filter((l) => l.wins[l.group.w].a - l.wins[l.group.w].ctx === R0), tokens = new Int32Array(g.length * R0 * S);
       g.forEach((l, i) => {
         pc.lengths[l.slot] = 0;
-        tokens.set(tokensOf(l.out, l.wins[l.w].ctx, l.wins[l.w].a, S, l.header), i * R0 * S);
+        tokens.set(tokensOf(l.out, l.wins[l.group.w].ctx, l.wins[l.group.w].a, S, l.header), i * R0 * S);
       });
       const F = ex.patchFeatures(tokens, R0, pc, slotsOf(g));
       g.forEach((l, i) => feat.set(F.subarray((i * R0 + R0 - 1) * H, (i * R0 + R0) * H), l.slot * H));
     }
-    for (const l of active) bc.lengths[l.slot] = 0;
+    // every lane with a patch to decode this round, each group's lanes in order
+    const lanes = active.flatMap((g) => coding(g).filter((l) => l.p < l.wins[g.w].b));
+    for (const l of lanes) bc.lengths[l.slot] = 0;
     for (let s = 0; s < S; s++) {
-      const rows = s === 0 ? active : active.filter((l) => l.p * S + s < l.out.length);
+      const rows = s === 0 ? lanes : lanes.filter((l) => l.p * S + s < l.out.length);
       if (!rows.length) break;
       let x = feat;
       if (s === 0) {
@@ -333,12 +388,12 @@ function decodeLanes(ex: ExactBgpt, queue: Lane[], onWindow: (lane: Lane, w: num
       }
       const f = ex.stepFreqs(bc, slotsOf(rows), x, Int32Array.from(rows, (l) => l.prev));
       rows.forEach((l, j) => {
-        const i = l.p * S + s, fj = f.subarray(j * 256, j * 256 + 256);
-        l.prev = l.out[i] = l.dec!.decode(l.matched ? l.mm.adjust(fj) : fj);
-        if (l.matched) l.mm.update(i); // a modelled block (older files) codes with the byte model alone
+        const i = l.p * S + s, fj = f.subarray(j * 256, j * 256 + 256), mm = l.group.mm;
+        l.prev = l.out[i] = l.dec!.decode(l.matched ? mm.adjust(fj, l.k) : fj);
+        if (l.matched) mm.update(i, l.k); // a modelled block (older files) codes with the byte model alone
       });
     }
-    for (const l of active) l.p++;
+    for (const l of lanes) l.p++;
   }
 }
 
@@ -364,14 +419,15 @@ export function decompressMany(
     }
   });
   const done = bufs.map(() => 0), failed: (Error | null)[] = files.map((f) => (f instanceof Error ? f : null));
-  // the longest first: short lanes fill the slots that free up, and the end is not one long lane alone
-  const lanes = files.flatMap((f) => (f instanceof Error ? [] : f.lanes)).sort((x, y) => y.out.length - x.out.length);
-  decodeLanes(ex, lanes, (l, w) => {
+  // the longest first: shorter ones fill the slots that free up, and the end is not one long file alone
+  const size = (g: Group) => g.lanes.reduce((a, l) => a + l.out.length, 0);
+  const groups = files.flatMap((f) => (f instanceof Error ? [] : f.groups)).sort((x, y) => size(y) - size(x));
+  decodeGroups(ex, groups, (l, w) => {
     const before = Math.min(l.out.length, (w > 0 ? l.wins[w - 1].b : 0) * S);
     done[l.file] += Math.min(l.out.length, l.wins[w].b * S) - before;
     opts.onProgress?.(l.file, done[l.file], (files[l.file] as { h: Header }).h.length);
   });
-  for (const l of lanes) failed[l.file] ??= l.error;
+  for (const g of groups) for (const l of g.lanes) failed[l.file] ??= l.error;
   return files.map((f, i) => {
     if (failed[i]) return failed[i]!;
     const { h, out } = f as { h: Header; out: Uint8Array };

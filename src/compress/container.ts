@@ -5,9 +5,11 @@
  * one block per group of windows, each stored or range-coded, the last block's payload running to the end.
  * The check value is the CRC-32 of the original bytes xor the CRC-32 of the container with the check zeroed:
  * it fails when any byte of the file is changed, and when decoding does not reproduce the original.
- * Version 3 is version 2 with a segment length (varint, bytes) before the check value: the file is cut into
- * segments of that length, each coded as a file of its own (its windows, match model and blocks), one after
- * the other, so that a decoder can decode them side by side. Files no longer than one segment are version 2.
+ * Version 3 is version 2 with a segment length and a group size (varints) before the check value: the file is
+ * cut into segments of that length, each coded from its own header patch with its own windows and blocks,
+ * so that a decoder can decode them side by side; each group of that many segments shares one match model
+ * (codec.encodeGroup says in which order). The blocks follow segment by segment. Files no longer than one
+ * segment are version 2.
  * Version 1 ("BGPZ", 8-byte model id, the rule always written) is still read.
  */
 import { crc32 } from '../io/pth/crc32.js';
@@ -50,6 +52,8 @@ export interface Header {
   ext: string;
   /** Bytes per segment (version 3); null: the whole file is one segment. */
   segment?: number | null;
+  /** Segments per group sharing a match model (version 3). */
+  group?: number | null;
   check: number;
   /** Offset of the check value in the container. */
   checkAt?: number;
@@ -155,7 +159,7 @@ export function writeHeader(w: Writer, h: Header, implicit?: WindowRule): void {
   w.bytes(Uint8Array.from(SIGNATURE)).byte(version).varint(h.length).bytes(h.modelId.subarray(0, MODEL_ID_BYTES));
   w.byte(ext.length | (rule ? RULE_FLAG : 0)).bytes(ext);
   if (rule) w.varint(rule.window).varint(rule.carry).varint(rule.blockWindows);
-  if (h.segment) w.varint(h.segment);
+  if (h.segment) w.varint(h.segment).varint(h.group ?? 1);
   w.u32(h.check);
 }
 
@@ -189,10 +193,13 @@ export function readHeader(r: Reader): Header {
     ext = utf8(r.bytes(e & MAX_EXT_BYTES));
     if (e & RULE_FLAG) rule = readRule();
   }
-  let segment: number | null = null;
-  if (version === SEGMENTED_VERSION && (segment = r.varint()) === 0) throw new Error('corrupt header (segment length 0)');
+  let segment: number | null = null, group: number | null = null;
+  if (version === SEGMENTED_VERSION) {
+    if ((segment = r.varint()) === 0) throw new Error('corrupt header (segment length 0)');
+    if ((group = r.varint()) === 0) throw new Error('corrupt header (group of 0 segments)');
+  }
   const checkAt = r.pos;
-  return { length, modelId, rule, ext, segment, check: r.u32(), checkAt };
+  return { length, modelId, rule, ext, segment, group, check: r.u32(), checkAt };
 }
 
 /** The check value of a container whose check field (4 bytes at `at`) holds zeros, for original bytes `data`. */

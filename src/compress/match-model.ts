@@ -39,43 +39,62 @@ function oddsBucket(odds: number): number {
   return b;
 }
 
-/** The cells' learned state: it is rolled back when a block the encoder tried is stored instead. */
-export interface MatchCells {
+/** What a rollback restores: the learned cells, and (for segments coded side by side) the tables and matches too. */
+export interface MatchState {
   p: Float64Array;
   n: Int32Array;
+  tables?: { short: Int32Array; long: Int32Array; lanes: Lane[]; known: Int32Array };
 }
 
+/** A segment's match: where it continues (its next byte is the prediction) and its length (0: none). */
+interface Lane {
+  ptr: number;
+  len: number;
+  /** The cell and byte of the prediction made for the byte being coded (−1: none). */
+  cell: number;
+  predicted: number;
+}
+
+/**
+ * The match model of a file, or of a group of segments of one (container version 3) coded side by side:
+ * segment k is bytes [k·seg, (k + 1)·seg) of `data`, offsets within it are its lane's positions. The
+ * segments share the tables and the cells, and each finds matches in what every segment has made known so
+ * far (its prefix: bytes coded or stored, in the order the coder calls update), never across a segment's
+ * start or into bytes not yet known. One segment is the whole file: the model of version-2 containers.
+ */
 export class MatchModel {
   private short = new Int32Array(1 << HASH_BITS).fill(-1);
   private long = new Int32Array(1 << HASH_BITS).fill(-1);
-  /** Where the current match continues (its next byte is the prediction) and its length; 0: none. */
-  private ptr = 0;
-  private len = 0;
-  private cells: MatchCells = { p: new Float64Array(LEN_BUCKETS * ODDS_BUCKETS).fill(NaN), n: new Int32Array(LEN_BUCKETS * ODDS_BUCKETS) };
-  /** The cell and byte of the prediction made for the byte being coded (−1: none). */
-  private cell = -1;
-  private predicted = 0;
+  private lanes: Lane[];
+  /** Bytes known of each segment (a prefix). */
+  private known: Int32Array;
+  private cells = { p: new Float64Array(LEN_BUCKETS * ODDS_BUCKETS).fill(NaN), n: new Int32Array(LEN_BUCKETS * ODDS_BUCKETS) };
   private out = new Int32Array(256);
 
-  /** `data`: the file's bytes, filled in order (the decoder's output buffer); byte i is read once known. */
-  constructor(private data: Uint8Array) {}
+  /** `data`: the bytes, filled in order (the decoder's output buffer); a byte is read once known. */
+  constructor(private data: Uint8Array, private seg = Math.max(1, data.length)) {
+    const k = Math.max(1, Math.ceil(data.length / seg));
+    this.lanes = Array.from({ length: k }, () => ({ ptr: 0, len: 0, cell: -1, predicted: 0 }));
+    this.known = new Int32Array(k);
+  }
 
   /**
-   * The frequencies to code the next byte with, from the byte model's `f` (each ≥ 1): `f` itself when there
-   * is no match, else a reshaped copy (valid until the next call).
+   * The frequencies to code segment k's next byte with, from the byte model's `f` (each ≥ 1): `f` itself
+   * when there is no match, else a reshaped copy (valid until the next call).
    */
-  adjust(f: Int32Array): Int32Array {
-    this.cell = -1;
-    if (this.len === 0) return f;
-    const b = this.data[this.ptr];
+  adjust(f: Int32Array, k = 0): Int32Array {
+    const lane = this.lanes[k];
+    lane.cell = -1;
+    if (lane.len === 0) return f;
+    const b = this.data[lane.ptr];
     let total = 0;
     for (let x = 0; x < 256; x++) total += f[x];
     const fb = f[b], others = total - fb;
-    const cell = lengthBucket(this.len) * ODDS_BUCKETS + oddsBucket(fb / others);
+    const cell = lengthBucket(lane.len) * ODDS_BUCKETS + oddsBucket(fb / others);
     const { p } = this.cells;
     if (Number.isNaN(p[cell])) p[cell] = fb / total; // a new cell starts from the byte model's own belief
-    this.cell = cell;
-    this.predicted = b;
+    lane.cell = cell;
+    lane.predicted = b;
     const kept = Math.max(1, Math.min(TOTAL - 255, Math.floor(p[cell] * TOTAL))), rest = TOTAL - kept;
     const out = this.out;
     for (let x = 0; x < 256; x++) out[x] = Math.max(1, Math.floor((f[x] * rest) / others));
@@ -83,50 +102,67 @@ export class MatchModel {
     return out;
   }
 
-  /** Byte i is known (coded or stored): the prediction made for it, if any, is scored, and the match moves on. */
-  update(i: number): void {
-    const data = this.data, c = data[i];
-    if (this.cell >= 0) {
-      const { p, n } = this.cells, k = this.cell;
-      n[k] = Math.min(n[k] + 1, LIMIT);
-      p[k] += ((c === this.predicted ? 1 : 0) - p[k]) / (n[k] + 0.5);
-      this.cell = -1;
+  /** Byte i of segment k is known (coded or stored): the prediction made for it, if any, is scored, and the match moves on. */
+  update(i: number, k = 0): void {
+    const data = this.data, lane = this.lanes[k], at = k * this.seg + i, c = data[at];
+    this.known[k] = i + 1;
+    if (lane.cell >= 0) {
+      const { p, n } = this.cells, cell = lane.cell;
+      n[cell] = Math.min(n[cell] + 1, LIMIT);
+      p[cell] += ((c === lane.predicted ? 1 : 0) - p[cell]) / (n[cell] + 0.5);
+      lane.cell = -1;
     }
-    if (this.len > 0 && data[this.ptr] === c) {
-      this.len = Math.min(this.len + 1, 1 << 30);
-      this.ptr++;
-    } else this.len = 0;
-    this.index(this.long, LONG, i);
-    this.index(this.short, SHORT, i);
+    if (lane.len > 0 && data[lane.ptr] === c && this.isKnown(lane.ptr + 1)) {
+      lane.len = Math.min(lane.len + 1, 1 << 30);
+      lane.ptr++;
+    } else lane.len = 0;
+    this.index(this.long, LONG, k, i);
+    this.index(this.short, SHORT, k, i);
   }
 
-  /** The learned cells, for a rollback. */
-  snapshot(): MatchCells {
-    return { p: this.cells.p.slice(), n: this.cells.n.slice() };
+  /** Whether byte `at` of data is known and continues the segment of byte at − 1. */
+  private isKnown(at: number): boolean {
+    const k = Math.floor(at / this.seg), prev = Math.floor((at - 1) / this.seg);
+    return k === prev && k < this.known.length && at - k * this.seg < this.known[k];
   }
 
-  restore(s: MatchCells): void {
+  /** The learned state, for a rollback: the cells alone, or (`all`) the tables and the matches as well. */
+  snapshot(all = false): MatchState {
+    const s: MatchState = { p: this.cells.p.slice(), n: this.cells.n.slice() };
+    if (all) s.tables = { short: this.short.slice(), long: this.long.slice(), lanes: this.lanes.map((l) => ({ ...l })), known: this.known.slice() };
+    return s;
+  }
+
+  restore(s: MatchState): void {
     this.cells = { p: s.p.slice(), n: s.n.slice() };
+    if (s.tables) {
+      this.short.set(s.tables.short);
+      this.long.set(s.tables.long);
+      this.lanes = s.tables.lanes.map((l) => ({ ...l }));
+      this.known.set(s.tables.known);
+    }
   }
 
-  /** Looks the last `m` bytes up (when no match runs) and records that they end at byte i. */
-  private index(table: Int32Array, m: number, i: number): void {
+  /** Looks segment k's last `m` bytes up (when no match runs) and records that they end at its byte i. */
+  private index(table: Int32Array, m: number, k: number, i: number): void {
     if (i + 1 < m) return;
-    const data = this.data;
+    const data = this.data, lane = this.lanes[k], at = k * this.seg + i;
     let h = 0;
-    for (let k = i + 1 - m; k <= i; k++) h = (Math.imul(h, 0x2f0b3a49) + data[k] + 1) >>> 0;
+    for (let j = at + 1 - m; j <= at; j++) h = (Math.imul(h, 0x2f0b3a49) + data[j] + 1) >>> 0;
     h >>>= 32 - HASH_BITS;
-    if (this.len === 0) {
+    if (lane.len === 0) {
       const q = table[h];
-      if (q >= 0) {
+      if (q >= 0 && this.isKnown(q)) {
+        // checked back within both segments: the earlier occurrence's and this one's
+        const from = Math.floor((q - 1) / this.seg) * this.seg;
         let l = 0;
-        while (l < MAX_VERIFY && q - 1 - l >= 0 && data[q - 1 - l] === data[i - l]) l++;
+        while (l < MAX_VERIFY && q - 1 - l >= from && l <= i && data[q - 1 - l] === data[at - l]) l++;
         if (l >= m) {
-          this.len = l;
-          this.ptr = q;
+          lane.len = l;
+          lane.ptr = q;
         }
       }
     }
-    table[h] = i + 1;
+    table[h] = at + 1;
   }
 }
