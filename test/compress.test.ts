@@ -135,8 +135,10 @@ describe('exact kernels: TypeScript and native give the same bits', { skip: nati
       both((k) => { const o = new Float32Array(edges.length); k.gelu(o, edges, edges.length); return o; });
       const big = rnd(40000, 4); // past one thread's share: the vector loop and the threads
       both((k) => { const o = new Float32Array(big.length); k.gelu(o, big, big.length - 3); return o; });
-      for (const [B, R, past, H, heads] of [[1, 1, 7, 32, 2], [1, 5, 0, 64, 4], [30, 8, 0, 32, 2], [1, 3, 60, 128, 2]]) {
-        const qkv = rnd(B * R * 3 * H, 2), cache = rnd((past + R) * 2 * H, 2);
+      for (const [B, R, past, H, heads, scale] of [[1, 1, 7, 32, 2, 2], [1, 5, 0, 64, 4, 2], [30, 8, 0, 32, 2, 2], [1, 3, 60, 128, 2, 2], [1, 2, 250, 64, 1, 12]]) {
+        // the last: scores far apart (most weights underflow to 0) over 252 positions, a NaN in one query
+        const qkv = rnd(B * R * 3 * H, scale), cache = rnd((past + R) * 2 * H, scale);
+        if (scale > 2) qkv[H + 3] = NaN;
         both((k) => { const o = new Float32Array(B * R * H); k.attend(o, qkv, qkv.subarray(H), 3 * H, B, R, 0, H, heads); return o; });
         if (B === 1) both((k) => { const o = new Float32Array(R * H); k.attend(o, qkv, cache, 2 * H, 1, R, past, H, heads); return o; });
       }

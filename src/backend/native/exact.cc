@@ -346,6 +346,27 @@ void gelu(float* out, const float* x, idx n) {
   }
 }
 
+namespace {
+// Eight positions' scores at once: eight independent sums (each in the scalar order) hide the adds' latency.
+// Not vectorised: the compiler would turn the strided reads into gathers, which are slower here.
+__attribute__((optimize("no-tree-vectorize"))) void dots8(float* sc, const float* q, const float* k, idx kvStride, idx dh, float scale) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f, s7 = 0.0f;
+  for (idx d = 0; d < dh; d++) {
+    const float qd = q[d];
+    s0 += qd * k[d];
+    s1 += qd * k[kvStride + d];
+    s2 += qd * k[2 * kvStride + d];
+    s3 += qd * k[3 * kvStride + d];
+    s4 += qd * k[4 * kvStride + d];
+    s5 += qd * k[5 * kvStride + d];
+    s6 += qd * k[6 * kvStride + d];
+    s7 += qd * k[7 * kvStride + d];
+  }
+  sc[0] = s0 * scale, sc[1] = s1 * scale, sc[2] = s2 * scale, sc[3] = s3 * scale;
+  sc[4] = s4 * scale, sc[5] = s5 * scale, sc[6] = s6 * scale, sc[7] = s7 * scale;
+}
+}  // namespace
+
 void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads, idx seqStride,
             const std::int32_t* slots, const std::int32_t* pasts) {
   const idx dh = H / heads, T = seqStride, tasks = B * R * heads;
@@ -359,21 +380,25 @@ void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, 
       const idx h = task % heads, br = task / heads, b = br / R, r = br % R;
       const idx slot = slots ? slots[b] : b, n = (pasts ? pasts[b] : past) + r + 1;
       const float* q = qkv + br * 3 * H + h * dh;
-      float mx = 0.0f;
-      for (idx t = 0; t < n; t++) {
-        const float* k = kv + (slot * T + t) * kvStride + h * dh;
+      const float* kh = kv + slot * T * kvStride + h * dh;
+      idx t = 0;
+      for (; t + 8 <= n; t += 8) dots8(sc.data() + t, q, kh + t * kvStride, kvStride, dh, scale);
+      for (; t < n; t++) {
+        const float* k = kh + t * kvStride;
         float s = 0.0f;
         for (idx d = 0; d < dh; d++) s += q[d] * k[d];
-        s = s * scale;
-        sc[t] = s;
-        if (t == 0 || s > mx) mx = s;
+        sc[t] = s * scale;
       }
+      float mx = sc[0];
+      for (t = 1; t < n; t++)
+        if (sc[t] > mx) mx = sc[t];
+      t = 0;
+#if defined(__AVX512F__)
+      for (; t + 16 <= n; t += 16) _mm512_storeu_ps(sc.data() + t, exp_v(_mm512_sub_ps(_mm512_loadu_ps(sc.data() + t), _mm512_set1_ps(mx))));
+#endif
+      for (; t < n; t++) sc[t] = exp_f(sc[t] - mx);
       float sum = 0.0f;
-      for (idx t = 0; t < n; t++) {
-        const float e = exp_f(sc[t] - mx);
-        sc[t] = e;
-        sum += e;
-      }
+      for (t = 0; t < n; t++) sum += sc[t];
       float* __restrict o = out + br * H + h * dh;
       for (idx d = 0; d < dh; d++) o[d] = 0.0f;
       for (idx t = 0; t < n; t++) {
