@@ -9,6 +9,7 @@
 #pragma STDC FP_CONTRACT OFF
 
 #include "exact.h"
+#include "pool.h"
 
 #include <omp.h>
 
@@ -226,12 +227,40 @@ void linear_rows512(float* out, const float* x, const W* w, const float* b, idx 
 }
 #endif
 
+#if defined(__AVX512F__)
+template <typename W>
+struct LinearWork {
+  float* out;
+  const float* x;
+  const W* w;
+  const float* b;
+  idx R, K, N, ldw, rb;
+};
+
+template <typename W>
+void linear_chunk(void* ctx, int t) {
+  const LinearWork<W>& L = *static_cast<const LinearWork<W>*>(ctx);
+  FpEnv env;
+  const idx r0 = (t % L.rb) * kRows512, n0 = (t / L.rb) * kBlock;
+  linear_rows512(L.out, L.x, L.w, L.b, r0, (L.R - r0 < kRows512 ? L.R - r0 : kRows512), n0, L.K, L.N, L.ldw);
+}
+#endif
+
+// Few rows (decoding: one per lane) go to the decoding pool (pool.h), whose helpers are awake when products
+// come back to back; an OpenMP region there would wake a sleeping team each time.
+constexpr idx kPoolRows = 64;
+
 template <typename W>
 void linear_any(float* out, const float* x, const W* w, const float* b, idx R, idx K, idx N, idx ldw) {
 #if defined(__AVX512F__)
   // tasks are (block of outputs, group of rows), the rows varying fastest: a thread keeps one block's
   // K × 64 weights in cache while the rows stream past, instead of reading the whole matrix per six rows
   const idx nb = (N + kBlock - 1) / kBlock, rb = (R + kRows512 - 1) / kRows512, tasks = rb * nb;
+  if (R <= kPoolRows && tasks < 65536) {
+    LinearWork<W> work{out, x, w, b, R, K, N, ldw, rb};
+    run_chunks(&linear_chunk<W>, &work, static_cast<int>(tasks), R * K * N >= 4 * kParMin ? omp_get_max_threads() : 1);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (R * K * N >= 4 * kParMin)
   for (idx t = 0; t < tasks; t++) {
     FpEnv env;
@@ -325,7 +354,7 @@ void gelu(float* out, const float* x, idx n) {
   // chunks of 1024 elements per task (whole vectors but the last chunk's tail)
   constexpr idx kChunk = 1024;
   const idx tasks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n >= 2 * kChunk * 8)
+#pragma omp parallel for schedule(static) if (n >= 16 * kChunk * 16)  // decoding's few rows: one thread (no team to wake)
   for (idx t = 0; t < tasks; t++) {
     FpEnv env;
     const idx i0 = t * kChunk, i1 = i0 + kChunk < n ? i0 + kChunk : n;
@@ -367,46 +396,84 @@ __attribute__((optimize("no-tree-vectorize"))) void dots8(float* sc, const float
 }
 }  // namespace
 
+namespace {
+struct AttendWork {
+  float* out;
+  const float* qkv;
+  const float* kv;
+  idx kvStride, R, past, H, heads, T;
+  const std::int32_t* slots;
+  const std::int32_t* pasts;
+  float scale;
+};
+
+// One (row, head) of attend; sc holds at least T floats.
+void attend_task(const AttendWork& A, idx task, float* sc) {
+  float* out = A.out;
+  const float* qkv = A.qkv;
+  const float* kv = A.kv;
+  const idx kvStride = A.kvStride, R = A.R, past = A.past, H = A.H, heads = A.heads, T = A.T, dh = H / heads;
+  const std::int32_t* slots = A.slots;
+  const std::int32_t* pasts = A.pasts;
+  const float scale = A.scale;
+  const idx h = task % heads, br = task / heads, b = br / R, r = br % R;
+  const idx slot = slots ? slots[b] : b, n = (pasts ? pasts[b] : past) + r + 1;
+  const float* q = qkv + br * 3 * H + h * dh;
+  const float* kh = kv + slot * T * kvStride + h * dh;
+  idx t = 0;
+  for (; t + 8 <= n; t += 8) dots8(sc + t, q, kh + t * kvStride, kvStride, dh, scale);
+  for (; t < n; t++) {
+    const float* k = kh + t * kvStride;
+    float s = 0.0f;
+    for (idx d = 0; d < dh; d++) s += q[d] * k[d];
+    sc[t] = s * scale;
+  }
+  float mx = sc[0];
+  for (t = 1; t < n; t++)
+    if (sc[t] > mx) mx = sc[t];
+  t = 0;
+#if defined(__AVX512F__)
+  for (; t + 16 <= n; t += 16) _mm512_storeu_ps(sc + t, exp_v(_mm512_sub_ps(_mm512_loadu_ps(sc + t), _mm512_set1_ps(mx))));
+#endif
+  for (; t < n; t++) sc[t] = exp_f(sc[t] - mx);
+  float sum = 0.0f;
+  for (t = 0; t < n; t++) sum += sc[t];
+  float* __restrict o = out + br * H + h * dh;
+  for (idx d = 0; d < dh; d++) o[d] = 0.0f;
+  for (idx t = 0; t < n; t++) {
+    const float p = sc[t] / sum;
+    const float* __restrict v = kv + (slot * T + t) * kvStride + H + h * dh;
+    for (idx d = 0; d < dh; d++) o[d] += p * v[d];
+  }
+}
+
+void attend_chunk(void* ctx, int task) {
+  thread_local std::vector<float> sc;
+  const AttendWork& A = *static_cast<const AttendWork*>(ctx);
+  if (sc.size() < static_cast<size_t>(A.T)) sc.resize(static_cast<size_t>(A.T));
+  FpEnv env;
+  attend_task(A, task, sc.data());
+}
+}  // namespace
+
 void attend(float* out, const float* qkv, const float* kv, idx kvStride, idx B, idx R, idx past, idx H, idx heads, idx seqStride,
             const std::int32_t* slots, const std::int32_t* pasts) {
-  const idx dh = H / heads, T = seqStride, tasks = B * R * heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-#pragma omp parallel if (tasks * (past + R) * dh >= kParMin)
+  const idx tasks = B * R * heads;
+  idx longest = past;
+  if (pasts)
+    for (idx b = 0; b < B; b++) longest = pasts[b] > longest ? pasts[b] : longest;
+  AttendWork work{out, qkv, kv, kvStride, R, past, H, heads, seqStride, slots, pasts, 1.0f / std::sqrt(static_cast<float>(H / heads))};
+  const bool parallel = tasks * (longest + R) * (H / heads) >= kParMin;
+  if (B * R <= kPoolRows && tasks < 65536) {  // decoding: the pool, as for linear
+    run_chunks(&attend_chunk, &work, static_cast<int>(tasks), parallel ? omp_get_max_threads() : 1);
+    return;
+  }
+#pragma omp parallel if (parallel)
   {
     FpEnv env;
     std::vector<float> sc(static_cast<size_t>(seqStride));
 #pragma omp for schedule(static)
-    for (idx task = 0; task < tasks; task++) {
-      const idx h = task % heads, br = task / heads, b = br / R, r = br % R;
-      const idx slot = slots ? slots[b] : b, n = (pasts ? pasts[b] : past) + r + 1;
-      const float* q = qkv + br * 3 * H + h * dh;
-      const float* kh = kv + slot * T * kvStride + h * dh;
-      idx t = 0;
-      for (; t + 8 <= n; t += 8) dots8(sc.data() + t, q, kh + t * kvStride, kvStride, dh, scale);
-      for (; t < n; t++) {
-        const float* k = kh + t * kvStride;
-        float s = 0.0f;
-        for (idx d = 0; d < dh; d++) s += q[d] * k[d];
-        sc[t] = s * scale;
-      }
-      float mx = sc[0];
-      for (t = 1; t < n; t++)
-        if (sc[t] > mx) mx = sc[t];
-      t = 0;
-#if defined(__AVX512F__)
-      for (; t + 16 <= n; t += 16) _mm512_storeu_ps(sc.data() + t, exp_v(_mm512_sub_ps(_mm512_loadu_ps(sc.data() + t), _mm512_set1_ps(mx))));
-#endif
-      for (; t < n; t++) sc[t] = exp_f(sc[t] - mx);
-      float sum = 0.0f;
-      for (t = 0; t < n; t++) sum += sc[t];
-      float* __restrict o = out + br * H + h * dh;
-      for (idx d = 0; d < dh; d++) o[d] = 0.0f;
-      for (idx t = 0; t < n; t++) {
-        const float p = sc[t] / sum;
-        const float* __restrict v = kv + (slot * T + t) * kvStride + H + h * dh;
-        for (idx d = 0; d < dh; d++) o[d] += p * v[d];
-      }
-    }
+    for (idx task = 0; task < tasks; task++) attend_task(work, task, sc.data());
   }
 }
 
