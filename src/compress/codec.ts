@@ -212,7 +212,11 @@ export function compressBytes(ex: ExactBgpt, data: Uint8Array, ext: string, opts
 /** Segments decoded side by side that share a match model: a file, or a group of a longer file's segments. */
 interface Group {
   lanes: Lane[];
-  mm: MatchModel;
+  /** The group's bytes (a view of the output) and segment length. */
+  data: Uint8Array;
+  seg: number;
+  /** Made when the group starts decoding and dropped when it is done (8 MiB of tables each). */
+  mm: MatchModel | null;
   /** The window its lanes are at (−1: not started). */
   w: number;
 }
@@ -257,7 +261,7 @@ function parse(ex: ExactBgpt, buf: Uint8Array, file: number): { h: Header; out: 
   const header = headerPatch(h.ext, S), seg = h.segment ?? Math.max(1, h.length), span = h.segment ? seg * (h.group ?? 1) : seg;
   const groups: Group[] = [];
   for (let g0 = 0; g0 < h.length; g0 += span) {
-    const data = out.subarray(g0, Math.min(h.length, g0 + span)), g: Group = { lanes: [], mm: new MatchModel(data, seg), w: -1 };
+    const data = out.subarray(g0, Math.min(h.length, g0 + span)), g: Group = { lanes: [], data, seg, mm: null, w: -1 };
     for (let k = 0; k * seg < data.length; k++) {
       const part = data.subarray(k * seg, Math.min(data.length, (k + 1) * seg)), wins = windowsOf(Math.ceil(part.length / S), rule);
       const blocks: Block[] = [];
@@ -290,7 +294,7 @@ function enterWindow(lane: Lane, w: number, S: number): boolean {
   if (lane.dec) return true;
   const start = lane.wins[w].a * S, from = lane.wins[Math.floor(w / bw) * bw].a * S, end = Math.min(lane.out.length, lane.wins[w].b * S);
   lane.out.set(block.payload.subarray(start - from, end - from), start);
-  for (let i = start; i < end; i++) lane.group.mm.update(i, lane.k);
+  for (let i = start; i < end; i++) lane.group.mm!.update(i, lane.k);
   return false;
 }
 
@@ -338,6 +342,10 @@ function decodeGroups(ex: ExactBgpt, queue: Group[], onWindow: (lane: Lane, w: n
     }
   };
   const slotsOf = (ls: Lane[]) => Int32Array.from(ls, (l) => l.slot);
+  const finish = (g: Group) => {
+    for (const l of g.lanes) free.push(l.slot);
+    g.mm = null;
+  };
   let active: Group[] = [], next = 0;
   for (;;) {
     const starting: Lane[] = [], stepping: Lane[] = [], kept: Group[] = [];
@@ -345,7 +353,7 @@ function decodeGroups(ex: ExactBgpt, queue: Group[], onWindow: (lane: Lane, w: n
       const c = coding(g), more = c.filter((l) => l.p < l.wins[g.w].b);
       if (more.length) stepping.push(...more);
       else if (!advance(g, starting)) {
-        for (const l of g.lanes) free.push(l.slot);
+        finish(g);
         continue;
       }
       kept.push(g);
@@ -353,8 +361,9 @@ function decodeGroups(ex: ExactBgpt, queue: Group[], onWindow: (lane: Lane, w: n
     while (next < queue.length && free.length >= queue[next].lanes.length) {
       const g = queue[next++];
       for (const l of g.lanes) l.slot = free.pop()!;
+      g.mm = new MatchModel(g.data, g.seg);
       if (advance(g, starting)) kept.push(g);
-      else for (const l of g.lanes) free.push(l.slot);
+      else finish(g);
     }
     if (!(active = kept).length) {
       if (next >= queue.length) return;
@@ -388,7 +397,7 @@ function decodeGroups(ex: ExactBgpt, queue: Group[], onWindow: (lane: Lane, w: n
       }
       const f = ex.stepFreqs(bc, slotsOf(rows), x, Int32Array.from(rows, (l) => l.prev));
       rows.forEach((l, j) => {
-        const i = l.p * S + s, fj = f.subarray(j * 256, j * 256 + 256), mm = l.group.mm;
+        const i = l.p * S + s, fj = f.subarray(j * 256, j * 256 + 256), mm = l.group.mm!;
         l.prev = l.out[i] = l.dec!.decode(l.matched ? mm.adjust(fj, l.k) : fj);
         if (l.matched) mm.update(i, l.k); // a modelled block (older files) codes with the byte model alone
       });
