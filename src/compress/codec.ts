@@ -137,7 +137,8 @@ interface Block {
  * decoder will decode them: window by window, a stored segment's bytes first, then the coded segments' bytes
  * one offset at a time, in segment order, through their shared match model. Returns each segment's blocks.
  * A block is stored when deflate cannot shrink it, or when coding did not; the latter is found after the
- * fact, so the group's block is coded again from the match model's state before it.
+ * fact, so the group's block is coded again from the match model's state before it (unless it was the only
+ * segment coded: then undoing what the cells learned is enough, as for a file of one segment).
  */
 function encodeGroup(ex: ExactBgpt, data: Uint8Array, seg: number, header: Int32Array, rule: WindowRule, opts: CodecOptions, progress: (done: number) => void): Block[][] {
   const S = ex.cfg.patchSize, K = Math.max(1, Math.ceil(data.length / seg)), bw = rule.blockWindows;
@@ -149,7 +150,8 @@ function encodeGroup(ex: ExactBgpt, data: Uint8Array, seg: number, header: Int32
     const ks = parts.map((_, k) => k).filter((k) => w0 < wins[k].length);
     const raw = ks.map((k) => parts[k].subarray(wins[k][w0].a * S, endOf(k, Math.min(wins[k].length, w0 + bw) - 1)));
     const stored = raw.map((r) => opts.store !== 'never' && !compressible(r));
-    const before = mm.snapshot(true);
+    // with one segment coded, what it learned is all a rollback must undo (its bytes reach the tables either way)
+    const alone = stored.filter((st) => !st).length <= 1, before = mm.snapshot(!alone);
     for (;;) {
       const enc = stored.map((st) => (st ? null : new RangeEncoder()));
       for (let w = w0; w < w0 + bw && w < wins[ks[0]].length; w++) {
@@ -158,7 +160,7 @@ function encodeGroup(ex: ExactBgpt, data: Uint8Array, seg: number, header: Int32
         for (const j of here) {
           const k = ks[j];
           if (stored[j]) for (let i = a; i < endOf(k, w); i++) mm.update(i, k);
-          else freqs[j] = windowFreqs(ex, parts[k], wins[k][w], header).slice();
+          else freqs[j] = alone ? windowFreqs(ex, parts[k], wins[k][w], header) : windowFreqs(ex, parts[k], wins[k][w], header).slice();
         }
         const end = Math.max(...here.map((j) => endOf(ks[j], w)));
         for (let i = a; i < end; i++) {
@@ -173,13 +175,13 @@ function encodeGroup(ex: ExactBgpt, data: Uint8Array, seg: number, header: Int32
       }
       const payloads = enc.map((e) => e?.finish() ?? null);
       const grown = payloads.map((p, j) => p !== null && opts.store !== 'never' && p.length >= raw[j].length);
-      if (!grown.includes(true)) {
-        ks.forEach((k, j) => out[k].push(payloads[j] ? { method: Method.Matched, payload: payloads[j]! } : { method: Method.Stored, payload: raw[j] }));
+      // the bytes went through the match model either way; what it learned from coding them did not happen
+      if (grown.includes(true)) mm.restore(before);
+      if (alone || !grown.includes(true)) {
+        ks.forEach((k, j) => out[k].push(payloads[j] && !grown[j] ? { method: Method.Matched, payload: payloads[j]! } : { method: Method.Stored, payload: raw[j] }));
         break;
       }
-      // the bytes went through the match model either way; what it learned from coding them did not happen
       grown.forEach((g, j) => g && (stored[j] = true));
-      mm.restore(before);
     }
   }
   return out;
