@@ -47,7 +47,7 @@ function common(c: Command): Command {
 
 export function registerCompress(program: Command): void {
   common(program.command('compress').description('compress files losslessly with a byte model: FILE → FILE.bgpz (- : stdin to stdout)'))
-    .option('--segment <bytes>', `code a longer file in independent segments of this many bytes, which decompress side by side (default ${SEGMENT_BYTES}; 0: one segment, a little smaller and slower to decode)`)
+    .option('--segment <bytes>', `code a file longer than this many bytes in segments that decompress side by side (default ${SEGMENT_BYTES}; 0: one segment, a few per cent smaller, decoded in one lane)`)
     .argument('<files...>', 'files to compress')
     .action((files: string[], opts: Opts) => run('compress', files, opts));
   common(program.command('decompress').description('restore FILE.bgpz → FILE with the model it was compressed with (- : stdin to stdout)'))
