@@ -2,7 +2,8 @@
  * Bytes ⇄ .bgpz with a byte model (docs/compression.md). A file of n bytes is D = ⌈n/S⌉ data patches after a
  * header patch carrying its extension. Window 0 is the header and data patches 0 … L−2 (L−1 new patches);
  * each later window carries C already-coded patches of context and adds L−C new ones, like the body windows
- * the model was trained on. A file longer than a segment is cut into segments coded as files of their own.
+ * the model was trained on. A file longer than a segment is cut into segments, each coded from its own header
+ * patch, in groups that share a match model.
  * The encoder computes each window in one teacher-forced batch; the decoder decodes byte by byte with
  * key/value caches, many segments and files side by side as the lanes of one batch; the exact kernels make
  * every row's frequencies the same bits however it is batched.
@@ -23,7 +24,7 @@ export const BLOCK_BYTES = 65536;
 const PRECHECK_BYTES = 4096;
 /** Bytes per segment of a longer file (a multiple of every patch size): each is decoded in a lane of its own. */
 export const SEGMENT_BYTES = 65536;
-/** Lanes decoded side by side at most (each holds a patch-level cache and the match model's 8 MiB of tables). */
+/** Lanes decoded side by side at most (each holds a slot of the caches; each group being decoded, a match model's 8 MiB). */
 export const MAX_LANES = 32;
 
 export interface CodecOptions {
