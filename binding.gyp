@@ -7,7 +7,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-std=gnu++17"],
       "cflags_cc": [
-        "-std=c++17", "-O3", "-fPIC", "-fopenmp", "-ffp-contract=off", "-fno-trapping-math", "-fno-fast-math", "-Wall", "-Wno-unknown-pragmas",
+        "-std=c++17", "-O3", "-fPIC", "-fopenmp", "-ffp-contract=off", "-fno-trapping-math", "-fno-fast-math", "-Wall", "-Wno-unknown-pragmas", "-Wno-psabi",
         "<!@(node -p \"process.env.BGPT_ARCH_FLAGS ?? '-march=native'\")",
         "<!@(node -p \"process.env.BGPT_SANITIZE_FLAGS ?? ''\")"
       ]
