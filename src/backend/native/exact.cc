@@ -227,7 +227,6 @@ void linear_rows512(float* out, const float* x, const W* w, const float* b, idx 
 }
 #endif
 
-#if defined(__AVX512F__)
 template <typename W>
 struct LinearWork {
   float* out;
@@ -237,14 +236,28 @@ struct LinearWork {
   idx R, K, N, ldw, rb;
 };
 
+// Task t: a group of rows of one block of outputs, the rows varying fastest (a thread keeps one block's
+// K × 64 weights in cache while the rows stream past, instead of reading the whole matrix per few rows).
 template <typename W>
-void linear_chunk(void* ctx, int t) {
-  const LinearWork<W>& L = *static_cast<const LinearWork<W>*>(ctx);
+void linear_task(const LinearWork<W>& L, idx t) {
   FpEnv env;
+#if defined(__AVX512F__)
   const idx r0 = (t % L.rb) * kRows512, n0 = (t / L.rb) * kBlock;
   linear_rows512(L.out, L.x, L.w, L.b, r0, (L.R - r0 < kRows512 ? L.R - r0 : kRows512), n0, L.K, L.N, L.ldw);
-}
+#else
+  const idx r0 = (t % L.rb) * kRows, n0 = (t / L.rb) * kBlock;
+  const idx r1 = r0 + kRows < L.R ? r0 + kRows : L.R, n1 = n0 + kBlock < L.N ? n0 + kBlock : L.N;
+  if (n1 - n0 < kBlock) linear_edge(L.out, L.x, L.w, L.b, r0, r1, n0, n1, L.K, L.N, L.ldw);
+  else if (r1 - r0 == kRows) linear_tile<kRows>(L.out, L.x, L.w, L.b, r0, n0, L.K, L.N, L.ldw);
+  else
+    for (idx r = r0; r < r1; r++) linear_tile<1>(L.out, L.x, L.w, L.b, r, n0, L.K, L.N, L.ldw);
 #endif
+}
+
+template <typename W>
+void linear_chunk(void* ctx, int t) {
+  linear_task(*static_cast<const LinearWork<W>*>(ctx), t);
+}
 
 // Few rows (decoding: one per lane) go to the decoding pool (pool.h), whose helpers are awake when products
 // come back to back; an OpenMP region there would wake a sleeping team each time.
@@ -253,33 +266,19 @@ constexpr idx kPoolRows = 64;
 template <typename W>
 void linear_any(float* out, const float* x, const W* w, const float* b, idx R, idx K, idx N, idx ldw) {
 #if defined(__AVX512F__)
-  // tasks are (block of outputs, group of rows), the rows varying fastest: a thread keeps one block's
-  // K × 64 weights in cache while the rows stream past, instead of reading the whole matrix per six rows
-  const idx nb = (N + kBlock - 1) / kBlock, rb = (R + kRows512 - 1) / kRows512, tasks = rb * nb;
+  constexpr idx rows = kRows512;
+#else
+  constexpr idx rows = kRows;
+#endif
+  const idx rb = (R + rows - 1) / rows, tasks = rb * ((N + kBlock - 1) / kBlock);
+  LinearWork<W> work{out, x, w, b, R, K, N, ldw, rb};
+  const bool parallel = R * K * N >= 4 * kParMin;
   if (R <= kPoolRows && tasks < 65536) {
-    LinearWork<W> work{out, x, w, b, R, K, N, ldw, rb};
-    run_chunks(&linear_chunk<W>, &work, static_cast<int>(tasks), R * K * N >= 4 * kParMin ? omp_get_max_threads() : 1);
+    run_chunks(&linear_chunk<W>, &work, static_cast<int>(tasks), parallel ? omp_get_max_threads() : 1);
     return;
   }
-#pragma omp parallel for schedule(static) if (R * K * N >= 4 * kParMin)
-  for (idx t = 0; t < tasks; t++) {
-    FpEnv env;
-    const idx r0 = (t % rb) * kRows512, n0 = (t / rb) * kBlock;
-    linear_rows512(out, x, w, b, r0, (R - r0 < kRows512 ? R - r0 : kRows512), n0, K, N, ldw);
-  }
-#else
-  const idx nb = (N + kBlock - 1) / kBlock, rb = (R + kRows - 1) / kRows, tasks = rb * nb;
-#pragma omp parallel for schedule(static) if (R * K * N >= 4 * kParMin)
-  for (idx t = 0; t < tasks; t++) {
-    FpEnv env;
-    const idx r0 = (t % rb) * kRows, n0 = (t / rb) * kBlock;
-    const idx r1 = r0 + kRows < R ? r0 + kRows : R, n1 = n0 + kBlock < N ? n0 + kBlock : N;
-    if (n1 - n0 < kBlock) linear_edge(out, x, w, b, r0, r1, n0, n1, K, N, ldw);
-    else if (r1 - r0 == kRows) linear_tile<kRows>(out, x, w, b, r0, n0, K, N, ldw);
-    else
-      for (idx r = r0; r < r1; r++) linear_tile<1>(out, x, w, b, r, n0, K, N, ldw);
-  }
-#endif
+#pragma omp parallel for schedule(static) if (parallel)
+  for (idx t = 0; t < tasks; t++) linear_task(work, t);
 }
 
 }  // namespace
