@@ -387,8 +387,8 @@ function decodeGroups(ex: ExactBgpt, queue: Group[], onWindow: (lane: Lane, w: n
       const F = ex.patchFeatures(tokens, R0, pc, slotsOf(g));
       g.forEach((l, i) => feat.set(F.subarray((i * R0 + R0 - 1) * H, (i * R0 + R0) * H), l.slot * H));
     }
-    // every lane with a patch to decode this round, each group's lanes in order
-    const lanes = active.flatMap((g) => coding(g).filter((l) => l.p < l.wins[g.w].b));
+    // every lane with a patch to decode this round: a group's lanes are all stepping or all starting, in order
+    const lanes = [...stepping, ...starting];
     for (const l of lanes) bc.lengths[l.slot] = 0;
     for (let s = 0; s < S; s++) {
       const rows = s === 0 ? lanes : lanes.filter((l) => l.p * S + s < l.out.length);
@@ -432,8 +432,7 @@ export function decompressMany(
   });
   const done = bufs.map(() => 0), failed: (Error | null)[] = files.map((f) => (f instanceof Error ? f : null));
   // the longest first: shorter ones fill the slots that free up, and the end is not one long file alone
-  const size = (g: Group) => g.lanes.reduce((a, l) => a + l.out.length, 0);
-  const groups = files.flatMap((f) => (f instanceof Error ? [] : f.groups)).sort((x, y) => size(y) - size(x));
+  const groups = files.flatMap((f) => (f instanceof Error ? [] : f.groups)).sort((x, y) => y.data.length - x.data.length);
   decodeGroups(ex, groups, (l, w) => {
     const before = Math.min(l.out.length, (w > 0 ? l.wins[w - 1].b : 0) * S);
     done[l.file] += Math.min(l.out.length, l.wins[w].b * S) - before;
