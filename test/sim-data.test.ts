@@ -9,7 +9,7 @@ import { initialRecord, simulate } from '../src/sim/cpu.js';
 import { evaluateStates, simulationPredictor, type Predictor } from '../src/sim/evaluate.js';
 import { generateDataset, type GenerateOptions } from '../src/sim/generate.js';
 import { DEFAULT_CONFIG, operandCount, type CpuConfig } from '../src/sim/isa.js';
-import { randomProgram } from '../src/sim/program.js';
+import { parseOpWeights, randomProgram } from '../src/sim/program.js';
 import { readStates, runStates, splitStates } from '../src/sim/states.js';
 import { formatStates, viewStates } from '../src/sim/translate.js';
 import { Rng } from '../src/util/rng.js';
@@ -117,6 +117,39 @@ describe('generate', () => {
     // 8 × {0,1} + PUSH, POP 1 + SWAP {1,2} + 7 × {1,2,3} + MOV 2 = 16 + 2 + 2 + 21 + 1
     assert.equal(forms.size, 42);
     assert.equal(imms.size, 256);
+  });
+
+  it('opcode weights: drawn in proportion, the uniform draw unchanged without them, bad lists refused', () => {
+    const w = parseOpWeights('xor=4, ADD:2,CLR=0');
+    const memory = new Uint8Array(1024), plain = new Uint8Array(1024), ops = new Array(21).fill(0);
+    for (let i = 0; i < 200; i++) {
+      randomProgram(new Rng(i), 256, 10, memory, w);
+      for (let k = 0; k < 255; k++) ops[memory[4 * k]]++;
+    }
+    // weights 18 × 1 + XOR 4 + ADD 2 + CLR 0 = 24
+    const n = 200 * 255 / 24;
+    assert.equal(ops[1], 0, 'CLR weighs 0');
+    for (const [op, k] of [[19, 4], [13, 2], [2, 1], [20, 1]]) assert.ok(Math.abs(ops[op] - k * n) < 5 * Math.sqrt(k * n), `opcode ${op}: ${ops[op]} of ~${k * n}`);
+    randomProgram(new Rng(3), 64, 10, memory);
+    randomProgram(new Rng(3), 64, 10, plain, undefined);
+    assert.deepEqual(memory, plain);
+    for (const bad of ['HLT=2', 'FOO=1', 'XOR', 'XOR=-1', 'CLR=0,INC=0,DEC=0,SHL=0,SHR=0,ROL=0,ROR=0,NOT=0,PUSH=0,POP=0,LOADI=0,SWAP=0,ADD=0,SUB=0,MUL=0,DIV=0,AND=0,OR=0,XOR=0,MOV=0']) {
+      assert.throws(() => parseOpWeights(bad), /opcode weights/, bad);
+    }
+  });
+
+  it('opcode weights apply to the training split only; the test split is drawn as published', () => {
+    const a = gen({ train: 200, test: 200, minProgram: 8, maxProgram: 8, trainOpWeights: parseOpWeights('XOR=20') });
+    const count = (split: string) => {
+      let xor = 0, all = 0;
+      for (const n of files(join(a.out, split))) {
+        const b = readFileSync(join(a.out, split, n));
+        for (let k = 0; k < 7; k++, all++) if (b[4 * k] === 19) xor++;
+      }
+      return xor / all;
+    };
+    assert.ok(count('train') > 0.4, `train XOR share ${count('train')}`); // 20 / 39
+    assert.ok(count('test') < 0.1, `test XOR share ${count('test')}`); // 1 / 20
   });
 
   it('is reproducible from the seed', () => {

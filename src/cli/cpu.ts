@@ -10,7 +10,7 @@ import { readInput } from '../tasks/eval.js';
 import { generativeModel, num } from './options.js';
 import { generateDataset } from '../sim/generate.js';
 import { checkConfig, DEFAULT_CONFIG, registerName, registerNumber, type CpuConfig } from '../sim/isa.js';
-import { randomInitialState } from '../sim/program.js';
+import { parseOpWeights, randomInitialState } from '../sim/program.js';
 import { runStates } from '../sim/states.js';
 import { formatStates, viewStates } from '../sim/translate.js';
 import { Rng } from '../util/rng.js';
@@ -67,6 +67,14 @@ function printEvaluation(r: EvaluateResult): void {
   }
 }
 
+function opWeightsFlag(spec: string) {
+  try {
+    return parseOpWeights(spec);
+  } catch (e) {
+    throw new Error(`--train-op-weights: ${(e as Error).message}`);
+  }
+}
+
 export function registerCpu(program: Command): void {
   const cpu = program
     .command('cpu')
@@ -80,8 +88,9 @@ export function registerCpu(program: Command): void {
     .option('--min-program <n>', 'shortest program, in instructions with the HLT', '1')
     .option('--max-program <n>', 'longest program, in instructions with the HLT', '255')
     .option('--seed <n>', 'random seed', '0')
+    .option('--train-op-weights <list>', 'training split only: relative opcode weights, e.g. XOR=2,AND=2 (the rest 1; test stays uniform as published)')
     .option('--json', 'print one JSON object {train, test, duplicates:{train,test}, seconds, filesPerSecond}')
-    .action((o: MachineOpts & { out: string; train: string; test: string; minProgram: string; maxProgram: string; seed: string; json?: boolean }) => {
+    .action((o: MachineOpts & { out: string; train: string; test: string; minProgram: string; maxProgram: string; seed: string; trainOpWeights?: string; json?: boolean }) => {
       const cfg = machine(o);
       const progress = progressLine('generating');
       const t0 = Date.now();
@@ -89,6 +98,7 @@ export function registerCpu(program: Command): void {
         ...cfg, out: o.out, train: num('--train', o.train, { int: true, min: 0 }), test: num('--test', o.test, { int: true, min: 0 }),
         minProgram: num('--min-program', o.minProgram, { int: true, min: 1 }), maxProgram: num('--max-program', o.maxProgram, { int: true, min: 1 }),
         seed: num('--seed', o.seed, { int: true, min: 0, max: 0xffffffff }),
+        trainOpWeights: o.trainOpWeights === undefined ? undefined : opWeightsFlag(o.trainOpWeights),
         onProgress: (split, done, total) => {
           const s = (Date.now() - t0) / 1000;
           const all = split === 'train' ? done : Number(o.train) + done;

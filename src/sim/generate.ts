@@ -15,7 +15,7 @@ import { Rng } from '../util/rng.js';
 import { programMd5, disassembleProgram } from './asm.js';
 import { simulate } from './cpu.js';
 import { checkConfig, recordSize, words, type CpuConfig } from './isa.js';
-import { randomExample } from './program.js';
+import { randomExample, type OpWeights } from './program.js';
 
 export interface GenerateOptions extends CpuConfig {
   /** Output folder (created); its train/ and test/ must be empty or absent. */
@@ -26,6 +26,11 @@ export interface GenerateOptions extends CpuConfig {
   minProgram: number;
   maxProgram: number;
   seed: number;
+  /**
+   * Opcode weights for the training split only (`parseOpWeights`): more examples of the instructions a model finds
+   * hard. The test split is always drawn as published, so accuracy on it stays comparable.
+   */
+  trainOpWeights?: OpWeights;
   /** Called every few hundred files and at the end of each split. */
   onProgress?: (split: 'train' | 'test', done: number, total: number) => void;
 }
@@ -83,7 +88,7 @@ export function generateDataset(o: GenerateOptions): GenerateResult {
     const total = o[split];
     let inARow = 0;
     for (let done = 0; done < total;) {
-      randomExample(rng, cfg.registers, o.minProgram, o.maxProgram, memory, first);
+      randomExample(rng, cfg.registers, o.minProgram, o.maxProgram, memory, first, split === 'train' ? o.trainOpWeights : undefined);
       const name = `${programMd5(disassembleProgram(memory, cfg))}.bin`;
       const path = join(dirs[split], name);
       let fd = -1;
