@@ -3,26 +3,26 @@
 //   node scripts/ablation.mjs VARIANTS.json [--work DIR] [--tables DIR (default docs)] [--only NAME[,NAME…]]
 // VARIANTS.json is a list of variants:
 //   { "name": "h128-lr1e-3",
-//     "task": "cpu",                            // or "abc->mid" (default "cpu")
+//     "task": "cpu",                            // or "abc->mid", "mid->abc" (default "cpu")
 //     "generate": ["--memory", "64", "--max-program", "8", "--train", "20000", "--test", "200"],
 //     "train": ["--hidden", "128", "--patch-layers", "3", "--lr", "1e-3", ...],
 //     "budget": 900,                            // seconds of training (bgpt train --max-time)
 //     "init": "short-first",                    // optional: start from an earlier variant's model (a curriculum:
 //                                               // short programs first, then this variant's data)
-//     "outputs": 50 }                           // abc->mid: held-out files converted and scored (default all)
+//     "outputs": 50 }                           // abc->mid, mid->abc: held-out files converted and scored (default all)
 // Data: every distinct `generate` list is made once under WORK/data/<hash>/, with fixed seeds (a `--seed` in
 // `generate` replaces 0): the training files and the first held-out set, plus a second held-out set from
 // another seed. Variants sharing data share held-out files.
 //   cpu: `bgpt cpu generate` (--seed S: train/ and test/; --seed S + 1 --train 0: the second set, without any
 //     program of the training set — files are named by their program's MD5, so overlaps are dropped by name).
-//   abc->mid: `bgpt data tunes` with the other flags (--count from --train, --test; seeds S, S + 1, S + 2 for
-//     train, test and the second set), each converted to pairs by `bgpt data abc2midi`.
+//   abc->mid, mid->abc (the same pairs): `bgpt data tunes` with the other flags (--count from --train, --test;
+//     seeds S, S + 1, S + 2 for train, test and the second set), each converted to pairs by `bgpt data abc2midi`.
 // Training: `bgpt train --train DATA/train --eval DATA/test --max-time BUDGET …` (the variant's flags after ours;
-// abc->mid adds --convert abc->mid). The model scored is the checkpoint of the lowest held-out loss, or the last
+// abc->mid and mid->abc add --convert and --keep-epochs). The model scored is the checkpoint of the lowest held-out loss, or the last
 // state when the run never evaluated.
 // Evaluation on both held-out sets: cpu: `bgpt cpu evaluate --model M --json` (machine flags --memory,
-// --registers from `generate`); abc->mid: `bgpt eval --model M --convert abc->mid --generate N --json`.
-// Each finished variant appends one row to TABLES/ablations.md (cpu) or TABLES/ablations-abc2midi.md (created
+// --registers from `generate`); abc->mid, mid->abc: `bgpt eval --model M --convert MODE --generate N --json`.
+// Each finished variant appends one row to TABLES/ablations.md (cpu), ablations-abc2midi.md or ablations-mid2abc.md (created
 // with its header when missing) and prints the row's figures as one JSON line.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -99,7 +99,7 @@ function readVariants() {
 
 /** Makes (once) the data of a variant in WORK/data/<hash of task and flags>/ and returns its folders. */
 function dataFor(v) {
-  const key = v.task === 'cpu' ? v.generate : [v.task, ...v.generate];
+  const key = v.task === 'cpu' ? v.generate : [TASKS[v.task].dataKey, ...v.generate];
   const dir = join(work, 'data', createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 12));
   if (!existsSync(join(dir, 'done'))) {
     rmSync(dir, { recursive: true, force: true });
@@ -123,6 +123,18 @@ function merged(byField, names) {
 
 const RERUN = `To rerun a row, put its data and train flags and its budget into a variant list and run
 \`node scripts/ablation.mjs LIST.json\` (see the top of the script for the format).`;
+
+/** Tunes from seeds S, S + 1, S + 2 (--count from --train, --test, --test), each converted to ABC/MIDI pairs. */
+function tunePairs(dir, seed, base) {
+  const n = { train: valueOf(base, '--train') ?? '1000', test: valueOf(base, '--test') ?? '100' };
+  const tuneFlags = without(without(base, '--train'), '--test');
+  const sets = [['train', n.train, seed], ['test', n.test, seed + 1], ['second', n.test, seed + 2]];
+  for (const [name, count, s] of sets) {
+    bgpt(['data', 'tunes', '--out', join(dir, `${name}.abc`), '--count', count, '--seed', String(s), ...tuneFlags]);
+    bgpt(['data', 'abc2midi', join(dir, `${name}.abc`), '--out', join(dir, name)]);
+  }
+  return { train: join(dir, 'train'), test: join(dir, 'test'), test2: join(dir, 'second') };
+}
 
 const TASKS = {
   cpu: {
@@ -184,17 +196,8 @@ learning-rate schedule: in a run cut by its budget, the rate has not decayed unl
   },
   'abc->mid': {
     table: 'ablations-abc2midi.md',
-    /** Tunes from seeds S, S + 1, S + 2 (--count from --train, --test, --test), each converted to ABC/MIDI pairs. */
-    generate(dir, seed, base) {
-      const n = { train: valueOf(base, '--train') ?? '1000', test: valueOf(base, '--test') ?? '100' };
-      const tuneFlags = without(without(base, '--train'), '--test');
-      const sets = [['train', n.train, seed], ['test', n.test, seed + 1], ['second', n.test, seed + 2]];
-      for (const [name, count, s] of sets) {
-        bgpt(['data', 'tunes', '--out', join(dir, `${name}.abc`), '--count', count, '--seed', String(s), ...tuneFlags]);
-        bgpt(['data', 'abc2midi', join(dir, `${name}.abc`), '--out', join(dir, name)]);
-      }
-      return { train: join(dir, 'train'), test: join(dir, 'test'), test2: join(dir, 'second') };
-    },
+    dataKey: 'abc->mid',
+    generate: tunePairs,
     trainFlags: ['--convert', 'abc->mid', '--keep-epochs'],
     /** One epoch's state on the first held-out set: parse and notes shares, plain and after repair. */
     epochCell: (e, a) => `${e}: ${share(a.outputs.midi.parses)}/${share(a.outputs.midi.notes_match)} (${share(a.outputs.midi.parses_after_repair)}/${share(a.outputs.midi.notes_match_after_repair)})`,
@@ -229,6 +232,42 @@ ${RERUN}
 
 | variant | data | train | budget s | steps | train s | target bpb | source bpb | parse % | notes % | parse % repaired | notes % repaired | 2nd set bpb | 2nd set parse % | 2nd set notes % | per epoch | CPU |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+`,
+  },
+  'mid->abc': {
+    table: 'ablations-mid2abc.md',
+    dataKey: 'abc->mid', // the same pairs, the other way
+    generate: tunePairs,
+    trainFlags: ['--convert', 'mid->abc', '--keep-epochs'],
+    epochCell: (e, a) => `${e}: ${share(a.outputs.abc.parses)}/${share(a.outputs.abc.notes_match)}`,
+    score(v, model, dir) {
+      return JSON.parse(bgpt(['eval', '--model', model, '--convert', 'mid->abc', dir, '--json', '--generate', ...(v.outputs ? [String(v.outputs)] : [])], { quiet: true }));
+    },
+    cells: (a, b) => [
+      a.bpb.toFixed(4), a.source.bpb.toFixed(4), `${share(a.outputs.abc.parses)} (${a.outputs.files})`, share(a.outputs.abc.parses_clean),
+      share(a.outputs.abc.notes_match), b.bpb.toFixed(4), `${share(b.outputs.abc.parses)} (${b.outputs.files})`, share(b.outputs.abc.notes_match),
+    ],
+    figures: (a, b) => ({ bpb: a.bpb, sourceBpb: a.source.bpb, abc: a.outputs.abc, bpb2: b.bpb, abc2: b.outputs.abc }),
+    header: `# MIDI → ABC ablations
+
+One row per training run of \`scripts/ablation.mjs\` with \`"task": "mid->abc"\`, appended as each run ends: the
+paper's reverse conversion, on the same pairs as [the ABC → MIDI table](ablations-abc2midi.md).
+
+- **data**, **budget s**, **steps**, **train s**: as in the ABC → MIDI table.
+- **train**: the \`bgpt train\` flags after \`--convert mid->abc --train DATA/train --eval DATA/test --max-time BUDGET\`.
+- **target bpb**, **source bpb**: bits per byte of \`bgpt eval --convert mid->abc\` on the held-out pairs, on the ABC
+  part and on the MIDI part (with the ABC header patch).
+- **parse %**, **clean %**, **notes %**: of the held-out MIDI files converted greedily (\`bgpt eval --generate\`;
+  their number in parentheses), the share that abcjs reads as a tune with notes, the share it reads without a
+  warning, and the share whose notes (abcjs's MIDI of the output: pitch, channel, onset, duration) are exactly the
+  source MIDI file's. Spelling may differ (\`^F\` in C or \`F\` in G, \`B2\` or \`B B\` tied): the notes decide.
+- **2nd set**: target bpb, parse % and notes % on the second held-out set.
+- **per epoch**: the state at the end of each epoch on the first held-out set, as \`epoch: parse %/notes %\`.
+
+${RERUN}
+
+| variant | data | train | budget s | steps | train s | target bpb | source bpb | parse % | clean % | notes % | 2nd set bpb | 2nd set parse % | 2nd set notes % | per epoch | CPU |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 `,
   },
 };

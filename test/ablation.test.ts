@@ -68,17 +68,28 @@ describe('scripts/ablation.mjs', () => {
     assert.equal(md2.split('\n').filter((l) => l.startsWith('| steps-')).length, 4);
   });
 
-  it('abc->mid variants: tunes made into pairs, a conversion model trained, bits per byte and MIDI shares in their own table', () => {
+  it('abc->mid and mid->abc variants: tunes made into pairs once, conversion models trained, bits per byte and note shares in their own tables', () => {
     const d = tmp('ablation');
     const list = join(d, 'v.json'), work = join(d, 'work');
-    writeFileSync(list, JSON.stringify([{
-      name: 'abc', task: 'abc->mid', generate: ['--train', '12', '--test', '3', '--bars', '1'], outputs: 2, budget: 60,
+    const variant = {
+      generate: ['--train', '12', '--test', '3', '--bars', '1'], outputs: 2, budget: 60,
       train: ['--hidden', '32', '--patch-layers', '1', '--byte-layers', '1', '--patch-size', '16', '--patch-length', '32', '--batch-size', '4', '--dropout', '0', '--epochs', '2', '--eval-every', '2'],
-    }]));
+    };
+    writeFileSync(list, JSON.stringify([{ name: 'abc', task: 'abc->mid', ...variant }, { name: 'mid', task: 'mid->abc', ...variant }]));
     const r = run(list, '--work', work, '--tables', join(d, 'tables'));
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.match(/\$ bgpt data (tunes|abc2midi)/g)?.length, 6);
-    const j = JSON.parse(r.stdout);
+    const [j, k] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(k.abc.files, 2);
+    assert.equal(k.abc2.files, 2);
+    assert.equal(k.perEpoch.length, 2);
+    const rev = readFileSync(join(d, 'tables', 'ablations-mid2abc.md'), 'utf8');
+    assert.match(rev, /^# MIDI → ABC ablations\n/);
+    const revCells = rev.trim().split('\n').pop()!.split(' | ');
+    assert.equal(revCells.length, 16);
+    assert.equal(revCells[6], k.bpb.toFixed(4));
+    assert.match(revCells[8], /^\d+\.\d \(2\)$/);
+    assert.match(revCells[14], /^1: [\d.]+\/[\d.]+ · 2: [\d.]+\/[\d.]+$/);
     // 12 pairs in batches of 4: 3 steps per epoch, and each epoch's end state scored
     assert.equal(j.steps, 6);
     assert.equal(j.perEpoch.length, 2);
@@ -112,9 +123,9 @@ describe('scripts/ablation.mjs', () => {
     writeFileSync(list, JSON.stringify([{ name: 'a', generate: DATA, train: [], budget: 1, init: 'b' }, { name: 'b', generate: DATA, train: [], budget: 1 }]));
     r = run(list, '--work', join(d, 'w'));
     assert.match(r.stderr, /variant 1 \(a\): "init" must name an earlier variant/);
-    writeFileSync(list, JSON.stringify([{ name: 'a', task: 'mid->abc', generate: DATA, train: [], budget: 1 }]));
+    writeFileSync(list, JSON.stringify([{ name: 'a', task: 'abc->abc', generate: DATA, train: [], budget: 1 }]));
     r = run(list, '--work', join(d, 'w'));
-    assert.match(r.stderr, /variant 1 \(a\): "task" must be cpu or abc->mid/);
+    assert.match(r.stderr, /variant 1 \(a\): "task" must be cpu or abc->mid or mid->abc/);
     assert.ok(!existsSync(join(d, 'w')));
   });
 });

@@ -1,14 +1,48 @@
 /** `bgpt eval` on conversion models: loss per part (source, target) and the greedy outputs scored as MIDI. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tsKernels } from '../src/backend/ts/kernels.js';
 import { conversionExamples, examplePatches, FileReader, parseConversion } from '../src/data/dataset.js';
 import { saveWeights } from '../src/io/weights.js';
 import { BgptModel } from '../src/model/bgpt.js';
+import { midiNotes } from '../src/data/media/midi.js';
+import { matchAbc, summarizeAbc } from '../src/tasks/data/abc-match.js';
 import { evaluatePairs } from '../src/tasks/eval.js';
 import { Rng } from '../src/util/rng.js';
 import { bgpt, tmp } from './cli-run.js';
+
+describe('MIDI → ABC outputs against the source MIDI', () => {
+  const d = tmp('abc-match');
+  assert.equal(bgpt('data', 'tunes', '--out', join(d, 'book.abc'), '--count', '6', '--seed', '4').code, 0);
+  assert.equal(bgpt('data', 'abc2midi', join(d, 'book.abc'), '--out', join(d, 'pairs')).code, 0);
+  const pairs = conversionExamples([join(d, 'pairs')], parseConversion('mid->abc')) as { kind: 'pair'; input: string; target: string }[];
+
+  it('the reference tune plays its MIDI file exactly; a changed note, a wrong tune and garbage do not', () => {
+    assert.equal(pairs.length, 6);
+    const rows = pairs.map((p) => {
+      const abc = readFileSync(p.target), notes = midiNotes(readFileSync(p.input)).notes;
+      const self = matchAbc(p.target, abc, notes, abc);
+      assert.deepEqual([self.parses, self.exact, self.bytesEqual, self.f1], [true, true, true, 1], p.target);
+      // one note letter changed in the body (after the header lines)
+      const text = abc.toString('utf8'), body = text.indexOf('\n', text.indexOf('K:')) + 1;
+      const at = body + text.slice(body).search(/[A-Ga-g]/);
+      const swapped = text.slice(0, at) + (text[at] === 'C' ? 'D' : 'C') + text.slice(at + 1);
+      const changed = matchAbc(p.target, Buffer.from(swapped), notes);
+      assert.deepEqual([changed.parses, changed.exact, changed.bytesEqual], [true, false, false], swapped);
+      assert.ok(changed.f1 < 1 && changed.f1 > 0.5, `${changed.f1}`);
+      return self;
+    });
+    const other = matchAbc('x', readFileSync(pairs[1].target), midiNotes(readFileSync(pairs[0].input)).notes);
+    assert.equal(other.exact, false);
+    const junk = matchAbc('x', Buffer.from([0x4d, 0x54, 0xff, 0x00, 0x01]), midiNotes(readFileSync(pairs[0].input)).notes);
+    assert.deepEqual([junk.parses, junk.clean, junk.exact, junk.f1], [false, false, false, 0]);
+    assert.ok(junk.error);
+    const s = summarizeAbc([...rows, junk]);
+    assert.deepEqual([s.files, s.parses, s.notes_match, s.bytes_equal], [7, 6 / 7, 6 / 7, 6 / 7]);
+  });
+});
 
 describe('bgpt eval on a conversion model', () => {
   const d = tmp('conv-eval');
@@ -59,6 +93,11 @@ describe('bgpt eval on a conversion model', () => {
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, /source part \(input, target header\): loss \d+\.\d{4}, \d+\.\d{4} bits per byte; target part: loss/);
     assert.match(text.out, /1 conversions \(greedy\): 0\.0% byte-identical to the reference; 0\.0% parse as MIDI/);
+    const rev = bgpt('eval', '--model', w, '--convert', 'mid->abc', join(d, 'pairs'), '--json', '--generate', '2', '--max-bytes', '32');
+    assert.equal(rev.code, 0, rev.err);
+    assert.deepEqual(JSON.parse(rev.out).outputs, {
+      files: 2, bytes_equal: 0, abc: { files: 2, parses: 0, parses_clean: 0, notes_match: 0, bytes_equal: 0, mean_note_f1: 0 },
+    });
     const bad = bgpt('eval', '--model', w, join(d, 'pairs'), '--generate');
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /--generate scores conversions/);

@@ -19,7 +19,7 @@ export function registerEval(program: Command): void {
     .option('--convert <mode>', 'score conversion pairs "a->b" / "a&b" on the target part (default: the checkpoint\'s mode)')
     .option('--labels-from-folders', 'classification: the first folder below each path is the label')
     .option('--whole', 'score whole files through overlapping windows of the context (default: the head of each file, as the paper)')
-    .option('--generate [n]', 'conversion: also convert the first n inputs (all without n) greedily and score the outputs: byte-identical share; for MIDI targets the shares that parse and play the reference notes, also with chunk lengths repaired')
+    .option('--generate [n]', 'conversion: also convert the first n inputs (all without n) greedily and score the outputs: byte-identical share; for MIDI targets the shares that parse and play the reference notes, also with chunk lengths repaired; for MIDI → ABC the shares that abcjs reads and that play the source MIDI\'s notes')
     .option('--max-bytes <b>', 'with --generate: stop each output after this many bytes')
     .option('--json', 'print one JSON object')
     .option('--html <file>', 'generative models: also write a page with each file\'s bits per byte and its bytes shaded by the bits the model spent on each')
@@ -74,9 +74,10 @@ export function registerEval(program: Command): void {
       console.log(`source part (input, target header): loss ${r.source.loss.toFixed(4)}, ${r.source.bpb.toFixed(4)} bits per byte; target part: loss ${r.loss.toFixed(4)}, ${r.bpb.toFixed(4)} bits per byte`);
       if (outputs) {
         const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-        const m = outputs.midi;
+        const m = outputs.midi, a = outputs.abc;
         console.log(`${outputs.files} conversions (greedy): ${pct(outputs.bytes_equal)} byte-identical to the reference` +
-          (m ? `; ${pct(m.parses)} parse as MIDI and ${pct(m.notes_match)} play the reference notes (${pct(m.parses_after_repair)} and ${pct(m.notes_match_after_repair)} with chunk lengths repaired), mean note F1 ${m.mean_note_f1.toFixed(3)}` : ''));
+          (m ? `; ${pct(m.parses)} parse as MIDI and ${pct(m.notes_match)} play the reference notes (${pct(m.parses_after_repair)} and ${pct(m.notes_match_after_repair)} with chunk lengths repaired), mean note F1 ${m.mean_note_f1.toFixed(3)}` : '') +
+          (a ? `; ${pct(a.parses)} read as ABC tunes (${pct(a.parses_clean)} without warnings) and ${pct(a.notes_match)} play the source MIDI's notes, mean note F1 ${a.mean_note_f1.toFixed(3)}` : ''));
       }
     });
 }
