@@ -20,6 +20,7 @@
         "src/backend/native/matmul16.cc",
         "src/backend/native/matmul_bf16.cc",
         "src/backend/native/gemv.cc",
+        "src/backend/native/gemv_dot.cc",
         "src/backend/native/pool.cc",
         "src/backend/native/elementwise.cc",
         "src/backend/native/gelu.cc",

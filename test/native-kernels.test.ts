@@ -204,6 +204,40 @@ describe('native kernels vs TypeScript reference', { skip }, () => {
     }
   }));
 
+  test('matmulW16 with bf16 activations (bf16 dot products): the reference\'s rounding, the same bits at every thread count', () => ownStream(809, () => {
+    if ('error' in loaded) return;
+    // odd K (a last pair with one row), column tails of every width, row tiles of 1..8 and past them, the
+    // many-row path (17 rows: rounded, then the widening product), bias or none
+    const shapes: [number, number, number][] = [
+      [1, 256, 768], [2, 33, 37], [3, 7, 5], [5, 1027, 1270], [7, 70, 129], [8, 256, 1024], [9, 70, 33], [16, 255, 33], [17, 64, 48], [1, 1, 1],
+    ];
+    const n = nat.threads();
+    try {
+      for (const [M, K, N] of shapes) {
+        const A = randn(M * K), W = Uint16Array.from(randn(K * N, 0.2), floatToBf16), bias = M % 2 ? randn(N) : null;
+        const want = new Float32Array(M * N), unrounded = new Float32Array(M * N);
+        ref.matmulW16(want, A, W, bias, M, K, N, 'bf16', true);
+        ref.matmulW16(unrounded, A, W, bias, M, K, N, 'bf16');
+        // the rounding is there, and far larger than the tolerance below
+        if (K > 1) assert.ok(normRel(unrounded, want) > 1e-4, `${M}x${K}x${N}: the activations were not rounded`);
+        let first: Float32Array | null = null;
+        for (const threads of [1, 2, 3]) {
+          loaded.setThreads(threads);
+          const got = nans(M * N);
+          nat.matmulW16(got, A, W, bias, M, K, N, 'bf16', true);
+          within(normRel(got, want), 1e-5, `matmulW16 bf16 activations ${M}x${K}x${N} threads=${threads}`);
+          if (first) assert.deepEqual(got, first, `${M}x${K}x${N}: another thread count changed the result`);
+          first = got;
+        }
+      }
+    } finally {
+      loaded.setThreads(n);
+    }
+    const C = new Float32Array(4), A = new Float32Array(4), W = new Uint16Array(4);
+    assert.throws(() => nat.matmulW16(C, A, W, null, 2, 2, 2, 'f16', true), /bf16Activations needs bf16 weights/);
+    assert.throws(() => ref.matmulW16(C, A, W, null, 2, 2, 2, 'f16', true), /bf16Activations needs bf16 weights/);
+  }));
+
   test('biasGrad', () => {
     for (const [M, N] of [[1, 1], [1, 33], [17, 5], [1000, 257], [3000, 64]] as const) {
       const dY = randn(M * N);

@@ -58,6 +58,15 @@ for (const { name, kernels: k, skip } of everyBackend()) {
       }
     });
 
+    it('bf16-dot: bf16 weights and activations, bits per byte within 0.01 of fp32 and equal to the reference backend\'s', () => {
+      const ref = bpb(loadModelFile(k, file).model as BgptModel), bf16 = bpb(loadModelFile(k, file, { precision: 'bf16' }).model as BgptModel);
+      const h = loadModelFile(k, file, { precision: 'bf16-dot' }).model as BgptModel;
+      assert.deepEqual([h.params.half?.dtype, h.params.half?.bf16Activations], ['bf16', true]);
+      const dot = bpb(h), onTs = bpb(loadModelFile(tsKernels, file, { precision: 'bf16-dot' }).model as BgptModel);
+      assert.ok(Math.abs(dot - ref) < 1e-2 && dot !== bf16, `bf16-dot ${dot}, bf16 ${bf16}, fp32 ${ref}`);
+      assert.ok(Math.abs(dot - onTs) < 1e-5, `${name} ${dot} vs ts ${onTs}`);
+    });
+
     it('keeps a bf16 checkpoint in 16 bits, bit for bit, unless fp32 is asked', () => {
       const f16file = join(dir, 'bf16.safetensors');
       writeSafetensors(f16file, m.layout.specs.map((s) => ({ name: s.name, shape: s.shape, data: m.params.data.subarray(s.offset, s.offset + s.size), dtype: 'BF16' as const })));
@@ -76,6 +85,6 @@ describe('--precision', () => {
     assert.notEqual(r.status, 0);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /int8.*fp32, bf16, f16/);
+    assert.match(lines[0], /int8.*fp32, bf16, f16, bf16-dot/);
   });
 });

@@ -57,10 +57,14 @@ export interface Kernels {
   /**
    * C[M,N] = A[M,K]·W[K,N] (+ bias[N]) with the weights W in 16 bits (inference): bf16 (the top half of an
    * fp32) or IEEE f16, widened exactly to fp32; products and sums in fp32. C must not overlap A.
+   * bf16Activations (bf16 weights only): A is rounded to bf16 first (nearest, ties to even), so every product
+   * is of two bf16 numbers (exact in fp32), summed in fp32 — what the bf16 dot-product instructions compute,
+   * which the native backend uses for few rows where the CPU has them (avx512_bf16); they flush subnormals
+   * to zero and may add a pair of products in another order.
    */
   matmulW16(
     C: Float32Array, A: Float32Array, W: Uint16Array, bias: Float32Array | null, M: number, K: number, N: number,
-    dtype: HalfType,
+    dtype: HalfType, bf16Activations?: boolean,
   ): void;
 
   /**

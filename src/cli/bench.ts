@@ -37,7 +37,7 @@ export function registerBench(program: Command): void {
         }
         return;
       }
-      const half = precision === 'bf16' || precision === 'f16' ? precision : undefined;
+      const half = precision === 'auto' || precision === 'fp32' ? undefined : precision;
       // training in bf16 computes in bf16: refused (one line) where the CPU cannot
       if (half === 'bf16' && whats.includes('train')) bf16Check();
       for (const c of configs) for (const w of whats) console.log(JSON.stringify(w === 'peak' ? runPeak(k, c) : runBench(k, c, w, { steps, warmup, streams, precision: half })));

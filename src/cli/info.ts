@@ -26,6 +26,8 @@ export function registerInfo(program: Command): void {
         // training with --precision bf16 needs bf16 hardware; bf16/f16 inference runs on any CPU
         bf16_training: bf16Here(false).ok,
         bf16_onednn: n?.bf16 || null,
+        // --precision bf16-dot: few-row products on vdpbf16ps (the addon built with avx512_bf16), else emulated
+        bf16_dot: n?.bf16Dot ?? false,
       };
       if (opts.json) {
         console.log(JSON.stringify(info));
@@ -38,5 +40,6 @@ export function registerInfo(program: Command): void {
       console.log(`cpu       ${info.cpu}`);
       console.log(`features  ${info.cpu_features.join(' ') || '-'}`);
       console.log(`bf16      ${info.bf16_training ? `training and inference (oneDNN ${info.bf16_onednn ?? '-'})` : 'inference only (16-bit weights, fp32 sums); training needs avx512_bf16 or AMX-BF16'}`);
+      console.log(`bf16-dot  ${info.bf16_dot ? 'decoding\'s products on vdpbf16ps' : 'emulated (activations rounded, fp32 products): the addon has no avx512_bf16 build'}`);
     });
 }

@@ -45,12 +45,12 @@ export const DEFAULT_MODEL_NOTE = '(default: the shipped base model, models/base
 
 /** `--precision`: how inference keeps the matrix weights (default: as the file has them, precisionOf). */
 export function addPrecisionOption(c: Command): Command {
-  return c.option('--precision <p>', `matrix weights for inference: ${PRECISIONS.join(', ')} (16-bit weights, fp32 arithmetic; default: as stored in the file)`);
+  return c.option('--precision <p>', `matrix weights for inference: ${PRECISIONS.join(', ')} (bf16, f16: 16-bit weights, fp32 arithmetic; bf16-dot: bf16 weights and bf16 products, on the CPU\'s bf16 dot-product instructions where it has them; default: as stored in the file)`);
 }
 
 export function precisionOf(v: string | undefined): Precision | 'auto' {
   if (v === undefined) return 'auto';
-  if (!(PRECISIONS as readonly string[]).includes(v)) throw new Error(`--precision "${v}" is not supported; supported: ${PRECISIONS.join(', ')} (bf16 and f16 keep weights in 16 bits and compute in fp32)`);
+  if (!(PRECISIONS as readonly string[]).includes(v)) throw new Error(`--precision "${v}" is not supported; supported: ${PRECISIONS.join(', ')} (bf16 and f16 keep weights in 16 bits and compute in fp32; bf16-dot also rounds activations to bf16)`);
   return v as Precision;
 }
 

@@ -109,9 +109,12 @@ function readInto(src: TensorSource, name: string, out: Float32Array): void {
   for (let at = 0; at < out.length; at += PIECE) src.readSlice!(name, at, out.subarray(at, Math.min(out.length, at + PIECE)));
 }
 
-/** How inference keeps the matrix weights: fp32, or 16 bits (bf16 or f16) with fp32 arithmetic. */
-export type Precision = 'fp32' | HalfType;
-export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'f16'];
+/**
+ * How inference keeps the matrix weights: fp32, or 16 bits (bf16 or f16) with fp32 arithmetic; bf16-dot: bf16
+ * weights and bf16 products (activations rounded to bf16 for each product: Kernels.matmulW16).
+ */
+export type Precision = 'fp32' | HalfType | 'bf16-dot';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'f16', 'bf16-dot'];
 
 /** float32 values rounded to 16 bits (nearest even) into `out`. */
 function narrow(src: Float32Array, out: Uint16Array, dtype: HalfType): void {
@@ -164,12 +167,12 @@ function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also:
 }
 
 /** A generative model's parameters with its matrix weights rounded to 16 bits (for timing and comparisons). */
-export function halfParams(model: BgptModel, dtype: HalfType): { params: Float32Array; half: { dtype: HalfType; data: Uint16Array } } {
-  const { f32, half } = splitLayout(model.layout), src = model.params;
+export function halfParams(model: BgptModel, precision: Exclude<Precision, 'fp32'>): { params: Float32Array; half: { dtype: HalfType; data: Uint16Array; bf16Activations?: boolean } } {
+  const { f32, half } = splitLayout(model.layout), src = model.params, dtype = precision === 'bf16-dot' ? 'bf16' : precision;
   const alloc = allocatorOf(model.k), params = alloc.f32(f32.size), data = alloc.u16(half.size);
   for (const s of f32.specs) params.set(src.w(s.name), s.offset);
   for (const s of half.specs) narrow(src.w(s.name), data.subarray(s.offset, s.offset + s.size), dtype);
-  return { params, half: { dtype, data } };
+  return { params, half: { dtype, data, ...(precision === 'bf16-dot' ? { bf16Activations: true } : {}) } };
 }
 
 /** Where a model came from and what its file says besides the weights. */
@@ -226,7 +229,10 @@ export function isCheckpoint(src: TensorSource): src is SafetensorsSource {
 /** The model's tensors of an open file, fp32 or (precision) with the matrix weights in 16 bits. */
 function pack(layout: ParamLayout, src: TensorSource, precision: Precision | 'auto', alloc: Allocator, also?: (name: string) => boolean): { params: Float32Array; half?: HalfWeights } {
   const p = precisionFor(layout, src, precision);
-  return p === 'fp32' ? { params: packFromSource(layout, src, also, alloc) } : packHalf(layout, src, p, also, alloc);
+  if (p === 'fp32') return { params: packFromSource(layout, src, also, alloc) };
+  const packed = packHalf(layout, src, p === 'bf16-dot' ? 'bf16' : p, also, alloc);
+  if (p === 'bf16-dot') packed.half.bf16Activations = true;
+  return packed;
 }
 
 /**
@@ -301,7 +307,7 @@ export function loadModelFile(k: Kernels, path: string, opts: { grad?: boolean; 
 
 /** The model the weights of a file make, on kernels `k`. */
 export function modelOfWeights(k: Kernels, w: ModelWeights, opts: { grad?: boolean } = {}): LoadedModel {
-  const half = w.half && { dtype: w.half.dtype, data: w.half.data };
+  const half = w.half && { dtype: w.half.dtype, data: w.half.data, bf16Activations: w.half.bf16Activations };
   return loaded(k, w.config, w.task, { params: w.params, grad: opts.grad, half }, w.meta);
 }
 

@@ -82,7 +82,7 @@ export interface ParamSource {
   grad?: boolean;
   params?: Float32Array;
   rng?: Rng;
-  half?: { dtype: HalfType; data: Uint16Array };
+  half?: { dtype: HalfType; data: Uint16Array; bf16Activations?: boolean };
 }
 
 /**
@@ -97,6 +97,7 @@ export function modelParams(layout: ParamLayout, c: BgptConfig, o: ParamSource, 
   if (data.length !== f32.size) throw new Error(`parameter buffer has ${data.length} values, layout needs ${f32.size}`);
   if (split && o.half!.data.length !== split.half.size) throw new Error(`16-bit buffer has ${o.half!.data.length} values, layout needs ${split.half.size}`);
   if (!o.params && o.rng) initParams(layout, data, c, o.rng);
-  const half = split ? { dtype: o.half!.dtype, layout: split.half, data: o.half!.data } : null;
+  if (o.half?.bf16Activations && o.half.dtype !== 'bf16') throw new Error(`bf16 products need bf16 weights, not ${o.half.dtype}`);
+  const half = split ? { dtype: o.half!.dtype, layout: split.half, data: o.half!.data, ...(o.half!.bf16Activations ? { bf16Activations: true } : {}) } : null;
   return new Params(f32, data, o.grad ? alloc.f32(f32.size) : null, half);
 }

@@ -15,7 +15,7 @@ export class Conv1D {
   }
 
   forward(k: Kernels, out: Float32Array, x: Float32Array, rows: number): void {
-    if (this.w16) k.matmulW16(out, x, this.w16, this.b, rows, this.nIn, this.nOut, this.p.half!.dtype);
+    if (this.w16) k.matmulW16(out, x, this.w16, this.b, rows, this.nIn, this.nOut, this.p.half!.dtype, this.p.half!.bf16Activations);
     else k.matmul(out, x, this.w, this.b, rows, this.nIn, this.nOut, false, false, false);
   }
 

@@ -9,6 +9,8 @@ import { PLAIN, type Allocator } from '../util/aligned.js';
 /** Weights kept in 16 bits: their own layout (offsets in 16-bit units) over one Uint16Array. */
 export interface HalfWeights {
   dtype: HalfType;
+  /** bf16 weights only: products in bf16 arithmetic (activations rounded to bf16; Kernels.matmulW16). */
+  bf16Activations?: boolean;
   layout: ParamLayout;
   data: Uint16Array;
 }

@@ -19,7 +19,7 @@ export function fillsBuffer(b: Uint8Array): b is Uint8Array<ArrayBuffer> {
 /** Where the worker gets its model: a file it reads itself, or the tensors of a model already loaded (copied). */
 export type ModelSpec =
   | { path: string; precision?: Precision | 'auto' }
-  | { config: BgptConfig; task: Task; params: Float32Array; half?: { dtype: HalfType; data: Uint16Array } };
+  | { config: BgptConfig; task: Task; params: Float32Array; half?: { dtype: HalfType; data: Uint16Array; bf16Activations?: boolean } };
 
 export interface WorkerInit {
   model: ModelSpec;

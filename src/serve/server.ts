@@ -123,7 +123,7 @@ export class BgptServer {
   private workerInit(): WorkerInit {
     const src = this.source, maxBatch = this.limits.maxBatch, decoderModule = this.opts.decoderModule;
     if ('path' in src) return { model: { path: src.path, precision: src.precision }, backend: getKernels().name, maxBatch, decoderModule };
-    const p = src.model.params, half = p.half ? { dtype: p.half.dtype, data: p.half.data } : undefined;
+    const p = src.model.params, half = p.half ? { dtype: p.half.dtype, data: p.half.data, bf16Activations: p.half.bf16Activations } : undefined;
     return { model: { config: src.config, task: src.task, params: p.data, half }, backend: src.model.k.name, maxBatch, decoderModule };
   }
 

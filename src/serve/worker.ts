@@ -38,7 +38,7 @@ function modelOf(spec: ModelSpec, k: Kernels): { task: Task; model: TaskModel } 
   params.set(spec.params);
   let half;
   if (spec.half) {
-    half = { dtype: spec.half.dtype, data: alloc.u16(spec.half.data.length) };
+    half = { dtype: spec.half.dtype, data: alloc.u16(spec.half.data.length), bf16Activations: spec.half.bf16Activations };
     half.data.set(spec.half.data);
   }
   return { task: spec.task, model: modelForTask(k, spec.config, spec.task, { params, half }) };

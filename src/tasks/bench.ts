@@ -5,7 +5,7 @@
  */
 import { bf16Products } from '../backend/bf16.js';
 import type { HalfType, Kernels } from '../backend/types.js';
-import { halfParams } from '../io/weights.js';
+import { halfParams, type Precision } from '../io/weights.js';
 import { BgptModel, type Batch } from '../model/bgpt.js';
 import { defaultHeads, type BgptConfig } from '../model/config.js';
 import { AdamW } from '../optim/adamw.js';
@@ -78,9 +78,10 @@ export interface BenchOptions {
   model?: BgptModel;
   /**
    * gen and fwd of a config's random model: its matrix weights in 16 bits; train (bf16 only): bf16 products
-   * with fp32 master weights (backend/bf16.ts), and matmul_gflops is then the bf16 product rate.
+   * with fp32 master weights (backend/bf16.ts), and matmul_gflops is then the bf16 product rate; bf16-dot
+   * (gen and fwd): bf16 weights and bf16 products.
    */
-  precision?: HalfType;
+  precision?: Exclude<Precision, 'fp32'>;
   /** train: sample the matrix-product rate before every timed step too (default true; a profiler that times every call turns it off). */
   rateBetweenSteps?: boolean;
 }
@@ -91,7 +92,7 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
   const { cfg, batch } = spec;
   const rng = new Rng(0);
   if (opts.model && what === 'train') throw new Error('bench --model times gen and fwd only');
-  if (opts.precision === 'f16' && what === 'train') throw new Error('bench --precision f16 times gen and fwd only (training: fp32 or bf16)');
+  if ((opts.precision === 'f16' || opts.precision === 'bf16-dot') && what === 'train') throw new Error(`bench --precision ${opts.precision} times gen and fwd only (training: fp32 or bf16)`);
   const bf16 = what === 'train' && opts.precision === 'bf16' ? bf16Products(k) : null;
   let model = opts.model ?? new BgptModel(bf16?.kernels ?? k, cfg, { rng, grad: what === 'train' });
   if (bf16) bf16.attach(model.params.data);
@@ -152,7 +153,7 @@ export function runBench(k: Kernels, config: string, what: Exclude<BenchWhat, 'p
   return {
     config, what, backend: k.name, threads: k.threads(), bytes_per_s: bytesPerStep / med, median_s: med,
     spread_s: [Math.min(...times), Math.max(...times)], steps: times.length, step_s: times.map((t) => +t.toFixed(4)),
-    bytes_per_step: bytesPerStep, params: model.layout.count(), precision: bf16 ? 'bf16' : model.params.half?.dtype ?? 'fp32', batch: what === 'gen' ? streams : batch, ...extra,
+    bytes_per_step: bytesPerStep, params: model.layout.count(), precision: bf16 ? 'bf16' : model.params.half?.bf16Activations ? 'bf16-dot' : model.params.half?.dtype ?? 'fp32', batch: what === 'gen' ? streams : batch, ...extra,
     peak_rss_mib: peak,
   };
 }

@@ -43,7 +43,13 @@ Napi::Value MatmulW16(Info info) {
   if (!a.info()[7].IsString()) a.fail("dtype must be \"bf16\" or \"f16\"");
   const std::string dt = a.info()[7].As<Napi::String>().Utf8Value();
   if (dt != "bf16" && dt != "f16") a.fail("dtype must be \"bf16\" or \"f16\", not \"" + dt + "\"");
-  const int st = matmul_w16(C, A, W, bias, M, K, N, dt == "f16");
+  bool bf16Activations = false;
+  if (a.info().Length() > 8 && !a.info()[8].IsUndefined()) {
+    if (!a.info()[8].IsBoolean()) a.fail("bf16Activations must be a boolean");
+    bf16Activations = a.info()[8].As<Napi::Boolean>().Value();
+    if (bf16Activations && dt != "bf16") a.fail("bf16Activations needs bf16 weights, not " + dt);
+  }
+  const int st = matmul_w16(C, A, W, bias, M, K, N, dt == "f16", bf16Activations);
   if (st != dnnl_success) a.fail("oneDNN sgemm failed with status " + std::to_string(st));
   return info.Env().Undefined();
 }
@@ -420,6 +426,7 @@ Napi::Value CpuInfo(Info info) {
 #undef BGPT_FEATURE
   o.Set("cpu", cpu);
   o.Set("bf16", bf16_implementation());
+  o.Set("bf16Dot", has_bf16_dot());
   return o;
 }
 

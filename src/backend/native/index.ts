@@ -19,6 +19,8 @@ export type NativeInfo = {
   cpu: string[];
   /** oneDNN's implementation of a bf16 matrix product on this CPU ("" when it has none). */
   bf16: string;
+  /** Whether decoding's bf16 products (--precision bf16-dot) run on the bf16 dot-product instruction (else emulated). */
+  bf16Dot: boolean;
 };
 
 /** The addon's exports: every kernel (same signatures as Kernels) plus info and the thread setting. */

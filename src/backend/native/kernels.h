@@ -15,7 +15,15 @@ int matmul(float* C, const float* A, const float* B, const float* bias, idx M, i
 int matmul_bias_gelu(float* G, float* C, const float* A, const float* B, const float* bias, idx M, idx K, idx N);
 
 // matmul16.cc — C[M,N] = A[M,K]·W[K,N] (+ bias) with W in bf16 (f16 = false) or f16; returns a oneDNN status.
-int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16);
+// bf16Activations (bf16 weights only): A rounded to bf16 first, few rows on the bf16 dot-product instruction.
+int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16,
+               bool bf16Activations = false);
+
+// gemv_dot.cc — C[M,N] = bf16(A)[M,K]·W[K,N] (+ bias), W in bf16, for few rows: vdpbf16ps where the build has
+// it (has_bf16_dot), else the same rounding and gemv. round_bf16_values: out = x rounded to bf16, as floats.
+bool has_bf16_dot();
+void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N);
+void round_bf16_values(float* out, const float* x, idx n);
 
 // matmul_bf16.cc — C[M,N] = op(A)·op(B) (+ bias) (+ C when accumulate) with bf16 operands, fp32 sums: an operand
 // is bf16 bits (aBf16 / bBf16) or fp32 rounded to bf16 first; transposes as in matmul. A oneDNN status.

@@ -47,8 +47,19 @@ void widen(float* out, const std::uint16_t* in, idx n, bool f16) {
 
 }  // namespace
 
-int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16) {
+int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16,
+               bool bf16Activations) {
   if (M == 0 || N == 0) return dnnl_success;
+  std::vector<float> rounded;
+  if (bf16Activations) {
+    if (M <= kFewRows) {
+      gemv_bf16_dot(C, A, W, bias, M, K, N);
+      return dnnl_success;
+    }
+    rounded.resize(static_cast<size_t>(M * K));
+    round_bf16_values(rounded.data(), A, M * K);
+    A = rounded.data();
+  }
   if (M <= kFewRows) {
     gemv(C, A, W, f16 ? WeightType::f16 : WeightType::bf16, bias, M, K, N, false);
     return dnnl_success;

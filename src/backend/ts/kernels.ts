@@ -219,9 +219,11 @@ function widen16(h: number, dtype: HalfType): number {
   return sign * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-function matmulW16(C: Float32Array, A: Float32Array, W: Uint16Array, bias: Float32Array | null, M: number, K: number, N: number, dtype: HalfType): void {
+function matmulW16(C: Float32Array, A: Float32Array, W: Uint16Array, bias: Float32Array | null, M: number, K: number, N: number, dtype: HalfType, bf16Activations = false): void {
   if (dtype !== 'bf16' && dtype !== 'f16') throw new TypeError(`matmulW16: dtype must be "bf16" or "f16", not "${dtype}"`);
-  matmul(C, A, Float32Array.from(W.subarray(0, K * N), (h) => widen16(h, dtype)), bias, M, K, N, false, false, false);
+  if (bf16Activations && dtype !== 'bf16') throw new TypeError(`matmulW16: bf16Activations needs bf16 weights, not ${dtype}`);
+  const a = bf16Activations ? bf16Values(A, M * K) : A;
+  matmul(C, a, Float32Array.from(W.subarray(0, K * N), (h) => widen16(h, dtype)), bias, M, K, N, false, false, false);
 }
 
 /** x rounded to bf16 (to nearest, ties to even), as the 16 bits; NaN stays a (quiet) NaN. */

@@ -1,0 +1,160 @@
+// Decoding's few-row products in bf16 arithmetic: C[M,N] = bf16(A)[M,K]·W[K,N] (+ bias) with W in bf16, on the
+// CPU's bf16 dot-product instruction (vdpbf16ps: 16 lanes, each adding two bf16 products to an fp32 sum). The
+// activations are rounded to bf16 (nearest, ties to even) once per call; the products of two bf16 numbers are
+// exact, the sums fp32. Each instruction takes a pair of consecutive k, so two weight rows are interleaved in
+// registers (one permute per 16 columns) as they are read: the weights keep the layout every other kernel
+// reads. Against the widening kernel (gemv.cc) this is one instruction per 32 weights and row instead of two
+// multiply-adds plus the widening; the price is the activations' rounding (relative error 2^-9 per value).
+// The instruction flushes subnormal inputs and results to zero; that, and its order of the two adds, is the
+// difference from bf16(A)·W summed in fp32 in k order (the reference backend), well below the rounding itself.
+// Columns are split between pool.h's threads, so every thread count gives the same sums.
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#define BGPT_DOT_BF16 1
+#endif
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+#include "pool.h"
+
+namespace bgpt {
+
+bool has_bf16_dot() {
+#ifdef BGPT_DOT_BF16
+  return true;
+#else
+  return false;
+#endif
+}
+
+void round_bf16_values(float* out, const float* x, idx n) {
+  thread_local std::vector<std::uint16_t> h;
+  h.resize(static_cast<size_t>(n));
+  to_bf16(h.data(), x, n);
+  for (idx i = 0; i < n; i++) out[i] = bf16_to_float(h[i]);
+}
+
+#ifdef BGPT_DOT_BF16
+namespace {
+
+// Threads: one per kParWeightBytes of weights, each at least kMinChunk columns (as gemv.cc).
+constexpr idx kParWeightBytes = 64 * 1024;
+constexpr idx kMinChunk = 32;
+
+struct Dot {
+  float* C;
+  const std::uint32_t* A2;  // M rows of ceil(K/2) pairs (bf16 of a[2p] low, a[2p+1] high)
+  const std::uint16_t* W;
+  idx M, K, N, pairs, per;
+};
+
+inline __mmask16 columns_mask(idx left) { return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1); }
+
+// Rows 0..MR of C, columns j..j+16T (the last vectors masked to n1): all pairs of k, the MR·T sums in registers;
+// the weight rows D pairs ahead are prefetched (their stride, a weight row, defeats the hardware prefetcher).
+template <int MR, int T>
+inline void strip(const Dot& d, const std::uint32_t* A2, float* C, idx j, idx n1) {
+  constexpr idx D = 4;
+  // output lane 2c takes column c of the first row, lane 2c + 1 column c of the second (16 + c in the pair)
+  alignas(64) static constexpr std::uint16_t kPerm[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+                                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i perm = _mm512_load_si512(kPerm);
+  const idx N = d.N, K = d.K;
+  __mmask16 m[T];
+  for (int t = 0; t < T; t++) m[t] = columns_mask(n1 - (j + 16 * t));
+  __m512 s[MR][T];
+  for (int i = 0; i < MR; i++)
+    for (int t = 0; t < T; t++) s[i][t] = _mm512_maskz_loadu_ps(m[t], C + i * N + j + 16 * t);
+  const std::uint16_t* w = d.W + j;
+  for (idx p = 0; p < d.pairs; p++, w += 2 * N) {
+    const bool second = 2 * p + 1 < K;  // an odd K's last pair has no second row: its weights count as 0
+    if (p + D < d.pairs)
+      for (int t = 0; t < T; t += 2) {
+        __builtin_prefetch(w + 2 * D * N + 16 * t);
+        __builtin_prefetch(w + (2 * D + 1) * N + 16 * t);
+      }
+    __m512bh x[T];
+    for (int t = 0; t < T; t++) {
+      const __m256i lo = _mm256_maskz_loadu_epi16(m[t], w + 16 * t);
+      const __m256i hi = second ? _mm256_maskz_loadu_epi16(m[t], w + N + 16 * t) : _mm256_setzero_si256();
+      x[t] = reinterpret_cast<__m512bh>(_mm512_permutexvar_epi16(perm, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1)));
+    }
+    for (int i = 0; i < MR; i++) {
+      const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(A2[i * d.pairs + p])));
+      for (int t = 0; t < T; t++) s[i][t] = _mm512_dpbf16_ps(s[i][t], a, x[t]);
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(C + i * N + j + 16 * t, m[t], s[i][t]);
+}
+
+// 32 vector registers: MR·T sums, T interleaved weight vectors and a broadcast.
+constexpr int width(int MR) { return 31 / (MR + 1) < 8 ? 31 / (MR + 1) : 8; }
+
+template <int MR>
+void strips(const Dot& d, const std::uint32_t* A2, float* C, idx n0, idx n1) {
+  constexpr int T = width(MR);
+  idx j = n0;
+  for (; j + 16 * T <= n1; j += 16 * T) strip<MR, T>(d, A2, C, j, n1);
+  for (; j < n1; j += 16) strip<MR, 1>(d, A2, C, j, n1);
+}
+
+void run(void* self, int c) {
+  const Dot& d = *static_cast<const Dot*>(self);
+  const idx n0 = c * d.per, n1 = std::min(d.N, n0 + d.per);
+  idx i = 0;
+  for (; i + 8 <= d.M; i += 8) strips<8>(d, d.A2 + i * d.pairs, d.C + i * d.N, n0, n1);
+  const std::uint32_t* A2 = d.A2 + i * d.pairs;
+  float* C = d.C + i * d.N;
+  switch (d.M - i) {
+    case 7: return strips<7>(d, A2, C, n0, n1);
+    case 6: return strips<6>(d, A2, C, n0, n1);
+    case 5: return strips<5>(d, A2, C, n0, n1);
+    case 4: return strips<4>(d, A2, C, n0, n1);
+    case 3: return strips<3>(d, A2, C, n0, n1);
+    case 2: return strips<2>(d, A2, C, n0, n1);
+    case 1: return strips<1>(d, A2, C, n0, n1);
+    default: return;
+  }
+}
+
+}  // namespace
+
+void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N) {
+  if (M == 0 || N == 0) return;
+  for (idx i = 0; i < M; i++) {
+    if (bias) std::memcpy(C + i * N, bias, sizeof(float) * N);
+    else std::memset(C + i * N, 0, sizeof(float) * N);
+  }
+  if (K == 0) return;
+  const idx pairs = (K + 1) / 2;
+  thread_local std::vector<std::uint16_t> a16;
+  thread_local std::vector<std::uint32_t> a2;
+  a16.resize(static_cast<size_t>(M * K));
+  a2.resize(static_cast<size_t>(M * pairs));
+  to_bf16(a16.data(), A, M * K);
+  for (idx i = 0; i < M; i++)
+    for (idx p = 0; p < pairs; p++) {
+      const std::uint32_t lo = a16[i * K + 2 * p], hi = 2 * p + 1 < K ? a16[i * K + 2 * p + 1] : 0;
+      a2[i * pairs + p] = lo | hi << 16;
+    }
+  const int nt = static_cast<int>(std::clamp<idx>(std::min(K * N * 2 / kParWeightBytes, N / kMinChunk), 1, omp_get_max_threads()));
+  const idx groups = std::clamp<idx>(N / kMinChunk, 1, 2 * nt);
+  Dot d{C, a2.data(), W, M, K, N, pairs, ((N + groups - 1) / groups + 15) / 16 * 16};
+  run_chunks(&run, &d, static_cast<int>((N + d.per - 1) / d.per), nt);
+}
+#else
+// no bf16 dot instruction: the same rounding, then the widening kernel
+void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N) {
+  std::vector<float> a(static_cast<size_t>(M * K));
+  round_bf16_values(a.data(), A, M * K);
+  gemv(C, a.data(), W, WeightType::bf16, bias, M, K, N, false);
+}
+#endif
+
+}  // namespace bgpt
