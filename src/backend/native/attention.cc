@@ -49,26 +49,26 @@ void tile(float* __restrict C, idx ldc, const float* __restrict A, idx lda, cons
           idx K) {
   constexpr int KS = MR * NV < 8 ? 2 : 1;
   vf16 acc[KS][MR][NV];
-  for (int s = 0; s < KS; s++)
-    for (int r = 0; r < MR; r++)
-      for (int j = 0; j < NV; j++) acc[s][r][j] = vf16{};
+  BGPT_UNROLL for (int s = 0; s < KS; s++)
+    BGPT_UNROLL for (int r = 0; r < MR; r++)
+      BGPT_UNROLL for (int j = 0; j < NV; j++) acc[s][r][j] = vf16{};
   const auto step = [&](vf16(&c)[MR][NV], idx k) {
     vf16 b[NV];
-    for (int j = 0; j < NV; j++) b[j] = load16(B + k * ldb + 16 * j);
-    for (int r = 0; r < MR; r++) {
+    BGPT_UNROLL for (int j = 0; j < NV; j++) b[j] = load16(B + k * ldb + 16 * j);
+    BGPT_UNROLL for (int r = 0; r < MR; r++) {
       const vf16 a = splat16(TA ? A[k * lda + r] : A[r * lda + k]);
-      for (int j = 0; j < NV; j++) c[r][j] += a * b[j];
+      BGPT_UNROLL for (int j = 0; j < NV; j++) c[r][j] += a * b[j];
     }
   };
   idx k = 0;
   for (; k + KS <= K; k += KS)
-    for (int s = 0; s < KS; s++) step(acc[s], k + s);
+    BGPT_UNROLL for (int s = 0; s < KS; s++) step(acc[s], k + s);
   for (; k < K; k++) step(acc[0], k);
-  for (int s = 1; s < KS; s++)
-    for (int r = 0; r < MR; r++)
-      for (int j = 0; j < NV; j++) acc[0][r][j] += acc[s][r][j];
-  for (int r = 0; r < MR; r++)
-    for (int j = 0; j < NV; j++) store16(C + r * ldc + 16 * j, acc[0][r][j]);
+  BGPT_UNROLL for (int s = 1; s < KS; s++)
+    BGPT_UNROLL for (int r = 0; r < MR; r++)
+      BGPT_UNROLL for (int j = 0; j < NV; j++) acc[0][r][j] += acc[s][r][j];
+  BGPT_UNROLL for (int r = 0; r < MR; r++)
+    BGPT_UNROLL for (int j = 0; j < NV; j++) store16(C + r * ldc + 16 * j, acc[0][r][j]);
 }
 
 using TileFn = void (*)(float*, idx, const float*, idx, const float*, idx, idx);

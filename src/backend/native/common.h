@@ -1,6 +1,11 @@
 // Shared helpers for the native kernels: sizes, when to go parallel (a cost model) and a vectorisable exp.
 #pragma once
 
+// Loops over a register tile's rows and vectors (constant trip counts): unrolled before GCC decides where the
+// tile's sums live. Left to its later unrolling, an array of sums indexed by two nested loops stayed in memory,
+// stored after every multiply-add.
+#define BGPT_UNROLL _Pragma("GCC unroll 64")
+
 #include <omp.h>
 #include <signal.h>
 

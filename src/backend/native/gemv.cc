@@ -119,21 +119,21 @@ template <class F, int MR, int T>
 inline void strip(float* C, const float* A, const typename F::T* W, idx K, idx N, idx j, idx k0, idx k1) {
   constexpr idx D = 8, kLine = 64 / sizeof(typename F::T);
   Vec s[MR][T];
-  for (int i = 0; i < MR; i++)
-    for (int t = 0; t < T; t++) s[i][t] = vload(C + i * N + j + t * kLanes);
+  BGPT_UNROLL for (int i = 0; i < MR; i++)
+    BGPT_UNROLL for (int t = 0; t < T; t++) s[i][t] = vload(C + i * N + j + t * kLanes);
   const typename F::T* w = W + k0 * N + j;
   for (idx k = k0; k < k1; k++, w += N) {
     if (k + D < k1)
       for (idx l = 0; l < T * kLanes; l += kLine) __builtin_prefetch(w + D * N + l);
     Vec x[T];
-    for (int t = 0; t < T; t++) x[t] = F::load(w + t * kLanes);
-    for (int i = 0; i < MR; i++) {
+    BGPT_UNROLL for (int t = 0; t < T; t++) x[t] = F::load(w + t * kLanes);
+    BGPT_UNROLL for (int i = 0; i < MR; i++) {
       const Vec a = vset(A[i * K + k]);
-      for (int t = 0; t < T; t++) s[i][t] = vfma(a, x[t], s[i][t]);
+      BGPT_UNROLL for (int t = 0; t < T; t++) s[i][t] = vfma(a, x[t], s[i][t]);
     }
   }
-  for (int i = 0; i < MR; i++)
-    for (int t = 0; t < T; t++) vstore(C + i * N + j + t * kLanes, s[i][t]);
+  BGPT_UNROLL for (int i = 0; i < MR; i++)
+    BGPT_UNROLL for (int t = 0; t < T; t++) vstore(C + i * N + j + t * kLanes, s[i][t]);
 }
 
 // Rows r0..r0+MR of C over columns n0..n1 (whole vectors): strips of T vectors, then single vectors.
@@ -188,8 +188,8 @@ void strip_tiles(float* C, const float* A, const typename F::T* W, idx M, idx K,
 template <class F, int MR, int KU>
 inline void row_tile(float* C, const float* A, const typename F::T* W, idx K, idx N, idx k, idx n0, idx n1) {
   Vec a[MR][KU];
-  for (int i = 0; i < MR; i++)
-    for (int q = 0; q < KU; q++) a[i][q] = vset(A[i * K + k + q]);
+  BGPT_UNROLL for (int i = 0; i < MR; i++)
+    BGPT_UNROLL for (int q = 0; q < KU; q++) a[i][q] = vset(A[i * K + k + q]);
   const typename F::T* w = W + k * N;
   // the rows kAhead further down, column for column: a block's run of each row is a few kB at most, too short
   // for the hardware prefetcher to get ahead of
@@ -197,11 +197,11 @@ inline void row_tile(float* C, const float* A, const typename F::T* W, idx K, id
   for (idx j = n0; j < n1; j += kLanes) {
     Vec x[KU];
     if (ahead)
-      for (int q = 0; q < KU; q++) __builtin_prefetch(w + (kAhead + q) * N + j);
-    for (int q = 0; q < KU; q++) x[q] = F::load(w + q * N + j);
-    for (int i = 0; i < MR; i++) {
+      BGPT_UNROLL for (int q = 0; q < KU; q++) __builtin_prefetch(w + (kAhead + q) * N + j);
+    BGPT_UNROLL for (int q = 0; q < KU; q++) x[q] = F::load(w + q * N + j);
+    BGPT_UNROLL for (int i = 0; i < MR; i++) {
       Vec s = vload(C + i * N + j);
-      for (int q = 0; q < KU; q++) s = vfma(a[i][q], x[q], s);
+      BGPT_UNROLL for (int q = 0; q < KU; q++) s = vfma(a[i][q], x[q], s);
       vstore(C + i * N + j, s);
     }
   }

@@ -48,15 +48,18 @@ constexpr idx kMinChunk = 32;
 
 struct Dot {
   float* C;
-  const std::uint32_t* A2;  // M rows of ceil(K/2) pairs (bf16 of a[2p] low, a[2p+1] high)
+  const std::uint32_t* A2;  // ceil(K/2) pairs of M rows: bf16 of a[i][2p] low, a[i][2p + 1] high
   const std::uint16_t* W;
+  const std::uint16_t* zeros;  // a row of N zero weights: the second row of an odd K's last pair
   idx M, K, N, pairs, per;
 };
 
 inline __mmask16 columns_mask(idx left) { return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1); }
 
-// Rows 0..MR of C, columns j..j+16T (the last vectors masked to n1): all pairs of k, the MR·T sums in registers;
-// the weight rows D pairs ahead are prefetched (their stride, a weight row, defeats the hardware prefetcher).
+// Rows 0..MR of C (A2 points at the first one's pairs), columns j..j+16T (the last vectors masked to n1): all
+// pairs of k, the MR·T sums in registers; the weight rows D pairs ahead are prefetched (their stride, a weight
+// row, defeats the hardware prefetcher). One loop body for every pair, an odd K's last one included, so that
+// the compiler keeps the sums in registers.
 template <int MR, int T>
 inline void strip(const Dot& d, const std::uint32_t* A2, float* C, idx j, idx n1) {
   constexpr idx D = 4;
@@ -64,37 +67,36 @@ inline void strip(const Dot& d, const std::uint32_t* A2, float* C, idx j, idx n1
   alignas(64) static constexpr std::uint16_t kPerm[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
                                                         8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   const __m512i perm = _mm512_load_si512(kPerm);
-  const idx N = d.N, K = d.K;
+  const idx N = d.N, K = d.K, M = d.M, pairs = d.pairs;
   __mmask16 m[T];
-  for (int t = 0; t < T; t++) m[t] = columns_mask(n1 - (j + 16 * t));
+  BGPT_UNROLL for (int t = 0; t < T; t++) m[t] = columns_mask(n1 - (j + 16 * t));
   __m512 s[MR][T];
-  for (int i = 0; i < MR; i++)
-    for (int t = 0; t < T; t++) s[i][t] = _mm512_maskz_loadu_ps(m[t], C + i * N + j + 16 * t);
+  BGPT_UNROLL for (int i = 0; i < MR; i++)
+    BGPT_UNROLL for (int t = 0; t < T; t++) s[i][t] = _mm512_maskz_loadu_ps(m[t], C + i * N + j + 16 * t);
   const std::uint16_t* w = d.W + j;
-  for (idx p = 0; p < d.pairs; p++, w += 2 * N) {
-    const bool second = 2 * p + 1 < K;  // an odd K's last pair has no second row: its weights count as 0
-    if (p + D < d.pairs)
-      for (int t = 0; t < T; t += 2) {
+  for (idx p = 0; p < pairs; p++, w += 2 * N, A2 += M) {
+    const std::uint16_t* w1 = 2 * p + 1 < K ? w + N : d.zeros + j;
+    if (p + D < pairs)
+      BGPT_UNROLL for (int t = 0; t < T; t += 2) {
         __builtin_prefetch(w + 2 * D * N + 16 * t);
         __builtin_prefetch(w + (2 * D + 1) * N + 16 * t);
       }
     __m512bh x[T];
-    for (int t = 0; t < T; t++) {
-      const __m256i lo = _mm256_maskz_loadu_epi16(m[t], w + 16 * t);
-      const __m256i hi = second ? _mm256_maskz_loadu_epi16(m[t], w + N + 16 * t) : _mm256_setzero_si256();
-      x[t] = reinterpret_cast<__m512bh>(_mm512_permutexvar_epi16(perm, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1)));
+    BGPT_UNROLL for (int t = 0; t < T; t++) {
+      const __m256i lo = _mm256_maskz_loadu_epi16(m[t], w + 16 * t), hi = _mm256_maskz_loadu_epi16(m[t], w1 + 16 * t);
+      x[t] = (__m512bh)_mm512_permutexvar_epi16(perm, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
     }
-    for (int i = 0; i < MR; i++) {
-      const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(A2[i * d.pairs + p])));
-      for (int t = 0; t < T; t++) s[i][t] = _mm512_dpbf16_ps(s[i][t], a, x[t]);
+    BGPT_UNROLL for (int i = 0; i < MR; i++) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(A2[i]));
+      BGPT_UNROLL for (int t = 0; t < T; t++) s[i][t] = _mm512_dpbf16_ps(s[i][t], a, x[t]);
     }
   }
-  for (int i = 0; i < MR; i++)
-    for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(C + i * N + j + 16 * t, m[t], s[i][t]);
+  BGPT_UNROLL for (int i = 0; i < MR; i++)
+    BGPT_UNROLL for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(C + i * N + j + 16 * t, m[t], s[i][t]);
 }
 
-// 32 vector registers: MR·T sums, T interleaved weight vectors and a broadcast.
-constexpr int width(int MR) { return 31 / (MR + 1) < 8 ? 31 / (MR + 1) : 8; }
+// 32 vector registers: MR·T sums, T interleaved weight vectors, a broadcast and the permutation.
+constexpr int width(int MR) { return 30 / (MR + 1) < 8 ? 30 / (MR + 1) : 8; }
 
 template <int MR>
 void strips(const Dot& d, const std::uint32_t* A2, float* C, idx n0, idx n1) {
@@ -108,8 +110,8 @@ void run(void* self, int c) {
   const Dot& d = *static_cast<const Dot*>(self);
   const idx n0 = c * d.per, n1 = std::min(d.N, n0 + d.per);
   idx i = 0;
-  for (; i + 8 <= d.M; i += 8) strips<8>(d, d.A2 + i * d.pairs, d.C + i * d.N, n0, n1);
-  const std::uint32_t* A2 = d.A2 + i * d.pairs;
+  for (; i + 8 <= d.M; i += 8) strips<8>(d, d.A2 + i, d.C + i * d.N, n0, n1);
+  const std::uint32_t* A2 = d.A2 + i;
   float* C = d.C + i * d.N;
   switch (d.M - i) {
     case 7: return strips<7>(d, A2, C, n0, n1);
@@ -133,19 +135,20 @@ void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float
   }
   if (K == 0) return;
   const idx pairs = (K + 1) / 2;
-  thread_local std::vector<std::uint16_t> a16;
+  thread_local std::vector<std::uint16_t> a16, zeros;
   thread_local std::vector<std::uint32_t> a2;
   a16.resize(static_cast<size_t>(M * K));
   a2.resize(static_cast<size_t>(M * pairs));
+  if (K % 2) zeros.assign(static_cast<size_t>(N), 0);
   to_bf16(a16.data(), A, M * K);
-  for (idx i = 0; i < M; i++)
-    for (idx p = 0; p < pairs; p++) {
+  for (idx p = 0; p < pairs; p++)
+    for (idx i = 0; i < M; i++) {
       const std::uint32_t lo = a16[i * K + 2 * p], hi = 2 * p + 1 < K ? a16[i * K + 2 * p + 1] : 0;
-      a2[i * pairs + p] = lo | hi << 16;
+      a2[p * M + i] = lo | hi << 16;
     }
   const int nt = static_cast<int>(std::clamp<idx>(std::min(K * N * 2 / kParWeightBytes, N / kMinChunk), 1, omp_get_max_threads()));
   const idx groups = std::clamp<idx>(N / kMinChunk, 1, 2 * nt);
-  Dot d{C, a2.data(), W, M, K, N, pairs, ((N + groups - 1) / groups + 15) / 16 * 16};
+  Dot d{C, a2.data(), W, zeros.data(), M, K, N, pairs, ((N + groups - 1) / groups + 15) / 16 * 16};
   run_chunks(&run, &d, static_cast<int>((N + d.per - 1) / d.per), nt);
 }
 #else
