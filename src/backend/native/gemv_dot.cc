@@ -7,7 +7,7 @@
 // multiply-adds plus the widening; the price is the activations' rounding (relative error 2^-9 per value).
 // The instruction flushes subnormal inputs and results to zero; that, and its order of the two adds, is the
 // difference from bf16(A)·W summed in fp32 in k order (the reference backend), well below the rounding itself.
-// Columns are split between pool.h's threads, so every thread count gives the same sums.
+// Columns go in chunks of a fixed width to pool.h's threads, so every thread count gives the same sums.
 #if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #include <immintrin.h>
 #define BGPT_DOT_BF16 1
@@ -42,9 +42,9 @@ void round_bf16_values(float* out, const float* x, idx n) {
 #ifdef BGPT_DOT_BF16
 namespace {
 
-// Threads: one per kParWeightBytes of weights, each at least kMinChunk columns (as gemv.cc).
+// Threads: one per kParWeightBytes of weights (as gemv.cc); they claim chunks of kChunk columns.
 constexpr idx kParWeightBytes = 64 * 1024;
-constexpr idx kMinChunk = 32;
+constexpr idx kChunk = 64;
 
 struct Dot {
   float* C;
@@ -57,10 +57,11 @@ struct Dot {
 inline __mmask16 columns_mask(idx left) { return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1); }
 
 // Rows 0..MR of C (A2 points at the first one's pairs), columns j..j+16T (the last vectors masked to n1): all
-// pairs of k, the MR·T sums in registers; the weight rows D pairs ahead are prefetched (their stride, a weight
-// row, defeats the hardware prefetcher). One loop body for every pair, an odd K's last one included, so that
-// the compiler keeps the sums in registers.
-template <int MR, int T>
+// pairs of k, the sums in registers; with KS > 1, KS sets of sums take the pairs in turn (more independent
+// chains for the instruction's latency when MR·T is small), added in order at the end. The weight rows D pairs
+// ahead are prefetched (their stride, a weight row, defeats the hardware prefetcher). An odd K's last pair
+// reads a zero row, so one loop body serves every pair.
+template <int MR, int T, int KS>
 inline void strip(const Dot& d, const std::uint32_t* A2, float* C, idx j, idx n1) {
   constexpr idx D = 4;
   // output lane 2c takes column c of the first row, lane 2c + 1 column c of the second (16 + c in the pair)
@@ -70,11 +71,14 @@ inline void strip(const Dot& d, const std::uint32_t* A2, float* C, idx j, idx n1
   const idx N = d.N, K = d.K, M = d.M, pairs = d.pairs;
   __mmask16 m[T];
   BGPT_UNROLL for (int t = 0; t < T; t++) m[t] = columns_mask(n1 - (j + 16 * t));
-  __m512 s[MR][T];
+  __m512 s[KS][MR][T];
   BGPT_UNROLL for (int i = 0; i < MR; i++)
-    BGPT_UNROLL for (int t = 0; t < T; t++) s[i][t] = _mm512_maskz_loadu_ps(m[t], C + i * N + j + 16 * t);
-  const std::uint16_t* w = d.W + j;
-  for (idx p = 0; p < pairs; p++, w += 2 * N, A2 += M) {
+    BGPT_UNROLL for (int t = 0; t < T; t++) {
+      s[0][i][t] = _mm512_maskz_loadu_ps(m[t], C + i * N + j + 16 * t);
+      BGPT_UNROLL for (int q = 1; q < KS; q++) s[q][i][t] = _mm512_setzero_ps();
+    }
+  const auto step = [&](__m512 (&c)[MR][T], idx p) {
+    const std::uint16_t* w = d.W + 2 * p * N + j;
     const std::uint16_t* w1 = 2 * p + 1 < K ? w + N : d.zeros + j;
     if (p + D < pairs)
       BGPT_UNROLL for (int t = 0; t < T; t += 2) {
@@ -87,23 +91,34 @@ inline void strip(const Dot& d, const std::uint32_t* A2, float* C, idx j, idx n1
       x[t] = (__m512bh)_mm512_permutexvar_epi16(perm, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
     }
     BGPT_UNROLL for (int i = 0; i < MR; i++) {
-      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(A2[i]));
-      BGPT_UNROLL for (int t = 0; t < T; t++) s[i][t] = _mm512_dpbf16_ps(s[i][t], a, x[t]);
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(A2[p * M + i]));
+      BGPT_UNROLL for (int t = 0; t < T; t++) c[i][t] = _mm512_dpbf16_ps(c[i][t], a, x[t]);
     }
-  }
+  };
+  idx p = 0;
+  for (; p + KS <= pairs; p += KS)
+    BGPT_UNROLL for (int q = 0; q < KS; q++) step(s[q], p + q);
+  for (; p < pairs; p++) step(s[0], p);
   BGPT_UNROLL for (int i = 0; i < MR; i++)
-    BGPT_UNROLL for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(C + i * N + j + 16 * t, m[t], s[i][t]);
+    BGPT_UNROLL for (int t = 0; t < T; t++) {
+      BGPT_UNROLL for (int q = 1; q < KS; q++) s[0][i][t] = _mm512_add_ps(s[0][i][t], s[q][i][t]);
+      _mm512_mask_storeu_ps(C + i * N + j + 16 * t, m[t], s[0][i][t]);
+    }
 }
 
-// 32 vector registers: MR·T sums, T interleaved weight vectors, a broadcast and the permutation.
-constexpr int width(int MR) { return 30 / (MR + 1) < 8 ? 30 / (MR + 1) : 8; }
+// 32 vector registers: MR·T sums, T interleaved weight vectors, a broadcast and the permutation; at most
+// kChunk / 16 vectors a strip. Sets of sums (KS) until there are 8 chains.
+constexpr int width(int MR) { return 30 / (MR + 1) < 4 ? 30 / (MR + 1) : 4; }
+constexpr int sets(int MR, int T) { return MR * T >= 8 ? 1 : 8 / (MR * T) < 4 ? 8 / (MR * T) : 4; }
 
+// The chunk's columns in strips: its width (kChunk, a shape's constant, not the thread count's: the strips and
+// so the sums are the same at every thread count) in strips of width(MR) vectors, the rest one vector at a time.
 template <int MR>
 void strips(const Dot& d, const std::uint32_t* A2, float* C, idx n0, idx n1) {
   constexpr int T = width(MR);
   idx j = n0;
-  for (; j + 16 * T <= n1; j += 16 * T) strip<MR, T>(d, A2, C, j, n1);
-  for (; j < n1; j += 16) strip<MR, 1>(d, A2, C, j, n1);
+  for (; j + 16 * T <= n1; j += 16 * T) strip<MR, T, sets(MR, T)>(d, A2, C, j, n1);
+  for (; j < n1; j += 16) strip<MR, 1, sets(MR, 1)>(d, A2, C, j, n1);
 }
 
 void run(void* self, int c) {
@@ -146,10 +161,10 @@ void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float
       const std::uint32_t lo = a16[i * K + 2 * p], hi = 2 * p + 1 < K ? a16[i * K + 2 * p + 1] : 0;
       a2[p * M + i] = lo | hi << 16;
     }
-  const int nt = static_cast<int>(std::clamp<idx>(std::min(K * N * 2 / kParWeightBytes, N / kMinChunk), 1, omp_get_max_threads()));
-  const idx groups = std::clamp<idx>(N / kMinChunk, 1, 2 * nt);
-  Dot d{C, a2.data(), W, zeros.data(), M, K, N, pairs, ((N + groups - 1) / groups + 15) / 16 * 16};
-  run_chunks(&run, &d, static_cast<int>((N + d.per - 1) / d.per), nt);
+  const idx chunks = (N + kChunk - 1) / kChunk;
+  const int nt = static_cast<int>(std::clamp<idx>(std::min(K * N * 2 / kParWeightBytes, chunks), 1, omp_get_max_threads()));
+  Dot d{C, a2.data(), W, zeros.data(), M, K, N, pairs, kChunk};
+  run_chunks(&run, &d, static_cast<int>(chunks), nt);
 }
 #else
 // no bf16 dot instruction: the same rounding, then the widening kernel
