@@ -32,11 +32,9 @@ bool has_bf16_dot() {
 #endif
 }
 
+// Decoding's rows are short: plain loops, no OpenMP region (to_bf16's would set up a team even for one thread).
 void round_bf16_values(float* out, const float* x, idx n) {
-  thread_local std::vector<std::uint16_t> h;
-  h.resize(static_cast<size_t>(n));
-  to_bf16(h.data(), x, n);
-  for (idx i = 0; i < n; i++) out[i] = bf16_to_float(h[i]);
+  for (idx i = 0; i < n; i++) out[i] = bf16_to_float(round_bf16(x[i]));
 }
 
 #ifdef BGPT_DOT_BF16
@@ -155,7 +153,7 @@ void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float
   a16.resize(static_cast<size_t>(M * K));
   a2.resize(static_cast<size_t>(M * pairs));
   if (K % 2) zeros.assign(static_cast<size_t>(N), 0);
-  to_bf16(a16.data(), A, M * K);
+  for (idx i = 0; i < M * K; i++) a16[i] = round_bf16(A[i]);
   for (idx p = 0; p < pairs; p++)
     for (idx i = 0; i < M; i++) {
       const std::uint32_t lo = a16[i * K + 2 * p], hi = 2 * p + 1 < K ? a16[i * K + 2 * p + 1] : 0;

@@ -50,9 +50,11 @@ void widen(float* out, const std::uint16_t* in, idx n, bool f16) {
 int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16,
                bool bf16Activations) {
   if (M == 0 || N == 0) return dnnl_success;
-  std::vector<float> rounded;
+  thread_local std::vector<float> rounded;
   if (bf16Activations) {
-    if (M <= kFewRows) {
+    // one row: the widening kernel's order (k in halves, one per thread) reads the weights faster than the dot
+    // kernel's column strips, and the products are the same (of bf16 numbers, exact in fp32)
+    if (M > 1 && M <= kFewRows) {
       gemv_bf16_dot(C, A, W, bias, M, K, N);
       return dnnl_success;
     }

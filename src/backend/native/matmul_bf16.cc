@@ -24,13 +24,6 @@ namespace bgpt {
 
 namespace {
 
-inline std::uint16_t round_bf16(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);  // NaN stays NaN
-  return static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 inline float widen_bf16(std::uint16_t h) { return bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(h) << 16)); }
 
 using Key = std::tuple<idx, idx, idx, bool, bool, bool, bool>;  // M, K, N, transA, transB, accumulate, bias
