@@ -83,9 +83,13 @@ describe('scripts/ablation.mjs', () => {
     assert.equal(k.abc.files, 2);
     assert.equal(k.abc2.files, 2);
     assert.equal(k.perEpoch.length, 2);
-    const rev = readFileSync(join(d, 'tables', 'ablations-mid2abc.md'), 'utf8');
-    assert.match(rev, /^# MIDI → ABC ablations\n/);
-    const revCells = rev.trim().split('\n').pop()!.split(' | ');
+    // a table's title and the cells of its last row
+    const table = (name: string) => {
+      const md = readFileSync(join(d, 'tables', name), 'utf8');
+      return { title: md.split('\n')[0], cells: md.trim().split('\n').pop()!.split(' | ') };
+    };
+    const { title: revTitle, cells: revCells } = table('ablations-mid2abc.md');
+    assert.equal(revTitle, '# MIDI → ABC ablations');
     assert.equal(revCells.length, 16);
     assert.equal(revCells[6], k.bpb.toFixed(4));
     assert.match(revCells[8], /^\d+\.\d \(2\)$/);
@@ -100,9 +104,8 @@ describe('scripts/ablation.mjs', () => {
     assert.equal(j.midi.files, 2);
     assert.equal(j.midi2.files, 2);
     assert.equal(readdirSync(join(work, 'data', data, 'second')).length, 6);
-    const md = readFileSync(join(d, 'tables', 'ablations-abc2midi.md'), 'utf8');
-    assert.match(md, /^# ABC → MIDI ablations\n/);
-    const cells = md.trim().split('\n').pop()!.split(' | ');
+    const { title, cells } = table('ablations-abc2midi.md');
+    assert.equal(title, '# ABC → MIDI ablations');
     assert.equal(cells.length, 17);
     assert.equal(cells[6], direct.bpb.toFixed(4));
     assert.match(cells[8], /^\d+\.\d \(2\)$/);

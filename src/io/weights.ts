@@ -116,6 +116,11 @@ function readInto(src: TensorSource, name: string, out: Float32Array): void {
 export type Precision = 'fp32' | HalfType | 'bf16-dot';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16', 'f16', 'bf16-dot'];
 
+/** The 16-bit format a reduced precision keeps the matrix weights in, and whether its products are bf16 too. */
+function halfFormat(p: Exclude<Precision, 'fp32'>): { dtype: HalfType; bf16Activations?: true } {
+  return p === 'bf16-dot' ? { dtype: 'bf16', bf16Activations: true } : { dtype: p };
+}
+
 /** float32 values rounded to 16 bits (nearest even) into `out`. */
 function narrow(src: Float32Array, out: Uint16Array, dtype: HalfType): void {
   if (dtype === 'f16') {
@@ -168,11 +173,11 @@ function packHalf(layout: ParamLayout, src: TensorSource, dtype: HalfType, also:
 
 /** A generative model's parameters with its matrix weights rounded to 16 bits (for timing and comparisons). */
 export function halfParams(model: BgptModel, precision: Exclude<Precision, 'fp32'>): { params: Float32Array; half: { dtype: HalfType; data: Uint16Array; bf16Activations?: boolean } } {
-  const { f32, half } = splitLayout(model.layout), src = model.params, dtype = precision === 'bf16-dot' ? 'bf16' : precision;
+  const { f32, half } = splitLayout(model.layout), src = model.params, format = halfFormat(precision);
   const alloc = allocatorOf(model.k), params = alloc.f32(f32.size), data = alloc.u16(half.size);
   for (const s of f32.specs) params.set(src.w(s.name), s.offset);
-  for (const s of half.specs) narrow(src.w(s.name), data.subarray(s.offset, s.offset + s.size), dtype);
-  return { params, half: { dtype, data, ...(precision === 'bf16-dot' ? { bf16Activations: true } : {}) } };
+  for (const s of half.specs) narrow(src.w(s.name), data.subarray(s.offset, s.offset + s.size), format.dtype);
+  return { params, half: { ...format, data } };
 }
 
 /** Where a model came from and what its file says besides the weights. */
@@ -230,9 +235,8 @@ export function isCheckpoint(src: TensorSource): src is SafetensorsSource {
 function pack(layout: ParamLayout, src: TensorSource, precision: Precision | 'auto', alloc: Allocator, also?: (name: string) => boolean): { params: Float32Array; half?: HalfWeights } {
   const p = precisionFor(layout, src, precision);
   if (p === 'fp32') return { params: packFromSource(layout, src, also, alloc) };
-  const packed = packHalf(layout, src, p === 'bf16-dot' ? 'bf16' : p, also, alloc);
-  if (p === 'bf16-dot') packed.half.bf16Activations = true;
-  return packed;
+  const { dtype, bf16Activations } = halfFormat(p), packed = packHalf(layout, src, dtype, also, alloc);
+  return { ...packed, half: { ...packed.half, bf16Activations } };
 }
 
 /**

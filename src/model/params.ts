@@ -98,6 +98,6 @@ export function modelParams(layout: ParamLayout, c: BgptConfig, o: ParamSource, 
   if (split && o.half!.data.length !== split.half.size) throw new Error(`16-bit buffer has ${o.half!.data.length} values, layout needs ${split.half.size}`);
   if (!o.params && o.rng) initParams(layout, data, c, o.rng);
   if (o.half?.bf16Activations && o.half.dtype !== 'bf16') throw new Error(`bf16 products need bf16 weights, not ${o.half.dtype}`);
-  const half = split ? { dtype: o.half!.dtype, layout: split.half, data: o.half!.data, ...(o.half!.bf16Activations ? { bf16Activations: true } : {}) } : null;
+  const half = split ? { dtype: o.half!.dtype, layout: split.half, data: o.half!.data, bf16Activations: o.half!.bf16Activations } : null;
   return new Params(f32, data, o.grad ? alloc.f32(f32.size) : null, half);
 }

@@ -426,7 +426,7 @@ Napi::Value CpuInfo(Info info) {
 #undef BGPT_FEATURE
   o.Set("cpu", cpu);
   o.Set("bf16", bf16_implementation());
-  o.Set("bf16Dot", has_bf16_dot());
+  o.Set("bf16Dot", kBf16Dot);
   return o;
 }
 

@@ -128,8 +128,6 @@ inline float bits_to_float(std::int32_t i) {
   return f;
 }
 
-// 16-bit weights widened exactly: bf16 is the top half of a float; IEEE half precision bit by bit (for CPUs
-// and tails without the hardware conversion).
 // fp32 → bf16, to nearest (ties to even); a NaN stays a (quiet) NaN.
 inline std::uint16_t round_bf16(float f) {
   std::uint32_t u;
@@ -137,6 +135,8 @@ inline std::uint16_t round_bf16(float f) {
   if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
   return static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
+// 16-bit weights widened exactly: bf16 is the top half of a float; IEEE half precision bit by bit (for CPUs
+// and tails without the hardware conversion).
 inline float bf16_to_float(std::uint16_t h) { return bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(h) << 16)); }
 inline float f16_to_float(std::uint16_t h) {
   const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;

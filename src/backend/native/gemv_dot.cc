@@ -8,11 +8,6 @@
 // The instruction flushes subnormal inputs and results to zero; that, and its order of the two adds, is the
 // difference from bf16(A)·W summed in fp32 in k order (the reference backend), well below the rounding itself.
 // Columns go in chunks of a fixed width to pool.h's threads, so every thread count gives the same sums.
-#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-#include <immintrin.h>
-#define BGPT_DOT_BF16 1
-#endif
-
 #include <omp.h>
 
 #include <algorithm>
@@ -22,15 +17,11 @@
 #include "kernels.h"
 #include "pool.h"
 
-namespace bgpt {
-
-bool has_bf16_dot() {
 #ifdef BGPT_DOT_BF16
-  return true;
-#else
-  return false;
+#include <immintrin.h>
 #endif
-}
+
+namespace bgpt {
 
 // Decoding's rows are short: plain loops, no OpenMP region (to_bf16's would set up a team even for one thread).
 void round_bf16_values(float* out, const float* x, idx n) {
@@ -49,7 +40,7 @@ struct Dot {
   const std::uint32_t* A2;  // ceil(K/2) pairs of M rows: bf16 of a[i][2p] low, a[i][2p + 1] high
   const std::uint16_t* W;
   const std::uint16_t* zeros;  // a row of N zero weights: the second row of an odd K's last pair
-  idx M, K, N, pairs, per;
+  idx M, K, N, pairs;
 };
 
 inline __mmask16 columns_mask(idx left) { return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1); }
@@ -121,7 +112,7 @@ void strips(const Dot& d, const std::uint32_t* A2, float* C, idx n0, idx n1) {
 
 void run(void* self, int c) {
   const Dot& d = *static_cast<const Dot*>(self);
-  const idx n0 = c * d.per, n1 = std::min(d.N, n0 + d.per);
+  const idx n0 = c * kChunk, n1 = std::min(d.N, n0 + kChunk);
   idx i = 0;
   for (; i + 8 <= d.M; i += 8) strips<8>(d, d.A2 + i, d.C + i * d.N, n0, n1);
   const std::uint32_t* A2 = d.A2 + i;
@@ -153,6 +144,8 @@ void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float
   a16.resize(static_cast<size_t>(M * K));
   a2.resize(static_cast<size_t>(M * pairs));
   if (K % 2) zeros.assign(static_cast<size_t>(N), 0);
+  // rounded in one contiguous (vectorised) pass, then gathered into pairs: rounding in the strided gather was
+  // slower than the products of a small matrix
   for (idx i = 0; i < M * K; i++) a16[i] = round_bf16(A[i]);
   for (idx p = 0; p < pairs; p++)
     for (idx i = 0; i < M; i++) {
@@ -161,15 +154,8 @@ void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float
     }
   const idx chunks = (N + kChunk - 1) / kChunk;
   const int nt = static_cast<int>(std::clamp<idx>(std::min(K * N * 2 / kParWeightBytes, chunks), 1, omp_get_max_threads()));
-  Dot d{C, a2.data(), W, zeros.data(), M, K, N, pairs, kChunk};
+  Dot d{C, a2.data(), W, zeros.data(), M, K, N, pairs};
   run_chunks(&run, &d, static_cast<int>(chunks), nt);
-}
-#else
-// no bf16 dot instruction: the same rounding, then the widening kernel
-void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N) {
-  std::vector<float> a(static_cast<size_t>(M * K));
-  round_bf16_values(a.data(), A, M * K);
-  gemv(C, a.data(), W, WeightType::bf16, bias, M, K, N, false);
 }
 #endif
 

@@ -19,10 +19,15 @@ int matmul_bias_gelu(float* G, float* C, const float* A, const float* B, const f
 int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N, bool f16,
                bool bf16Activations = false);
 
-// gemv_dot.cc — C[M,N] = bf16(A)[M,K]·W[K,N] (+ bias), W in bf16, for few rows: vdpbf16ps where the build has
-// it (has_bf16_dot), else the same rounding and gemv. round_bf16_values: out = x rounded to bf16, as floats.
-bool has_bf16_dot();
+// gemv_dot.cc — C[M,N] = bf16(A)[M,K]·W[K,N] (+ bias), W in bf16, for few rows on vdpbf16ps: only in a build
+// that has the instruction (kBf16Dot). round_bf16_values: out = x rounded to bf16, as floats.
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define BGPT_DOT_BF16 1
+constexpr bool kBf16Dot = true;
 void gemv_bf16_dot(float* C, const float* A, const std::uint16_t* W, const float* bias, idx M, idx K, idx N);
+#else
+constexpr bool kBf16Dot = false;
+#endif
 void round_bf16_values(float* out, const float* x, idx n);
 
 // matmul_bf16.cc — C[M,N] = op(A)·op(B) (+ bias) (+ C when accumulate) with bf16 operands, fp32 sums: an operand

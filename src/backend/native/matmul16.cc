@@ -54,10 +54,12 @@ int matmul_w16(float* C, const float* A, const std::uint16_t* W, const float* bi
   if (bf16Activations) {
     // one row: the widening kernel's order (k in halves, one per thread) reads the weights faster than the dot
     // kernel's column strips, and the products are the same (of bf16 numbers, exact in fp32)
+#ifdef BGPT_DOT_BF16
     if (M > 1 && M <= kFewRows) {
       gemv_bf16_dot(C, A, W, bias, M, K, N);
       return dnnl_success;
     }
+#endif
     rounded.resize(static_cast<size_t>(M * K));
     round_bf16_values(rounded.data(), A, M * K);
     A = rounded.data();

@@ -24,8 +24,6 @@ namespace bgpt {
 
 namespace {
 
-inline float widen_bf16(std::uint16_t h) { return bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(h) << 16)); }
-
 using Key = std::tuple<idx, idx, idx, bool, bool, bool, bool>;  // M, K, N, transA, transB, accumulate, bias
 
 struct Cached {
@@ -88,9 +86,9 @@ int rounded_sgemm(float* C, const void* A, bool aBf16, const void* B, bool bBf16
   init_rows(C, bias, M, N, accumulate);
   std::vector<float> a(static_cast<size_t>(M * K)), b(static_cast<size_t>(K * N));
   for (idx i = 0; i < M * K; i++)
-    a[i] = widen_bf16(aBf16 ? static_cast<const std::uint16_t*>(A)[i] : round_bf16(static_cast<const float*>(A)[i]));
+    a[i] = bf16_to_float(aBf16 ? static_cast<const std::uint16_t*>(A)[i] : round_bf16(static_cast<const float*>(A)[i]));
   for (idx i = 0; i < K * N; i++)
-    b[i] = widen_bf16(bBf16 ? static_cast<const std::uint16_t*>(B)[i] : round_bf16(static_cast<const float*>(B)[i]));
+    b[i] = bf16_to_float(bBf16 ? static_cast<const std::uint16_t*>(B)[i] : round_bf16(static_cast<const float*>(B)[i]));
   return sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', M, N, K, 1.0f, a.data(), tA ? M : K, b.data(), tB ? K : N, 1.0f, C,
                N);
 }
